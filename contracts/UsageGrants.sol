@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {IUsageGrants} from "./interfaces/IUsageGrants.sol";
+import {IAssetRegistry} from "./interfaces/IAssetRegistry.sol";
+import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
+
+/// @title UsageGrants
+/// @notice Providers publish usage policies; grants record a consumer's signed consent to a policy.
+/// @dev The grant id is the EIP-712 digest of the signed request, so one signature yields at most one grant
+///      (replay-safe without a nonce table) and the id commits to every term the consumer signed.
+contract UsageGrants is IUsageGrants, EIP712 {
+    uint8 private constant ROLE_PROVIDER = 1;
+    uint8 private constant ROLE_CONSUMER = 2;
+
+    /// @notice EIP-712 type hash of GrantRequest.
+    bytes32 public constant GRANT_REQUEST_TYPEHASH = keccak256(
+        "GrantRequest(bytes32 assetId,address consumer,string purpose,uint32 notBefore,uint32 notAfter,uint24 maxCount,uint96 pricePerAccess,uint256 nonce,uint32 deadline)"
+    );
+
+    IParticipantRegistry private immutable _participants;
+    IAssetRegistry private immutable _assets;
+
+    mapping(bytes32 assetId => Policy) private _policies;
+    /// @dev keccak256(assetId, epoch, purposeHash | jurisdiction) => allowed
+    mapping(bytes32 key => bool) private _allowed;
+    mapping(bytes32 grantId => Grant) private _grants;
+
+    /// @param participants The ParticipantRegistry.
+    /// @param assets The AssetRegistry.
+    constructor(IParticipantRegistry participants, IAssetRegistry assets) EIP712("TDS UsageGrants", "1") {
+        _participants = participants;
+        _assets = assets;
+    }
+
+    /// @inheritdoc IUsageGrants
+    function setPolicy(bytes32 assetId, Policy calldata policy, string[] calldata purposes, bytes2[] calldata jurisdictions)
+        external
+    {
+        _requireProvider(assetId);
+        if (policy.notAfter != 0 && policy.notAfter <= policy.notBefore) {
+            revert GrantWindowInvalid(policy.notBefore, policy.notAfter);
+        }
+        if (purposes.length > type(uint8).max || jurisdictions.length > type(uint8).max) {
+            revert GrantPolicyInvalid(assetId);
+        }
+        Policy storage p = _policies[assetId];
+        uint32 epoch = p.epoch + 1;
+        p.notBefore = policy.notBefore;
+        p.notAfter = policy.notAfter;
+        p.maxCount = policy.maxCount;
+        p.pricePerAccess = policy.pricePerAccess;
+        p.computeOnly = policy.computeOnly;
+        p.autoApprove = policy.autoApprove;
+        p.anyPurpose = purposes.length == 0;
+        p.anyJurisdiction = jurisdictions.length == 0;
+        p.epoch = epoch;
+        for (uint256 i = 0; i < purposes.length; ++i) {
+            _allowed[_purposeKey(assetId, epoch, purposes[i])] = true;
+        }
+        for (uint256 i = 0; i < jurisdictions.length; ++i) {
+            _allowed[_jurisdictionKey(assetId, epoch, jurisdictions[i])] = true;
+        }
+        emit PolicySet(
+            assetId,
+            epoch,
+            policy.notBefore,
+            policy.notAfter,
+            policy.maxCount,
+            policy.pricePerAccess,
+            policy.computeOnly,
+            policy.autoApprove,
+            purposes,
+            jurisdictions
+        );
+    }
+
+    /// @inheritdoc IUsageGrants
+    function issueGrant(GrantRequest calldata request, bytes calldata signature) external returns (bytes32 grantId) {
+        bytes32 assetId = request.assetId;
+        _requireProvider(assetId);
+        Policy memory p = _policies[assetId];
+        if (p.epoch == 0) revert GrantPolicyMissing(assetId);
+        if (request.deadline < block.timestamp) revert GrantRequestExpired(request.deadline);
+        _checkTerms(assetId, p, request);
+        bytes2 jurisdiction = _participants.requireActive(request.consumer, ROLE_CONSUMER);
+        if (!p.anyJurisdiction && !_allowed[_jurisdictionKey(assetId, p.epoch, jurisdiction)]) {
+            revert GrantJurisdictionNotAllowed(assetId, jurisdiction);
+        }
+        grantId = _hashRequest(request);
+        if (!SignatureChecker.isValidSignatureNow(request.consumer, grantId, signature)) {
+            revert GrantInvalidSignature(request.consumer);
+        }
+        Grant storage g = _grants[grantId];
+        if (g.status != GrantStatus.None) revert GrantAlreadyIssued(grantId);
+        g.consumer = request.consumer;
+        g.notBefore = request.notBefore;
+        g.notAfter = request.notAfter;
+        g.maxCount = request.maxCount;
+        g.status = GrantStatus.Active;
+        g.assetId = assetId;
+        if (request.pricePerAccess != 0) g.pricePerAccess = request.pricePerAccess;
+        _emitIssued(grantId, request, signature);
+    }
+
+    /// @inheritdoc IUsageGrants
+    function revokeGrant(bytes32 grantId) external {
+        Grant storage g = _grants[grantId];
+        if (g.status == GrantStatus.None) revert GrantUnknown(grantId);
+        bytes32 assetId = g.assetId;
+        IAssetRegistry.Asset memory a = _assets.getAsset(assetId);
+        if (a.provider != msg.sender) revert GrantNotProvider(assetId, msg.sender);
+        if (g.status == GrantStatus.Revoked) revert GrantAlreadyRevoked(grantId);
+        g.status = GrantStatus.Revoked;
+        emit GrantRevoked(grantId, assetId, msg.sender);
+    }
+
+    /// @inheritdoc IUsageGrants
+    function getPolicy(bytes32 assetId) external view returns (Policy memory) {
+        return _policies[assetId];
+    }
+
+    /// @inheritdoc IUsageGrants
+    function isPurposeAllowed(bytes32 assetId, string calldata purpose) external view returns (bool) {
+        Policy storage p = _policies[assetId];
+        if (p.epoch == 0) return false;
+        return p.anyPurpose || _allowed[_purposeKey(assetId, p.epoch, purpose)];
+    }
+
+    /// @inheritdoc IUsageGrants
+    function isJurisdictionAllowed(bytes32 assetId, bytes2 jurisdiction) external view returns (bool) {
+        Policy storage p = _policies[assetId];
+        if (p.epoch == 0) return false;
+        return p.anyJurisdiction || _allowed[_jurisdictionKey(assetId, p.epoch, jurisdiction)];
+    }
+
+    /// @inheritdoc IUsageGrants
+    function getGrant(bytes32 grantId) external view returns (Grant memory) {
+        return _grants[grantId];
+    }
+
+    /// @inheritdoc IUsageGrants
+    function liveness(bytes32 grantId) external view returns (Liveness) {
+        Grant storage g = _grants[grantId];
+        if (g.status == GrantStatus.None) return Liveness.Unknown;
+        if (g.status == GrantStatus.Revoked) return Liveness.Revoked;
+        if (block.timestamp < g.notBefore) return Liveness.NotYetValid;
+        if (block.timestamp >= g.notAfter) return Liveness.Expired;
+        return Liveness.Live;
+    }
+
+    /// @inheritdoc IUsageGrants
+    function hashGrantRequest(GrantRequest calldata request) external view returns (bytes32) {
+        return _hashRequest(request);
+    }
+
+    function _emitIssued(bytes32 grantId, GrantRequest calldata r, bytes calldata signature) private {
+        emit GrantIssued(
+            grantId,
+            r.assetId,
+            r.consumer,
+            r.purpose,
+            r.notBefore,
+            r.notAfter,
+            r.maxCount,
+            r.pricePerAccess,
+            r.nonce,
+            signature
+        );
+    }
+
+    function _checkTerms(bytes32 assetId, Policy memory p, GrantRequest calldata r) private view {
+        if (r.notAfter <= r.notBefore || r.notAfter <= block.timestamp) revert GrantWindowInvalid(r.notBefore, r.notAfter);
+        if (r.notBefore < p.notBefore || (p.notAfter != 0 && r.notAfter > p.notAfter)) {
+            revert GrantWindowInvalid(r.notBefore, r.notAfter);
+        }
+        if (r.maxCount == 0 || (p.maxCount != 0 && r.maxCount > p.maxCount)) revert GrantCountInvalid(r.maxCount, p.maxCount);
+        if (r.pricePerAccess != p.pricePerAccess) revert GrantPriceMismatch(r.pricePerAccess, p.pricePerAccess);
+        if (!p.anyPurpose && !_allowed[_purposeKey(assetId, p.epoch, r.purpose)]) {
+            revert GrantPurposeNotAllowed(assetId, r.purpose);
+        }
+    }
+
+    function _hashRequest(GrantRequest calldata r) private view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    GRANT_REQUEST_TYPEHASH,
+                    r.assetId,
+                    r.consumer,
+                    keccak256(bytes(r.purpose)),
+                    r.notBefore,
+                    r.notAfter,
+                    r.maxCount,
+                    r.pricePerAccess,
+                    r.nonce,
+                    r.deadline
+                )
+            )
+        );
+    }
+
+    function _requireProvider(bytes32 assetId) private view {
+        address provider = _assets.requireActiveAsset(assetId);
+        if (provider != msg.sender) revert GrantNotProvider(assetId, msg.sender);
+        _participants.requireActive(msg.sender, ROLE_PROVIDER);
+    }
+
+    function _purposeKey(bytes32 assetId, uint32 epoch, string calldata purpose) private pure returns (bytes32) {
+        return keccak256(abi.encode(assetId, epoch, uint8(1), keccak256(bytes(purpose))));
+    }
+
+    function _jurisdictionKey(bytes32 assetId, uint32 epoch, bytes2 jurisdiction) private pure returns (bytes32) {
+        return keccak256(abi.encode(assetId, epoch, uint8(2), jurisdiction));
+    }
+}

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title IAssetRegistry
+/// @notice Content-addressed data assets: the asset id is the SHA-256 of the asset's bytes.
+interface IAssetRegistry {
+    /// @notice On-chain record of one asset. Owners and shares live in events; storage keeps their hash.
+    struct Asset {
+        address provider;
+        uint64 size;
+        uint16 version; // 1 for a first registration, previous.version + 1 for a new version
+        bool active;
+        bytes32 metadataHash;
+        bytes32 ownersHash; // 0: the provider owns 100 %; else keccak256(abi.encode(owners, sharesBps))
+        bytes32 previousVersion; // 0 for a first registration
+    }
+
+    error AssetZeroHash();
+    error AssetAlreadyRegistered(bytes32 assetId);
+    error AssetUnknown(bytes32 assetId);
+    error AssetInactive(bytes32 assetId);
+    error AssetNotProvider(bytes32 assetId, address caller);
+    error AssetParentUnknown(bytes32 parentId);
+    error AssetOwnersLengthMismatch(uint256 owners, uint256 shares);
+    error AssetInvalidShares(uint256 totalBps);
+    error AssetInvalidOwner(address owner);
+    error AssetOwnersMismatch(bytes32 assetId);
+
+    event AssetRegistered(
+        bytes32 indexed assetId,
+        address indexed provider,
+        uint64 size,
+        bytes32 metadataHash,
+        string metadataURI,
+        bytes32[] parents,
+        address[] owners,
+        uint16[] sharesBps
+    );
+    event AssetVersionRegistered(bytes32 indexed assetId, bytes32 indexed previousId, uint16 version);
+    event AssetDeactivated(bytes32 indexed assetId, address indexed by);
+
+    /// @notice Register a new asset. Caller must be an active provider.
+    /// @param contentHash SHA-256 of the asset's bytes; becomes the asset id.
+    /// @param size Size of the asset in bytes.
+    /// @param metadataHash Hash of the asset's metadata document.
+    /// @param metadataURI Where the metadata document can be fetched.
+    /// @param parents Asset ids this asset was derived from (lineage); each must exist.
+    /// @param owners Revenue owners; empty means the provider owns 100 %.
+    /// @param sharesBps Owners' shares in basis points, summing to 10,000.
+    function registerAsset(
+        bytes32 contentHash,
+        uint64 size,
+        bytes32 metadataHash,
+        string calldata metadataURI,
+        bytes32[] calldata parents,
+        address[] calldata owners,
+        uint16[] calldata sharesBps
+    ) external;
+
+    /// @notice Register a new version of an asset the caller provides; owners carry over.
+    /// @param previousId The asset this version replaces.
+    /// @param contentHash SHA-256 of the new version's bytes; becomes its asset id.
+    /// @param size Size in bytes.
+    /// @param metadataHash Hash of the new version's metadata document.
+    /// @param metadataURI Where the metadata document can be fetched.
+    function registerVersion(
+        bytes32 previousId,
+        bytes32 contentHash,
+        uint64 size,
+        bytes32 metadataHash,
+        string calldata metadataURI
+    ) external;
+
+    /// @notice Deactivate an asset (its provider only); it can no longer be granted.
+    /// @param assetId The asset to deactivate.
+    function deactivate(bytes32 assetId) external;
+
+    /// @notice The asset record (provider zero if unknown).
+    /// @param assetId The asset id.
+    /// @return The record.
+    function getAsset(bytes32 assetId) external view returns (Asset memory);
+
+    /// @notice Reverts unless the asset exists and is active; returns its provider.
+    /// @param assetId The asset id.
+    /// @return provider The asset's provider.
+    function requireActiveAsset(bytes32 assetId) external view returns (address provider);
+
+    /// @notice Reverts unless `owners`/`sharesBps` are the asset's registered owners.
+    /// @param assetId The asset id.
+    /// @param owners Claimed owners (empty for a provider-owned asset).
+    /// @param sharesBps Claimed shares.
+    function checkOwners(bytes32 assetId, address[] calldata owners, uint16[] calldata sharesBps) external view;
+}

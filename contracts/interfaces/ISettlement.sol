@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title ISettlement
+/// @notice Settles metered usage per grant in an ERC-20, paying the asset's owners by their shares.
+interface ISettlement {
+    error SettlementNotProvider(bytes32 grantId, address caller);
+    error SettlementZeroCount(bytes32 grantId);
+    error SettlementCountExceeded(bytes32 grantId, uint256 settled, uint256 maxCount);
+    error SettlementRootNotAnchored(bytes32 usageRoot);
+
+    event UsageSettled(
+        bytes32 indexed grantId,
+        bytes32 indexed assetId,
+        address indexed consumer,
+        uint32 count,
+        uint256 amount,
+        bytes32 usageRoot
+    );
+    event RevenuePaid(bytes32 indexed grantId, address indexed owner, uint256 amount);
+
+    /// @notice Settle `count` metered accesses of a grant: the consumer pays count * price, split among owners.
+    /// @dev The consumer must have approved this contract for the amount on the settlement token.
+    /// @param grantId The grant.
+    /// @param count Accesses being settled (cumulative settled count may not exceed the grant's maxCount).
+    /// @param usageRoot Anchored receipts root evidencing the usage (0 if none).
+    /// @param owners The asset's registered owners (empty for a provider-owned asset).
+    /// @param sharesBps Their shares in basis points.
+    function settle(
+        bytes32 grantId,
+        uint32 count,
+        bytes32 usageRoot,
+        address[] calldata owners,
+        uint16[] calldata sharesBps
+    ) external;
+
+    /// @notice Accesses settled so far for a grant.
+    /// @param grantId The grant.
+    /// @return The settled count.
+    function settledCount(bytes32 grantId) external view returns (uint256);
+}
