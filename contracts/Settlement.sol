@@ -46,15 +46,14 @@ contract Settlement is ISettlement {
 
     /// @inheritdoc ISettlement
     function settle(
-        bytes32 grantId,
+        IUsageGrants.GrantRequest calldata request,
         uint32 count,
         bytes32 usageRoot,
         address[] calldata owners,
         uint16[] calldata sharesBps
     ) external {
-        IUsageGrants.Grant memory g = _grants.getGrant(grantId);
-        if (g.status == IUsageGrants.GrantStatus.None) revert IUsageGrants.GrantUnknown(grantId);
-        IAssetRegistry.Asset memory a = _assets.getAsset(g.assetId);
+        (bytes32 grantId, IUsageGrants.Grant memory g) = _grants.requireGrant(request);
+        IAssetRegistry.Asset memory a = _assets.getAsset(request.assetId);
         if (a.provider != msg.sender) revert SettlementNotProvider(grantId, msg.sender);
         _participants.requireActive(msg.sender, ROLE_PROVIDER);
         if (count == 0) revert SettlementZeroCount(grantId);
@@ -63,10 +62,10 @@ contract Settlement is ISettlement {
         if (usageRoot != bytes32(0) && _anchors.getAnchor(usageRoot).anchorer == address(0)) {
             revert SettlementRootNotAnchored(usageRoot);
         }
-        _assets.checkOwners(g.assetId, owners, sharesBps);
+        _assets.checkOwners(request.assetId, owners, sharesBps);
         _settled[grantId] = settled;
-        uint256 amount = uint256(count) * g.pricePerAccess;
-        emit UsageSettled(grantId, g.assetId, g.consumer, count, amount, usageRoot);
+        uint256 amount = uint256(count) * request.pricePerAccess;
+        emit UsageSettled(grantId, request.assetId, g.consumer, count, amount, usageRoot);
         if (amount == 0) return;
         if (owners.length == 0) {
             _pay(grantId, g.consumer, a.provider, amount);

@@ -100,21 +100,26 @@ contract UsageGrants is IUsageGrants, EIP712 {
         g.notAfter = request.notAfter;
         g.maxCount = request.maxCount;
         g.status = GrantStatus.Active;
-        g.assetId = assetId;
-        if (request.pricePerAccess != 0) g.pricePerAccess = request.pricePerAccess;
         _emitIssued(grantId, request, signature);
     }
 
     /// @inheritdoc IUsageGrants
-    function revokeGrant(bytes32 grantId) external {
+    function revokeGrant(GrantRequest calldata request) external returns (bytes32 grantId) {
+        grantId = _hashRequest(request);
         Grant storage g = _grants[grantId];
         if (g.status == GrantStatus.None) revert GrantUnknown(grantId);
-        bytes32 assetId = g.assetId;
-        IAssetRegistry.Asset memory a = _assets.getAsset(assetId);
-        if (a.provider != msg.sender) revert GrantNotProvider(assetId, msg.sender);
+        bytes32 assetId = request.assetId;
+        if (_assets.getAsset(assetId).provider != msg.sender) revert GrantNotProvider(assetId, msg.sender);
         if (g.status == GrantStatus.Revoked) revert GrantAlreadyRevoked(grantId);
         g.status = GrantStatus.Revoked;
         emit GrantRevoked(grantId, assetId, msg.sender);
+    }
+
+    /// @inheritdoc IUsageGrants
+    function requireGrant(GrantRequest calldata request) external view returns (bytes32 grantId, Grant memory grant) {
+        grantId = _hashRequest(request);
+        grant = _grants[grantId];
+        if (grant.status == GrantStatus.None) revert GrantUnknown(grantId);
     }
 
     /// @inheritdoc IUsageGrants
@@ -167,6 +172,7 @@ contract UsageGrants is IUsageGrants, EIP712 {
             r.maxCount,
             r.pricePerAccess,
             r.nonce,
+            r.deadline,
             signature
         );
     }

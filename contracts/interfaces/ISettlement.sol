@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {IUsageGrants} from "./IUsageGrants.sol";
+
 /// @title ISettlement
 /// @notice Settles metered usage per grant in an ERC-20, paying the asset's owners by their shares.
 interface ISettlement {
@@ -21,13 +23,13 @@ interface ISettlement {
 
     /// @notice Settle `count` metered accesses of a grant: the consumer pays count * price, split among owners.
     /// @dev The consumer must have approved this contract for the amount on the settlement token.
-    /// @param grantId The grant.
+    /// @param request The signed request of the grant (as in its GrantIssued event); its id is recomputed.
     /// @param count Accesses being settled (cumulative settled count may not exceed the grant's maxCount).
     /// @param usageRoot Anchored receipts root evidencing the usage (0 if none).
     /// @param owners The asset's registered owners (empty for a provider-owned asset).
     /// @param sharesBps Their shares in basis points.
     function settle(
-        bytes32 grantId,
+        IUsageGrants.GrantRequest calldata request,
         uint32 count,
         bytes32 usageRoot,
         address[] calldata owners,

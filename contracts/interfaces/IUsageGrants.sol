@@ -36,15 +36,15 @@ interface IUsageGrants {
         Revoked
     }
 
-    /// @notice A grant's on-chain state. The grant id is the EIP-712 digest of its request.
+    /// @notice A grant's on-chain state (one storage slot). The grant id is the EIP-712 digest of its
+    ///         request, so the id commits to every term (asset, purpose, price, nonce); functions that need
+    ///         those terms take the request as calldata and recompute the id.
     struct Grant {
         address consumer;
         uint32 notBefore;
         uint32 notAfter;
         uint24 maxCount;
         GrantStatus status;
-        bytes32 assetId;
-        uint96 pricePerAccess;
     }
 
     /// @notice Why a grant is or is not live right now.
@@ -92,6 +92,7 @@ interface IUsageGrants {
         uint24 maxCount,
         uint96 pricePerAccess,
         uint256 nonce,
+        uint32 deadline,
         bytes signature
     );
     event GrantRevoked(bytes32 indexed grantId, bytes32 indexed assetId, address indexed by);
@@ -111,8 +112,15 @@ interface IUsageGrants {
     function issueGrant(GrantRequest calldata request, bytes calldata signature) external returns (bytes32 grantId);
 
     /// @notice Revoke a grant; the asset's provider only. Effective from the next block.
-    /// @param grantId The grant.
-    function revokeGrant(bytes32 grantId) external;
+    /// @param request The signed request the grant was issued for (as in its GrantIssued event).
+    /// @return grantId The revoked grant's id.
+    function revokeGrant(GrantRequest calldata request) external returns (bytes32 grantId);
+
+    /// @notice Reverts unless `request` hashes to an issued grant; returns the grant id and state.
+    /// @param request The signed request the grant was issued for.
+    /// @return grantId The grant id.
+    /// @return grant The grant's state.
+    function requireGrant(GrantRequest calldata request) external view returns (bytes32 grantId, Grant memory grant);
 
     /// @notice The policy of an asset (epoch 0 if none).
     /// @param assetId The asset.

@@ -1,0 +1,102 @@
+"""Connecting to a node and loading the deployment: the entry point of the chain layer.
+
+``Chain.connect(settings)`` returns a handle that holds a Web3 connection, the checked deployment and
+a revert decoder; typed clients in :mod:`chain.contracts` are built from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
+
+import requests
+from eth_account.signers.local import LocalAccount
+from web3 import HTTPProvider, Web3
+from web3.contract import Contract
+from web3.middleware import ExtraDataToPOAMiddleware
+
+from chain.compile import all_abis, compile_contracts
+from chain.deploy import Deployment
+from chain.errors import ChainUnavailable, WrongChain
+from chain.revert import RevertDecoder
+from chain.settings import ChainSettings
+from chain.tx import TxSender
+
+T = TypeVar("T")
+
+
+def connect_web3(settings: ChainSettings) -> Web3:
+    """A Web3 over HTTP JSON-RPC, checked to answer and to be on the expected chain."""
+    w3 = Web3(HTTPProvider(settings.rpc_url, request_kwargs={"timeout": settings.rpc_timeout_s}))
+    if settings.poa:
+        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+    chain_id = guarded(lambda: w3.eth.chain_id, settings.rpc_url)
+    if settings.chain_id is not None and chain_id != settings.chain_id:
+        raise WrongChain(f"node at {settings.rpc_url} is chain {chain_id}, configuration expects {settings.chain_id}")
+    return w3
+
+
+def guarded(fn: Callable[[], T], rpc_url: str = "the node") -> T:
+    """Run a JSON-RPC read, translating connection failures into ChainUnavailable."""
+    try:
+        return fn()
+    except (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError) as exc:
+        raise ChainUnavailable(f"no Ethereum node at {rpc_url}: run `tds chain up`") from exc
+
+
+@dataclass
+class Chain:
+    """A connected, deployment-checked view of the TDS contracts on one chain."""
+
+    settings: ChainSettings
+    w3: Web3
+    chain_id: int
+    deployment: Deployment
+    decoder: RevertDecoder
+
+    @classmethod
+    def connect(cls, settings: ChainSettings) -> "Chain":
+        """Connect, check the chain id and load ``<home>/deployments/<chainId>.json``."""
+        w3 = connect_web3(settings)
+        chain_id = w3.eth.chain_id
+        deployment = guarded(lambda: Deployment.load(settings.deployment_file(chain_id), w3), settings.rpc_url)
+        abis = [entry for c in deployment.contracts.values() for entry in c.abi]
+        return cls(settings, w3, chain_id, deployment, RevertDecoder(abis))
+
+    def contract(self, name: str) -> Contract:
+        """A web3 contract object for a deployed TDS contract."""
+        c = self.deployment.contracts[name]
+        return self.w3.eth.contract(address=Web3.to_checksum_address(c.address), abi=c.abi)
+
+    def address(self, name: str) -> str:
+        """Address of a deployed TDS contract."""
+        return Web3.to_checksum_address(self.deployment.contracts[name].address)
+
+    def sender(self, account: LocalAccount) -> TxSender:
+        """A transaction sender for ``account`` on this chain."""
+        return TxSender(
+            self.w3,
+            account,
+            self.chain_id,
+            self.decoder,
+            poll_latency=self.settings.poll_latency_s,
+            receipt_timeout=self.settings.receipt_timeout_s,
+        )
+
+    def block_number(self) -> int:
+        """Latest block number."""
+        return guarded(lambda: int(self.w3.eth.block_number), self.settings.rpc_url)
+
+    def call(self, fn: Any, block: int | str = "latest") -> Any:
+        """Run a view call, decoding custom errors and translating connection failures."""
+        from web3.exceptions import ContractLogicError
+
+        try:
+            return guarded(lambda: fn.call(block_identifier=block), self.settings.rpc_url)
+        except ContractLogicError as exc:
+            raise self.decoder.decode(exc.data) from exc
+
+
+def fresh_decoder() -> RevertDecoder:
+    """A decoder built from freshly compiled ABIs (used before any deployment exists)."""
+    return RevertDecoder(all_abis(compile_contracts()))

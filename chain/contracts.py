@@ -1,0 +1,333 @@
+"""Typed clients for the TDS contracts: Python values in, frozen value types out.
+
+Writes need a :class:`chain.tx.TxSender`; reads do not. Custom errors surface as
+``chain.errors.revert_class(<ErrorName>)`` exceptions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from web3 import Web3
+from web3.types import TxReceipt
+
+from chain.client import Chain, guarded
+from chain.errors import ChainError
+from chain.tx import TxSender
+from chain.types import (
+    Asset,
+    Grant,
+    GrantRequest,
+    GrantStatus,
+    Liveness,
+    Participant,
+    ParticipantStatus,
+    Policy,
+    Role,
+)
+
+ZERO32 = "0x" + "00" * 32
+
+
+def b32(value: str) -> bytes:
+    """A 0x-prefixed 32-byte hex string as bytes (strict)."""
+    text = value[2:] if value.startswith("0x") else value
+    raw = bytes.fromhex(text)
+    if len(raw) != 32:
+        raise ValueError(f"expected 32 bytes of hex, got {len(raw)}: {value!r}")
+    return raw
+
+
+def hex32(value: bytes) -> str:
+    """bytes32 as 0x hex."""
+    return "0x" + bytes(value).hex()
+
+
+class _Client:
+    contract_name = ""
+
+    def __init__(self, chain: Chain, sender: TxSender | None = None) -> None:
+        self.chain = chain
+        self.sender = sender
+        self.contract = chain.contract(self.contract_name)
+
+    def _send(self, fn: Any) -> TxReceipt:
+        if self.sender is None:
+            raise ChainError(f"{self.contract_name}: a signing account is needed for this operation")
+        return self.sender.transact(fn)
+
+    def _logs(self, event: str, from_block: int | None = None, **filters: Any) -> list[Any]:
+        start = self.chain.deployment.deploy_block if from_block is None else from_block
+        ev = self.contract.events[event]()
+        return guarded(
+            lambda: list(ev.get_logs(from_block=start, to_block="latest", argument_filters=filters or None)),
+            self.chain.settings.rpc_url,
+        )
+
+
+class ParticipantsClient(_Client):
+    """ParticipantRegistry: onboarding, suspension, membership."""
+
+    contract_name = "ParticipantRegistry"
+
+    def onboard(self, address: str, roles: Role, jurisdiction: str, credential_hash: str) -> TxReceipt:
+        """Onboard a participant (operator)."""
+        code = jurisdiction.upper().encode()
+        return self._send(
+            self.contract.functions.onboard(Web3.to_checksum_address(address), int(roles), code, b32(credential_hash))
+        )
+
+    def suspend(self, address: str) -> TxReceipt:
+        """Suspend a participant (operator)."""
+        return self._send(self.contract.functions.suspend(Web3.to_checksum_address(address)))
+
+    def reinstate(self, address: str) -> TxReceipt:
+        """Reinstate a suspended participant (operator)."""
+        return self._send(self.contract.functions.reinstate(Web3.to_checksum_address(address)))
+
+    def get(self, address: str, block: int | str = "latest") -> Participant:
+        """The participant's record (status NONE when unknown)."""
+        address = Web3.to_checksum_address(address)
+        roles, status, jurisdiction, onboarded_at, cred = self.chain.call(
+            self.contract.functions.getParticipant(address), block
+        )
+        return Participant(
+            address, Role(roles), ParticipantStatus(status), jurisdiction.decode(errors="replace").strip("\0"),
+            onboarded_at, hex32(cred),
+        )
+
+    def list(self) -> list[Participant]:
+        """Every onboarded participant, current state."""
+        seen = dict.fromkeys(str(log["args"]["account"]) for log in self._logs("ParticipantOnboarded"))
+        return [self.get(a) for a in seen]
+
+
+class AssetsClient(_Client):
+    """AssetRegistry: content-addressed assets with metadata, lineage, owners and versions."""
+
+    contract_name = "AssetRegistry"
+
+    def register(
+        self,
+        content_hash: str,
+        size: int,
+        metadata_hash: str,
+        metadata_uri: str,
+        parents: list[str] | tuple[str, ...] = (),
+        owners: list[str] | tuple[str, ...] = (),
+        shares_bps: list[int] | tuple[int, ...] = (),
+    ) -> TxReceipt:
+        """Register an asset (active provider)."""
+        fn = self.contract.functions.registerAsset(
+            b32(content_hash), size, b32(metadata_hash), metadata_uri,
+            [b32(p) for p in parents], [Web3.to_checksum_address(o) for o in owners], list(shares_bps),
+        )
+        return self._send(fn)
+
+    def register_version(
+        self, previous_id: str, content_hash: str, size: int, metadata_hash: str, metadata_uri: str
+    ) -> TxReceipt:
+        """Register a new version of an asset (its provider)."""
+        fn = self.contract.functions.registerVersion(
+            b32(previous_id), b32(content_hash), size, b32(metadata_hash), metadata_uri
+        )
+        return self._send(fn)
+
+    def deactivate(self, asset_id: str) -> TxReceipt:
+        """Deactivate an asset (its provider)."""
+        return self._send(self.contract.functions.deactivate(b32(asset_id)))
+
+    def exists(self, asset_id: str) -> bool:
+        """Whether the asset id is registered."""
+        state = self.chain.call(self.contract.functions.getAsset(b32(asset_id)))
+        return int(state[0], 16) != 0
+
+    def get(self, asset_id: str) -> Asset | None:
+        """The asset (state + registration event), or None if unknown."""
+        provider, size, version, active, metadata_hash, _owners_hash, previous = self.chain.call(
+            self.contract.functions.getAsset(b32(asset_id))
+        )
+        if int(provider, 16) == 0:
+            return None
+        logs = self._logs("AssetRegistered", assetId=b32(asset_id))
+        if not logs:
+            raise ChainError(f"asset {asset_id} has state but no AssetRegistered event")
+        return _asset_from(logs[0], size, version, active, metadata_hash, previous)
+
+    def list(self, provider: str | None = None) -> list[Asset]:
+        """Every registered asset (optionally of one provider), in registration order."""
+        filters = {"provider": Web3.to_checksum_address(provider)} if provider else {}
+        out = []
+        for log in self._logs("AssetRegistered", **filters):
+            state = self.chain.call(self.contract.functions.getAsset(log["args"]["assetId"]))
+            out.append(_asset_from(log, state[1], state[2], state[3], state[4], state[6]))
+        return out
+
+    def versions(self, asset_id: str) -> list[Asset]:
+        """The version chain containing ``asset_id``, oldest first."""
+        first = self.get(asset_id)
+        if first is None:
+            return []
+        chain_back = [first]
+        while chain_back[0].previous_version:
+            prev = self.get(chain_back[0].previous_version)
+            if prev is None:
+                break
+            chain_back.insert(0, prev)
+        current = chain_back[-1]
+        while True:
+            nxt = self._logs("AssetVersionRegistered", previousId=b32(current.asset_id))
+            if not nxt:
+                return chain_back
+            found = self.get(hex32(nxt[0]["args"]["assetId"]))
+            if found is None:
+                return chain_back
+            chain_back.append(found)
+            current = found
+
+
+def _asset_from(log: Any, size: int, version: int, active: bool, metadata_hash: bytes, previous: bytes) -> Asset:
+    args = log["args"]
+    prev = hex32(previous)
+    return Asset(
+        asset_id=hex32(args["assetId"]),
+        provider=str(args["provider"]),
+        size=int(size),
+        version=int(version),
+        active=bool(active),
+        metadata_hash=hex32(metadata_hash),
+        metadata_uri=str(args["metadataURI"]),
+        parents=tuple(hex32(p) for p in args["parents"]),
+        owners=tuple(str(o) for o in args["owners"]),
+        shares_bps=tuple(int(s) for s in args["sharesBps"]),
+        previous_version=None if prev == ZERO32 else prev,
+        tx=log["transactionHash"].to_0x_hex(),
+        block=int(log["blockNumber"]),
+    )
+
+
+class GrantsClient(_Client):
+    """UsageGrants: policies, consent-carrying grants, revocation, liveness."""
+
+    contract_name = "UsageGrants"
+
+    def set_policy(self, asset_id: str, policy: Policy) -> TxReceipt:
+        """Set an asset's usage policy (its provider)."""
+        fn = self.contract.functions.setPolicy(
+            b32(asset_id),
+            (
+                policy.not_before, policy.not_after, policy.max_count, policy.price_per_access,
+                policy.compute_only, policy.auto_approve, False, False, 0,
+            ),
+            list(policy.purposes),
+            [j.upper().encode() for j in policy.jurisdictions],
+        )
+        return self._send(fn)
+
+    def get_policy(self, asset_id: str) -> Policy | None:
+        """The asset's current policy (purposes and jurisdictions from its PolicySet event), or None."""
+        state = self.chain.call(self.contract.functions.getPolicy(b32(asset_id)))
+        epoch = int(state[8])
+        if epoch == 0:
+            return None
+        logs = [log for log in self._logs("PolicySet", assetId=b32(asset_id)) if log["args"]["epoch"] == epoch]
+        args = logs[-1]["args"] if logs else {"purposes": [], "jurisdictions": []}
+        return Policy(
+            not_before=state[0], not_after=state[1], max_count=state[2], price_per_access=state[3],
+            compute_only=state[4], auto_approve=state[5],
+            purposes=tuple(args["purposes"]),
+            jurisdictions=tuple(j.decode() for j in args["jurisdictions"]),
+            epoch=epoch,
+        )
+
+    def hash_request(self, request: GrantRequest) -> str:
+        """The grant id the contract will assign to ``request`` (EIP-712 digest)."""
+        return hex32(self.chain.call(self.contract.functions.hashGrantRequest(request.as_tuple())))
+
+    def issue(self, request: GrantRequest, signature: str) -> tuple[str, TxReceipt]:
+        """Put a consumer-signed grant on-chain (the asset's provider). Returns (grant id, receipt)."""
+        receipt = self._send(self.contract.functions.issueGrant(request.as_tuple(), bytes.fromhex(signature[2:])))
+        events = self.contract.events.GrantIssued().process_receipt(receipt)
+        return hex32(events[0]["args"]["grantId"]), receipt
+
+    def revoke(self, request: GrantRequest) -> TxReceipt:
+        """Revoke the grant issued for ``request`` (the asset's provider); effective from the next block."""
+        return self._send(self.contract.functions.revokeGrant(request.as_tuple()))
+
+    def request_of(self, grant_id: str) -> GrantRequest | None:
+        """The signed request of an issued grant, rebuilt from its GrantIssued event."""
+        logs = self._logs("GrantIssued", grantId=b32(grant_id))
+        return GrantRequest.from_event(logs[0]["args"]) if logs else None
+
+    def get(self, grant_id: str, block: int | str = "latest") -> Grant | None:
+        """A grant's on-chain state, or None if unknown."""
+        consumer, nb, na, count, status = self.chain.call(self.contract.functions.getGrant(b32(grant_id)), block)
+        if status == GrantStatus.NONE:
+            return None
+        return Grant(grant_id, str(consumer), nb, na, count, GrantStatus(status))
+
+    def liveness(self, grant_id: str, block: int | str = "latest") -> Liveness:
+        """Whether the grant is live at ``block`` and why not."""
+        return Liveness(self.chain.call(self.contract.functions.liveness(b32(grant_id)), block))
+
+    def issued(self, **filters: Any) -> list[Any]:
+        """GrantIssued events (filter by assetId=bytes, consumer=address, grantId=bytes)."""
+        return self._logs("GrantIssued", **filters)
+
+
+class AnchorsClient(_Client):
+    """AnchorRegistry: Merkle roots and on-chain inclusion checks."""
+
+    contract_name = "AnchorRegistry"
+    KIND_RECEIPTS = 1
+    KIND_ASSETS = 2
+
+    def anchor(self, root: str, leaf_count: int, kind: int) -> TxReceipt:
+        """Anchor a root (any active participant)."""
+        return self._send(self.contract.functions.anchorRoot(b32(root), leaf_count, kind))
+
+    def get(self, root: str) -> dict[str, Any] | None:
+        """The anchor of ``root`` or None."""
+        anchorer, block, leaves, kind = self.chain.call(self.contract.functions.getAnchor(b32(root)))
+        if int(anchorer, 16) == 0:
+            return None
+        return {"anchorer": anchorer, "block": block, "leaf_count": leaves, "kind": kind}
+
+    def verify_inclusion(self, root: str, proof: list[str], leaf: str) -> bool:
+        """On-chain check: ``leaf`` is under the anchored ``root``."""
+        return bool(self.chain.call(self.contract.functions.verifyInclusion(b32(root), [b32(p) for p in proof], b32(leaf))))
+
+
+class TokenClient(_Client):
+    """SettlementToken (devnet ERC-20)."""
+
+    contract_name = "SettlementToken"
+
+    def mint(self, to: str, amount: int) -> TxReceipt:
+        """Mint (operator)."""
+        return self._send(self.contract.functions.mint(Web3.to_checksum_address(to), amount))
+
+    def approve(self, spender: str, amount: int) -> TxReceipt:
+        """Approve a spender."""
+        return self._send(self.contract.functions.approve(Web3.to_checksum_address(spender), amount))
+
+    def balance_of(self, owner: str) -> int:
+        """Token balance."""
+        return int(self.chain.call(self.contract.functions.balanceOf(Web3.to_checksum_address(owner))))
+
+
+class SettlementClient(_Client):
+    """Settlement: metered usage per grant paid to the asset's owners."""
+
+    contract_name = "Settlement"
+
+    def settle(
+        self, request: GrantRequest, count: int, usage_root: str, owners: tuple[str, ...], shares_bps: tuple[int, ...]
+    ) -> TxReceipt:
+        """Settle ``count`` accesses of the grant issued for ``request`` (the asset's provider)."""
+        fn = self.contract.functions.settle(request.as_tuple(), count, b32(usage_root), list(owners), list(shares_bps))
+        return self._send(fn)
+
+    def settled_count(self, grant_id: str) -> int:
+        """Accesses settled so far."""
+        return int(self.chain.call(self.contract.functions.settledCount(b32(grant_id))))

@@ -1,0 +1,78 @@
+"""Errors raised by the chain layer.
+
+Hierarchy::
+
+    ChainError                      root of everything raised by ``chain``
+    ├── ChainUnavailable            the JSON-RPC node does not answer ("run `tds chain up`")
+    ├── WrongChain                  node chain id differs from the configured/deployment chain id
+    ├── DeploymentMissing           no deployment file for this chain, or its contracts are gone
+    ├── CompileError                the Solidity compiler reported errors
+    ├── KeystoreError               missing keystore, wrong passphrase
+    ├── TransactionFailed           a mined transaction reverted without decodable data
+    └── ContractRevert              a call or transaction reverted with a custom Solidity error
+        └── <one class per custom error name>, e.g. ``revert_class("AssetAlreadyRegistered")``
+
+Web3 and JSON-RPC exceptions are translated at the boundary (``raise ... from exc``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ChainError(Exception):
+    """Root of every error raised by the chain layer."""
+
+
+class ChainUnavailable(ChainError):
+    """The JSON-RPC node cannot be reached."""
+
+
+class WrongChain(ChainError):
+    """The node's chain id is not the one the configuration or deployment file expects."""
+
+
+class DeploymentMissing(ChainError):
+    """No usable deployment for the connected chain."""
+
+
+class CompileError(ChainError):
+    """The Solidity compiler reported errors."""
+
+
+class KeystoreError(ChainError):
+    """A keystore is missing, malformed or its passphrase is wrong."""
+
+
+class TransactionFailed(ChainError):
+    """A transaction was mined with status 0 and no decodable revert reason."""
+
+
+class ContractRevert(ChainError):
+    """A contract reverted with a custom error; ``error_name`` and ``error_args`` say which."""
+
+    error_name: str = "Unknown"
+
+    def __init__(self, error_name: str, error_args: dict[str, Any], message: str | None = None) -> None:
+        self.error_name = error_name
+        self.error_args = error_args
+        rendered = ", ".join(f"{k}={_render(v)}" for k, v in error_args.items())
+        super().__init__(message or f"{error_name}({rendered})")
+
+
+_REVERT_CLASSES: dict[str, type[ContractRevert]] = {}
+
+
+def revert_class(error_name: str) -> type[ContractRevert]:
+    """The ContractRevert subclass for one Solidity custom error name (created once, cached)."""
+    cls = _REVERT_CLASSES.get(error_name)
+    if cls is None:
+        cls = type(error_name, (ContractRevert,), {"error_name": error_name, "__module__": __name__})
+        _REVERT_CLASSES[error_name] = cls
+    return cls
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    return str(value)

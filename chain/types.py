@@ -1,0 +1,234 @@
+"""Frozen value types for what the chain returns (participants, assets, policies, grants)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import IntEnum, IntFlag
+from typing import Any
+
+
+class Role(IntFlag):
+    """Participant role bits, as in ParticipantRegistry."""
+
+    PROVIDER = 1
+    CONSUMER = 2
+    AUDITOR = 4
+
+    @classmethod
+    def parse(cls, names: str) -> "Role":
+        """``"provider,consumer"`` -> Role.PROVIDER | Role.CONSUMER."""
+        role = cls(0)
+        for name in filter(None, (n.strip().upper() for n in names.split(","))):
+            if name not in cls.__members__:
+                raise ValueError(f"unknown role {name.lower()!r} (provider, consumer, auditor)")
+            role |= cls[name]
+        return role
+
+    def names(self) -> list[str]:
+        """Lower-case role names."""
+        return [r.name.lower() for r in Role if r in self and r.name]
+
+
+class ParticipantStatus(IntEnum):
+    """ParticipantRegistry.Status."""
+
+    NONE = 0
+    ACTIVE = 1
+    SUSPENDED = 2
+
+
+class GrantStatus(IntEnum):
+    """UsageGrants.GrantStatus."""
+
+    NONE = 0
+    ACTIVE = 1
+    REVOKED = 2
+
+
+class Liveness(IntEnum):
+    """UsageGrants.Liveness: whether a grant is live at the latest block, and why not."""
+
+    LIVE = 0
+    UNKNOWN = 1
+    REVOKED = 2
+    NOT_YET_VALID = 3
+    EXPIRED = 4
+
+
+@dataclass(frozen=True)
+class Participant:
+    """A participant record."""
+
+    address: str
+    roles: Role
+    status: ParticipantStatus
+    jurisdiction: str
+    onboarded_at: int
+    credential_hash: str
+
+    @property
+    def did(self) -> str:
+        """Not known without the chain id; see :func:`did_pkh`."""
+        raise AttributeError("use did_pkh(chain_id, address)")
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON view."""
+        return {
+            "address": self.address,
+            "roles": self.roles.names(),
+            "status": self.status.name.lower(),
+            "jurisdiction": self.jurisdiction,
+            "onboarded_at": self.onboarded_at,
+            "credential_hash": self.credential_hash,
+        }
+
+
+def did_pkh(chain_id: int, address: str) -> str:
+    """CAIP-10 DID of an account: ``did:pkh:eip155:<chainId>:<address>``."""
+    return f"did:pkh:eip155:{chain_id}:{address}"
+
+
+@dataclass(frozen=True)
+class Asset:
+    """An asset: on-chain state joined with its registration event."""
+
+    asset_id: str
+    provider: str
+    size: int
+    version: int
+    active: bool
+    metadata_hash: str
+    metadata_uri: str
+    parents: tuple[str, ...]
+    owners: tuple[str, ...]
+    shares_bps: tuple[int, ...]
+    previous_version: str | None
+    tx: str
+    block: int
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON view."""
+        data = asdict(self)
+        data["parents"] = list(self.parents)
+        data["owners"] = list(self.owners)
+        data["shares_bps"] = list(self.shares_bps)
+        return data
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A usage policy as stored by UsageGrants (0 = unlimited for window bounds and count)."""
+
+    not_before: int = 0
+    not_after: int = 0
+    max_count: int = 0
+    price_per_access: int = 0
+    compute_only: bool = False
+    auto_approve: bool = True
+    purposes: tuple[str, ...] = ()
+    jurisdictions: tuple[str, ...] = ()
+    epoch: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON view."""
+        data = asdict(self)
+        data["purposes"] = list(self.purposes)
+        data["jurisdictions"] = list(self.jurisdictions)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Policy":
+        """Parse (unknown keys rejected)."""
+        allowed = set(cls.__dataclass_fields__)
+        unknown = set(data) - allowed
+        if unknown:
+            raise ValueError(f"unknown policy keys: {', '.join(sorted(unknown))}")
+        values = dict(data)
+        values["purposes"] = tuple(values.get("purposes", ()))
+        values["jurisdictions"] = tuple(j.upper() for j in values.get("jurisdictions", ()))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class GrantRequest:
+    """What a consumer signs (EIP-712 ``GrantRequest``)."""
+
+    asset_id: str
+    consumer: str
+    purpose: str
+    not_before: int
+    not_after: int
+    max_count: int
+    price_per_access: int
+    nonce: int
+    deadline: int
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        """ABI tuple for UsageGrants calls."""
+        return (
+            bytes.fromhex(self.asset_id[2:]),
+            self.consumer,
+            self.purpose,
+            self.not_before,
+            self.not_after,
+            self.max_count,
+            self.price_per_access,
+            self.nonce,
+            self.deadline,
+        )
+
+    def message(self) -> dict[str, Any]:
+        """EIP-712 message fields."""
+        return {
+            "assetId": self.asset_id,
+            "consumer": self.consumer,
+            "purpose": self.purpose,
+            "notBefore": self.not_before,
+            "notAfter": self.not_after,
+            "maxCount": self.max_count,
+            "pricePerAccess": self.price_per_access,
+            "nonce": self.nonce,
+            "deadline": self.deadline,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON view."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "GrantRequest":
+        """Parse the JSON view."""
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+    @classmethod
+    def from_event(cls, args: Any) -> "GrantRequest":
+        """Rebuild the signed request from a GrantIssued event's arguments."""
+        return cls(
+            asset_id="0x" + bytes(args["assetId"]).hex(),
+            consumer=str(args["consumer"]),
+            purpose=str(args["purpose"]),
+            not_before=int(args["notBefore"]),
+            not_after=int(args["notAfter"]),
+            max_count=int(args["maxCount"]),
+            price_per_access=int(args["pricePerAccess"]),
+            nonce=int(args["nonce"]),
+            deadline=int(args["deadline"]),
+        )
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A grant's on-chain state (the other terms are in its request; the id commits to them)."""
+
+    grant_id: str
+    consumer: str
+    not_before: int
+    not_after: int
+    max_count: int
+    status: GrantStatus
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON view."""
+        data = asdict(self)
+        data["status"] = self.status.name.lower()
+        return data

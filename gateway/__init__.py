@@ -1,0 +1,1 @@
+"""TDS gateway: serves a provider's assets to consumers holding a live grant."""
