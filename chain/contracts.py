@@ -51,9 +51,13 @@ class _Client:
         self.sender = sender
         self.contract = chain.contract(self.contract_name)
 
-    def _send(self, fn: Any) -> TxReceipt:
+    def _send(self, fn: Any, dry_run: bool = False) -> TxReceipt:
+        """Send ``fn``; with ``dry_run`` only estimate it (raises the decoded revert, sends nothing)."""
         if self.sender is None:
             raise ChainError(f"{self.contract_name}: a signing account is needed for this operation")
+        if dry_run:
+            self.sender.estimate(fn)
+            return {}  # type: ignore[return-value]
         return self.sender.transact(fn)
 
     def _logs(self, event: str, from_block: int | None = None, **filters: Any) -> list[Any]:
@@ -116,22 +120,24 @@ class AssetsClient(_Client):
         parents: list[str] | tuple[str, ...] = (),
         owners: list[str] | tuple[str, ...] = (),
         shares_bps: list[int] | tuple[int, ...] = (),
+        dry_run: bool = False,
     ) -> TxReceipt:
         """Register an asset (active provider)."""
         fn = self.contract.functions.registerAsset(
             b32(content_hash), size, b32(metadata_hash), metadata_uri,
             [b32(p) for p in parents], [Web3.to_checksum_address(o) for o in owners], list(shares_bps),
         )
-        return self._send(fn)
+        return self._send(fn, dry_run)
 
     def register_version(
-        self, previous_id: str, content_hash: str, size: int, metadata_hash: str, metadata_uri: str
+        self, previous_id: str, content_hash: str, size: int, metadata_hash: str, metadata_uri: str,
+        dry_run: bool = False,
     ) -> TxReceipt:
         """Register a new version of an asset (its provider)."""
         fn = self.contract.functions.registerVersion(
             b32(previous_id), b32(content_hash), size, b32(metadata_hash), metadata_uri
         )
-        return self._send(fn)
+        return self._send(fn, dry_run)
 
     def deactivate(self, asset_id: str) -> TxReceipt:
         """Deactivate an asset (its provider)."""

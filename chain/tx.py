@@ -54,7 +54,7 @@ class TxSender:
     def transact(self, fn: ContractFunction, value: int = 0) -> TxReceipt:
         """Estimate, sign, send and wait for one contract call; raise the decoded revert on failure."""
         tx = {"from": self.address, "value": value}
-        gas = self._estimate(fn, tx)
+        gas = self.estimate(fn, value)
         return self.send({**fn.build_transaction({**tx, "gas": gas, **self._fees()}), "gas": gas})
 
     def deploy(self, abi: list[dict[str, Any]], bytecode: str, *args: Any) -> TxReceipt:
@@ -110,9 +110,10 @@ class TxSender:
                 return self.decoder.decode(exc.data)
         return TransactionFailed(f"transaction {receipt['transactionHash'].to_0x_hex()} reverted")
 
-    def _estimate(self, fn: ContractFunction, tx: dict[str, Any]) -> int:
+    def estimate(self, fn: ContractFunction, value: int = 0) -> int:
+        """Gas limit for ``fn`` (estimate + margin); raises the decoded revert if it would fail."""
         try:
-            return int(fn.estimate_gas(tx) * GAS_MARGIN)
+            return int(fn.estimate_gas({"from": self.address, "value": value}) * GAS_MARGIN)
         except ContractLogicError as exc:
             raise self.decoder.decode(exc.data) from exc
 

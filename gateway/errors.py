@@ -12,8 +12,16 @@ Hierarchy::
         ├── WrongMasterKey            object was wrapped under another master key
         ├── UnsupportedStoreFormat    header written by an unknown format version
         └── StoredFileTampered        integrity check failed (GCM tag, MAC or hash)
+    └── ApiError                      a refusal with an HTTP status and a stable code (see ERROR_TABLE)
+        ├── BadRequest                malformed JSON / fields, invalid ids, body too large, bad range
+        ├── AuthError                 missing or bad signature, expired request, replayed nonce
+        ├── AccessDenied              membership, grant state, count, purpose, jurisdiction, compute-only
+        ├── NotFound                  unknown asset, grant or request
+        ├── Conflict                  grant already requested/issued, request not pending
+        └── ChainNotReady             node unreachable or the gateway's view too old (fail closed)
 
-Messages never contain key material.
+``ERROR_TABLE`` maps every class to (HTTP status, machine code); ``error_status`` walks the MRO, so
+a subclass inherits its parent's row unless it has its own. Messages never contain key material.
 """
 
 from __future__ import annotations
@@ -84,3 +92,199 @@ class StoredFileTampered(StoreError):
         self.asset_id = asset_id
         self.reason = reason
         super().__init__(f"stored asset {asset_id} failed integrity check: {reason}")
+
+
+# ---- API refusals (one HTTP status and one stable code each, see ERROR_TABLE) --------------------
+
+
+class ApiError(GatewayError):
+    """A refusal the gateway reports to a client; ``detail`` carries optional structured context."""
+
+    def __init__(self, message: str, **detail: object) -> None:
+        self.detail = detail
+        super().__init__(message)
+
+
+class BadRequest(ApiError):
+    """The request is malformed."""
+
+
+class MalformedJson(BadRequest):
+    """The body is not valid JSON or does not have the expected fields."""
+
+
+class InvalidId(BadRequest):
+    """An asset, grant or request id is not "0x" + 64 hex digits."""
+
+
+class BodyTooLarge(BadRequest):
+    """The body exceeds the configured limit."""
+
+
+class RangeNotSatisfiable(BadRequest):
+    """The Range header cannot be served for this object."""
+
+
+class AuthError(ApiError):
+    """The caller could not be authenticated."""
+
+
+class SignatureMissing(AuthError):
+    """The request carries no (or incomplete) X-TDS-* signature headers."""
+
+
+class BadSignature(AuthError):
+    """The signature does not verify, or recovers to another address than the one claimed."""
+
+
+class RequestExpired(AuthError):
+    """The signed request's expiry is past or too far in the future."""
+
+
+class NonceReplayed(AuthError):
+    """The nonce was already used by this signer."""
+
+
+class AccessDenied(ApiError):
+    """The caller is authenticated but not allowed to do this."""
+
+
+class NotMember(AccessDenied):
+    """The signer is not an onboarded participant (or lacks the needed role)."""
+
+
+class ParticipantSuspended(AccessDenied):
+    """The signer is onboarded but suspended."""
+
+
+class GrantMissing(AccessDenied):
+    """The caller holds no grant for this asset (or named an unknown grant)."""
+
+
+class GrantNotYours(AccessDenied):
+    """The grant belongs to another consumer."""
+
+
+class GrantAssetMismatch(AccessDenied):
+    """The grant is for another asset."""
+
+
+class GrantRevoked(AccessDenied):
+    """The grant was revoked on-chain."""
+
+
+class GrantExpired(AccessDenied):
+    """The grant's window has ended."""
+
+
+class GrantNotYetValid(AccessDenied):
+    """The grant's window has not started."""
+
+
+class CountExhausted(AccessDenied):
+    """Every access the grant allows has been used."""
+
+
+class PurposeNotAllowed(AccessDenied):
+    """The purpose is not the grant's or not allowed by the asset's policy."""
+
+
+class JurisdictionNotAllowed(AccessDenied):
+    """The consumer's jurisdiction is not allowed by the asset's policy."""
+
+
+class AssetInactive(AccessDenied):
+    """The asset was deactivated on-chain."""
+
+
+class ComputeOnly(AccessDenied):
+    """The asset's policy allows computation only; raw bytes are never served."""
+
+
+class GrantTermsInvalid(AccessDenied):
+    """The requested window, count or price do not fit the asset's policy."""
+
+
+class GrantDenied(AccessDenied):
+    """The provider denied this grant request."""
+
+
+class NotFound(ApiError):
+    """The named resource does not exist (here)."""
+
+
+class Conflict(ApiError):
+    """The request conflicts with the current state."""
+
+
+class GrantExists(Conflict):
+    """A grant (request) with this id already exists."""
+
+
+class GrantNotPending(Conflict):
+    """The grant request is not pending (already decided)."""
+
+
+class ChainNotReady(ApiError):
+    """The gateway cannot vouch for the chain state: it refuses (fail closed)."""
+
+
+class ChainUnavailableError(ChainNotReady):
+    """The node does not answer."""
+
+
+class ChainStale(ChainNotReady):
+    """The gateway's view of the chain is older than the configured bound."""
+
+
+ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
+    ApiError: (400, "bad_request"),
+    BadRequest: (400, "bad_request"),
+    MalformedJson: (400, "malformed_json"),
+    InvalidId: (422, "invalid_id"),
+    InvalidAssetId: (422, "invalid_id"),
+    BodyTooLarge: (413, "body_too_large"),
+    RangeNotSatisfiable: (416, "range_not_satisfiable"),
+    InvalidRange: (416, "range_not_satisfiable"),
+    AuthError: (401, "unauthenticated"),
+    SignatureMissing: (401, "signature_missing"),
+    BadSignature: (401, "bad_signature"),
+    RequestExpired: (401, "request_expired"),
+    NonceReplayed: (409, "nonce_replayed"),
+    AccessDenied: (403, "access_denied"),
+    NotMember: (403, "not_member"),
+    ParticipantSuspended: (403, "participant_suspended"),
+    GrantMissing: (403, "grant_missing"),
+    GrantNotYours: (403, "grant_not_yours"),
+    GrantAssetMismatch: (403, "grant_asset_mismatch"),
+    GrantRevoked: (403, "grant_revoked"),
+    GrantExpired: (403, "grant_expired"),
+    GrantNotYetValid: (403, "grant_not_yet_valid"),
+    CountExhausted: (403, "count_exhausted"),
+    PurposeNotAllowed: (403, "purpose_not_allowed"),
+    JurisdictionNotAllowed: (403, "jurisdiction_not_allowed"),
+    AssetInactive: (403, "asset_inactive"),
+    ComputeOnly: (403, "compute_only"),
+    GrantTermsInvalid: (422, "grant_terms_invalid"),
+    GrantDenied: (403, "grant_denied"),
+    NotFound: (404, "not_found"),
+    AssetNotFound: (404, "not_found"),
+    Conflict: (409, "conflict"),
+    GrantExists: (409, "grant_exists"),
+    GrantNotPending: (409, "grant_not_pending"),
+    ChainNotReady: (503, "chain_unavailable"),
+    ChainUnavailableError: (503, "chain_unavailable"),
+    ChainStale: (503, "chain_stale"),
+    StoredFileTampered: (503, "stored_file_tampered"),
+    StoreError: (500, "store_error"),
+    GatewayError: (500, "internal_error"),
+}
+
+
+def error_status(exc: BaseException) -> tuple[int, str]:
+    """(HTTP status, machine code) of an exception: the first ERROR_TABLE row along its MRO."""
+    for cls in type(exc).__mro__:
+        row = ERROR_TABLE.get(cls)
+        if row is not None:
+            return row
+    return 500, "internal_error"

@@ -66,6 +66,13 @@ class _FixedBytes(_Codec):
         self.pad = bytes(32 - size)
 
     def canon(self, value: Any) -> tuple[Json, bytes]:
+        if type(value) is str and len(value) == 2 + 2 * self.size and value[:2] == "0x":
+            try:  # fast path; fromhex skips spaces, so the length check below still holds
+                raw = bytes.fromhex(value[2:])
+            except ValueError:
+                raise self.fail(value, "not hex") from None
+            if len(raw) == self.size:
+                return value.lower(), raw + self.pad
         raw = _hex_bytes(self, value)
         if len(raw) != self.size:
             raise self.fail(value, f"expected exactly {self.size} bytes")
@@ -75,16 +82,23 @@ class _FixedBytes(_Codec):
         return bytes.fromhex(json_value[2:])
 
 
-_UPPER_NIBBLES = frozenset("89abcdef")
+_HIGH_NIBBLE = bytes.maketrans(b"0123456789abcdef", b"\0" * 8 + b"\x20" * 8)
+_IS_LETTER = bytes.maketrans(b"0123456789abcdef", b"\0" * 10 + b"\x20" * 6)
 
 
 @lru_cache(maxsize=65536)
 def checksum_address(address: str) -> str:
-    """Return the EIP-55 form of a 0x + 40 hex address (same as eth_utils, ~6x faster)."""
-    lower = address[2:].lower()
-    digest = keccak256(lower.encode("ascii")).hex()
-    upper = _UPPER_NIBBLES
-    return "0x" + "".join([c.upper() if d in upper else c for c, d in zip(lower, digest)])
+    """Return the EIP-55 form of a 0x + 40 hex address (same as eth_utils, much faster).
+
+    A letter is uppercased (ASCII xor 0x20) where the matching nibble of
+    keccak256(lowercase hex) is >= 8; done on whole 40-byte integers.
+    """
+    lower = address[2:].lower().encode("ascii")
+    nibbles = keccak256(lower).hex()[:40].encode("ascii")
+    mask = int.from_bytes(nibbles.translate(_HIGH_NIBBLE), "big") & int.from_bytes(
+        lower.translate(_IS_LETTER), "big"
+    )
+    return "0x" + (int.from_bytes(lower, "big") ^ mask).to_bytes(40, "big").decode("ascii")
 
 
 class _Address(_Codec):
@@ -222,10 +236,12 @@ def leaf_encoder(leaf_encoding: tuple[str, ...]) -> LeafEncoder:
 
     if all(c.static for c in codecs):
 
+        canons = [c.canon for c in codecs]
+
         def encode_static(value: Sequence[Any]) -> tuple[list[Json], bytes]:
             check(value)
-            pairs = [c.canon(v) for c, v in zip(codecs, value)]
-            return [p[0] for p in pairs], b"".join([p[1] for p in pairs])
+            jsons, words = zip(*[canon(v) for canon, v in zip(canons, value)])
+            return list(jsons), b"".join(words)
 
         return encode_static
 

@@ -5,7 +5,7 @@ const { loadFixture } = require('@nomicfoundation/hardhat-network-helpers');
 const { StandardMerkleTree } = require('@openzeppelin/merkle-tree');
 const { KIND_RECEIPTS, h, sha256, policy, request, signGrant, onboardedFixture } = require('./helpers');
 
-const PRICE = 7n; // 7 per access: 3 accesses = 21, 30 % = 6.3 -> 6, first owner gets 15 (incl. 0.3 dust... as 1 unit)
+const PRICE = 7n; // 7 per access: 3 accesses = 21; 30 % = 6.3 -> 6; the first owner gets 21 - 6 = 15
 const MAX_COUNT = 10;
 const CO_OWNED = sha256('co-owned dataset');
 const SOLO = sha256('provider-owned dataset');
@@ -14,7 +14,7 @@ async function issue(f, assetId, overrides = {}) {
   const req = request({ ...f, assetId }, { pricePerAccess: PRICE, maxCount: MAX_COUNT, ...overrides });
   const id = await f.grants.hashGrantRequest(req);
   await f.grants.connect(f.provider).issueGrant(req, await signGrant(f.grants, f.consumer, req));
-  return id;
+  return { id, req };
 }
 
 /** Co-owned asset (provider 70 %, owner2 30 %) and a provider-owned one, priced grants, funded consumer. */
@@ -30,11 +30,11 @@ async function settlementFixture() {
   await grants.connect(provider).setPolicy(SOLO, pol, [], []);
   const now = (await ethers.provider.getBlock('latest')).timestamp;
   const g = { ...f, now };
-  const grantId = await issue(g, CO_OWNED);
-  const soloGrantId = await issue(g, SOLO);
+  const { id: grantId, req: grantReq } = await issue(g, CO_OWNED);
+  const { id: soloGrantId, req: soloReq } = await issue(g, SOLO);
   await token.mint(consumer.address, 1000n);
   await token.connect(consumer).approve(await settlement.getAddress(), 1000n);
-  return { ...g, owners, shares, grantId, soloGrantId };
+  return { ...g, owners, shares, grantId, grantReq, soloGrantId, soloReq };
 }
 
 describe('SettlementToken', function () {
@@ -56,8 +56,8 @@ describe('SettlementToken', function () {
 
 describe('Settlement', function () {
   it('pays the owners by shares, rounding dust to the first owner', async function () {
-    const { settlement, token, provider, owner2, consumer, owners, shares, grantId } = await loadFixture(settlementFixture);
-    const tx = settlement.connect(provider).settle(grantId, 3, ethers.ZeroHash, owners, shares);
+    const { settlement, token, provider, owner2, consumer, owners, shares, grantId, grantReq } = await loadFixture(settlementFixture);
+    const tx = settlement.connect(provider).settle(grantReq, 3, ethers.ZeroHash, owners, shares);
     // 3 * 7 = 21; owner2: 21 * 3000 / 10000 = 6 (6.3 floored); provider: 21 - 6 = 15 (14.7 + dust)
     await expect(tx)
       .to.emit(settlement, 'UsageSettled')
@@ -69,15 +69,15 @@ describe('Settlement', function () {
   });
 
   it('splits exactly when there is no dust', async function () {
-    const { settlement, token, provider, owner2, consumer, owners, shares, grantId } = await loadFixture(settlementFixture);
+    const { settlement, token, provider, owner2, consumer, owners, shares, grantId, grantReq } = await loadFixture(settlementFixture);
     // 10 * 7 = 70 -> 49 / 21
-    await expect(settlement.connect(provider).settle(grantId, 10, ethers.ZeroHash, owners, shares))
+    await expect(settlement.connect(provider).settle(grantReq, 10, ethers.ZeroHash, owners, shares))
       .to.changeTokenBalances(token, [consumer, provider, owner2], [-70n, 49n, 21n]);
   });
 
   it('pays the provider everything for a provider-owned asset', async function () {
-    const { settlement, token, provider, consumer, soloGrantId } = await loadFixture(settlementFixture);
-    const tx = settlement.connect(provider).settle(soloGrantId, 4, ethers.ZeroHash, [], []);
+    const { settlement, token, provider, consumer, soloGrantId, soloReq } = await loadFixture(settlementFixture);
+    const tx = settlement.connect(provider).settle(soloReq, 4, ethers.ZeroHash, [], []);
     await expect(tx).to.emit(settlement, 'RevenuePaid').withArgs(soloGrantId, provider.address, 28n);
     await expect(tx).to.changeTokenBalances(token, [consumer, provider], [-28n, 28n]);
   });
@@ -86,8 +86,8 @@ describe('Settlement', function () {
     const f = await loadFixture(settlementFixture);
     const { settlement, grants, token, provider, consumer } = f;
     await grants.connect(provider).setPolicy(SOLO, policy(), [], []);
-    const freeId = await issue(f, SOLO, { pricePerAccess: 0, nonce: 99 });
-    const tx = settlement.connect(provider).settle(freeId, 5, ethers.ZeroHash, [], []);
+    const { id: freeId, req: freeReq } = await issue(f, SOLO, { pricePerAccess: 0, nonce: 99 });
+    const tx = settlement.connect(provider).settle(freeReq, 5, ethers.ZeroHash, [], []);
     await expect(tx).to.emit(settlement, 'UsageSettled').withArgs(freeId, SOLO, consumer.address, 5, 0n, ethers.ZeroHash);
     await expect(tx).to.not.emit(settlement, 'RevenuePaid');
     await expect(tx).to.not.emit(token, 'Transfer');
@@ -95,45 +95,45 @@ describe('Settlement', function () {
   });
 
   it('accepts an anchored usage root, rejects one that is not anchored (SettlementRootNotAnchored)', async function () {
-    const { settlement, anchors, provider, consumer, owners, shares, grantId } = await loadFixture(settlementFixture);
+    const { settlement, anchors, provider, consumer, owners, shares, grantId, grantReq } = await loadFixture(settlementFixture);
     const tree = StandardMerkleTree.of(
       [0, 1, 2].map((i) => [grantId, consumer.address, BigInt(i)]),
       ['bytes32', 'address', 'uint256'],
     );
-    await expect(settlement.connect(provider).settle(grantId, 3, tree.root, owners, shares))
+    await expect(settlement.connect(provider).settle(grantReq, 3, tree.root, owners, shares))
       .to.be.revertedWithCustomError(settlement, 'SettlementRootNotAnchored')
       .withArgs(tree.root);
     await anchors.connect(provider).anchorRoot(tree.root, 3, KIND_RECEIPTS);
-    await expect(settlement.connect(provider).settle(grantId, 3, tree.root, owners, shares))
+    await expect(settlement.connect(provider).settle(grantReq, 3, tree.root, owners, shares))
       .to.emit(settlement, 'UsageSettled')
       .withArgs(grantId, CO_OWNED, consumer.address, 3, 21n, tree.root);
   });
 
   it('rejects a cumulative count above the grant maxCount (SettlementCountExceeded)', async function () {
-    const { settlement, provider, owners, shares, grantId } = await loadFixture(settlementFixture);
-    await expect(settlement.connect(provider).settle(grantId, MAX_COUNT + 1, ethers.ZeroHash, owners, shares))
+    const { settlement, provider, owners, shares, grantId, grantReq } = await loadFixture(settlementFixture);
+    await expect(settlement.connect(provider).settle(grantReq, MAX_COUNT + 1, ethers.ZeroHash, owners, shares))
       .to.be.revertedWithCustomError(settlement, 'SettlementCountExceeded')
       .withArgs(grantId, MAX_COUNT + 1, MAX_COUNT);
-    await settlement.connect(provider).settle(grantId, 6, ethers.ZeroHash, owners, shares);
-    await expect(settlement.connect(provider).settle(grantId, 5, ethers.ZeroHash, owners, shares))
+    await settlement.connect(provider).settle(grantReq, 6, ethers.ZeroHash, owners, shares);
+    await expect(settlement.connect(provider).settle(grantReq, 5, ethers.ZeroHash, owners, shares))
       .to.be.revertedWithCustomError(settlement, 'SettlementCountExceeded')
       .withArgs(grantId, 11, MAX_COUNT);
-    await settlement.connect(provider).settle(grantId, 4, ethers.ZeroHash, owners, shares);
+    await settlement.connect(provider).settle(grantReq, 4, ethers.ZeroHash, owners, shares);
     expect(await settlement.settledCount(grantId)).to.equal(BigInt(MAX_COUNT));
-    await expect(settlement.connect(provider).settle(grantId, 1, ethers.ZeroHash, owners, shares))
+    await expect(settlement.connect(provider).settle(grantReq, 1, ethers.ZeroHash, owners, shares))
       .to.be.revertedWithCustomError(settlement, 'SettlementCountExceeded')
       .withArgs(grantId, MAX_COUNT + 1, MAX_COUNT);
   });
 
   it('rejects a zero count (SettlementZeroCount)', async function () {
-    const { settlement, provider, owners, shares, grantId } = await loadFixture(settlementFixture);
-    await expect(settlement.connect(provider).settle(grantId, 0, ethers.ZeroHash, owners, shares))
+    const { settlement, provider, owners, shares, grantId, grantReq } = await loadFixture(settlementFixture);
+    await expect(settlement.connect(provider).settle(grantReq, 0, ethers.ZeroHash, owners, shares))
       .to.be.revertedWithCustomError(settlement, 'SettlementZeroCount')
       .withArgs(grantId);
   });
 
   it('rejects owners other than the registered ones (AssetOwnersMismatch)', async function () {
-    const { settlement, assets, provider, owner2, outsider, grantId, soloGrantId } = await loadFixture(settlementFixture);
+    const { settlement, assets, provider, owner2, outsider, grantId, grantReq, soloGrantId, soloReq } = await loadFixture(settlementFixture);
     const bad = [
       [[provider.address, owner2.address], [3000, 7000]],
       [[owner2.address, provider.address], [7000, 3000]],
@@ -142,40 +142,53 @@ describe('Settlement', function () {
       [[], []],
     ];
     for (const [o, s] of bad) {
-      await expect(settlement.connect(provider).settle(grantId, 1, ethers.ZeroHash, o, s))
+      await expect(settlement.connect(provider).settle(grantReq, 1, ethers.ZeroHash, o, s))
         .to.be.revertedWithCustomError(assets, 'AssetOwnersMismatch')
         .withArgs(CO_OWNED);
     }
-    await expect(settlement.connect(provider).settle(soloGrantId, 1, ethers.ZeroHash, [outsider.address], [10000]))
+    await expect(settlement.connect(provider).settle(soloReq, 1, ethers.ZeroHash, [outsider.address], [10000]))
       .to.be.revertedWithCustomError(assets, 'AssetOwnersMismatch')
       .withArgs(SOLO);
   });
 
   it('rejects anyone but the asset provider (SettlementNotProvider)', async function () {
-    const { settlement, provider2, consumer, owner2, owners, shares, grantId } = await loadFixture(settlementFixture);
+    const { settlement, provider2, consumer, owner2, owners, shares, grantId, grantReq } = await loadFixture(settlementFixture);
     for (const who of [provider2, consumer, owner2]) {
-      await expect(settlement.connect(who).settle(grantId, 1, ethers.ZeroHash, owners, shares))
+      await expect(settlement.connect(who).settle(grantReq, 1, ethers.ZeroHash, owners, shares))
         .to.be.revertedWithCustomError(settlement, 'SettlementNotProvider')
         .withArgs(grantId, who.address);
     }
   });
 
   it('rejects an unknown grant (GrantUnknown) and a suspended provider', async function () {
-    const { settlement, grants, participants, provider, owners, shares, grantId } = await loadFixture(settlementFixture);
-    await expect(settlement.connect(provider).settle(h('nope'), 1, ethers.ZeroHash, owners, shares))
-      .to.be.revertedWithCustomError(grants, 'GrantUnknown')
-      .withArgs(h('nope'));
+    const { settlement, grants, participants, provider, owners, shares, grantId, grantReq } = await loadFixture(settlementFixture);
+    // a request never issued, or an issued one with a lower price / higher count: unknown grant
+    for (const change of [{ nonce: 12345 }, { pricePerAccess: 1n }, { maxCount: 100 }]) {
+      const r = { ...grantReq, ...change };
+      await expect(settlement.connect(provider).settle(r, 1, ethers.ZeroHash, owners, shares))
+        .to.be.revertedWithCustomError(grants, 'GrantUnknown')
+        .withArgs(await grants.hashGrantRequest(r));
+    }
     await participants.suspend(provider.address);
-    await expect(settlement.connect(provider).settle(grantId, 1, ethers.ZeroHash, owners, shares))
+    await expect(settlement.connect(provider).settle(grantReq, 1, ethers.ZeroHash, owners, shares))
       .to.be.revertedWithCustomError(participants, 'ParticipantNotActive')
       .withArgs(provider.address);
   });
 
+  it('still settles a revoked or expired grant (usage before revocation/expiry stays billable)', async function () {
+    const { settlement, grants, token, provider, consumer, owner2, owners, shares, grantReq, grantId } =
+      await loadFixture(settlementFixture);
+    await grants.connect(provider).revokeGrant(grantReq);
+    await expect(settlement.connect(provider).settle(grantReq, 2, ethers.ZeroHash, owners, shares))
+      .to.changeTokenBalances(token, [consumer, provider, owner2], [-14n, 10n, 4n]);
+    expect(await settlement.settledCount(grantId)).to.equal(2n);
+  });
+
   it('fails when the consumer has not approved enough (ERC20InsufficientAllowance)', async function () {
-    const { settlement, token, provider, consumer, owners, shares, grantId } = await loadFixture(settlementFixture);
+    const { settlement, token, provider, consumer, owners, shares, grantId, grantReq } = await loadFixture(settlementFixture);
     await token.connect(consumer).approve(await settlement.getAddress(), 5n);
     // the first transfer is owner2's 6
-    await expect(settlement.connect(provider).settle(grantId, 3, ethers.ZeroHash, owners, shares))
+    await expect(settlement.connect(provider).settle(grantReq, 3, ethers.ZeroHash, owners, shares))
       .to.be.revertedWithCustomError(token, 'ERC20InsufficientAllowance')
       .withArgs(await settlement.getAddress(), 5n, 6n);
     expect(await settlement.settledCount(grantId)).to.equal(0n);

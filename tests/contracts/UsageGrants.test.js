@@ -139,7 +139,7 @@ describe('UsageGrants', function () {
         .to.emit(grants, 'GrantIssued')
         .withArgs(
           expectedId, assetId, consumer.address, req.purpose, req.notBefore, req.notAfter,
-          req.maxCount, req.pricePerAccess, req.nonce, sig,
+          req.maxCount, req.pricePerAccess, req.nonce, req.deadline, sig,
         );
       const g = await grants.getGrant(expectedId);
       expect(g.consumer).to.equal(consumer.address);
@@ -147,8 +147,10 @@ describe('UsageGrants', function () {
       expect(g.notAfter).to.equal(BigInt(req.notAfter));
       expect(g.maxCount).to.equal(BigInt(req.maxCount));
       expect(g.status).to.equal(GrantStatus.Active);
-      expect(g.assetId).to.equal(assetId);
-      expect(g.pricePerAccess).to.equal(0n);
+      const [rid, rg] = await grants.requireGrant(req);
+      expect(rid).to.equal(expectedId);
+      expect(rg.consumer).to.equal(consumer.address);
+      expect(rg.status).to.equal(GrantStatus.Active);
       expect(await grants.liveness(expectedId)).to.equal(Liveness.Live);
     });
 
@@ -161,7 +163,7 @@ describe('UsageGrants', function () {
       expect(d.verifyingContract).to.equal(await grants.getAddress());
     });
 
-    it('stores a non-zero price; another nonce yields another grant', async function () {
+    it('commits to the price in the id; another nonce yields another grant', async function () {
       const f = await loadFixture(policyFixture);
       const { grants, provider, consumer, assetId } = f;
       await grants.connect(provider).setPolicy(assetId, policy({ pricePerAccess: 5n }), [], []);
@@ -172,8 +174,13 @@ describe('UsageGrants', function () {
       expect(id1).to.not.equal(id2);
       await grants.connect(provider).issueGrant(req1, await signGrant(grants, consumer, req1));
       await grants.connect(provider).issueGrant(req2, await signGrant(grants, consumer, req2));
-      expect((await grants.getGrant(id1)).pricePerAccess).to.equal(5n);
+      expect((await grants.getGrant(id1)).status).to.equal(GrantStatus.Active);
       expect((await grants.getGrant(id2)).status).to.equal(GrantStatus.Active);
+      // the same terms at another price are not a grant
+      const cheaper = { ...req1, pricePerAccess: 1n };
+      await expect(grants.requireGrant(cheaper))
+        .to.be.revertedWithCustomError(grants, 'GrantUnknown')
+        .withArgs(await grants.hashGrantRequest(cheaper));
     });
 
     it('rejects a replay of the same signature (GrantAlreadyIssued)', async function () {
@@ -382,46 +389,80 @@ describe('UsageGrants', function () {
     });
 
     it('is Unknown for an unknown id and Revoked after revocation', async function () {
-      const { grants, provider, grantId } = await loadFixture(grantFixture);
+      const { grants, provider, req, grantId } = await loadFixture(grantFixture);
       expect(await grants.liveness(ethers.ZeroHash)).to.equal(Liveness.Unknown);
       expect(await grants.liveness(grantId)).to.equal(Liveness.Live);
-      await grants.connect(provider).revokeGrant(grantId);
+      await grants.connect(provider).revokeGrant(req);
       expect(await grants.liveness(grantId)).to.equal(Liveness.Revoked);
     });
   });
 
   describe('revokeGrant', function () {
-    it('revokes with GrantRevoked; a second revocation fails (GrantAlreadyRevoked)', async function () {
-      const { grants, provider, grantId, assetId } = await loadFixture(grantFixture);
-      await expect(grants.connect(provider).revokeGrant(grantId))
+    it('revokes with GrantRevoked and returns the id; a second revocation fails (GrantAlreadyRevoked)', async function () {
+      const { grants, provider, req, grantId, assetId } = await loadFixture(grantFixture);
+      expect(await grants.connect(provider).revokeGrant.staticCall(req)).to.equal(grantId);
+      await expect(grants.connect(provider).revokeGrant(req))
         .to.emit(grants, 'GrantRevoked')
         .withArgs(grantId, assetId, provider.address);
       expect((await grants.getGrant(grantId)).status).to.equal(GrantStatus.Revoked);
-      await expect(grants.connect(provider).revokeGrant(grantId))
+      const [, g] = await grants.requireGrant(req); // a revoked grant still exists
+      expect(g.status).to.equal(GrantStatus.Revoked);
+      await expect(grants.connect(provider).revokeGrant(req))
         .to.be.revertedWithCustomError(grants, 'GrantAlreadyRevoked')
         .withArgs(grantId);
     });
 
     it('rejects anyone but the asset provider (GrantNotProvider), including the consumer and the operator', async function () {
-      const { grants, admin, provider2, consumer, grantId, assetId } = await loadFixture(grantFixture);
+      const { grants, admin, provider2, consumer, req, assetId } = await loadFixture(grantFixture);
       for (const who of [provider2, consumer, admin]) {
-        await expect(grants.connect(who).revokeGrant(grantId))
+        await expect(grants.connect(who).revokeGrant(req))
           .to.be.revertedWithCustomError(grants, 'GrantNotProvider')
           .withArgs(assetId, who.address);
       }
     });
 
-    it('rejects an unknown grant (GrantUnknown)', async function () {
-      const { grants, provider } = await loadFixture(grantFixture);
-      await expect(grants.connect(provider).revokeGrant(h('nope')))
+    it('rejects a request that was never issued (GrantUnknown), e.g. one pointing at another asset', async function () {
+      const f = await loadFixture(grantFixture);
+      const { grants, assets, provider2, req } = f;
+      // provider2 owns OTHER and claims the grant belongs to it: the id changes, so the grant is unknown
+      await assets.connect(provider2).registerAsset(OTHER, 1, h('m'), '', [], [], []);
+      const forged = { ...req, assetId: OTHER };
+      await expect(grants.connect(provider2).revokeGrant(forged))
         .to.be.revertedWithCustomError(grants, 'GrantUnknown')
-        .withArgs(h('nope'));
+        .withArgs(await grants.hashGrantRequest(forged));
+      const other = { ...req, nonce: 2 };
+      await expect(grants.connect(f.provider).revokeGrant(other))
+        .to.be.revertedWithCustomError(grants, 'GrantUnknown')
+        .withArgs(await grants.hashGrantRequest(other));
     });
 
     it('still lets the provider revoke after the asset was deactivated', async function () {
-      const { grants, assets, provider, grantId, assetId } = await loadFixture(grantFixture);
+      const { grants, assets, provider, req, assetId } = await loadFixture(grantFixture);
       await assets.connect(provider).deactivate(assetId);
-      await expect(grants.connect(provider).revokeGrant(grantId)).to.emit(grants, 'GrantRevoked');
+      await expect(grants.connect(provider).revokeGrant(req)).to.emit(grants, 'GrantRevoked');
+    });
+  });
+
+  describe('requireGrant', function () {
+    it('returns the id and state of an issued grant', async function () {
+      const { grants, consumer, req, grantId } = await loadFixture(grantFixture);
+      const [id, g] = await grants.requireGrant(req);
+      expect(id).to.equal(grantId);
+      expect(g.consumer).to.equal(consumer.address);
+      expect(g.notBefore).to.equal(BigInt(req.notBefore));
+      expect(g.notAfter).to.equal(BigInt(req.notAfter));
+      expect(g.maxCount).to.equal(BigInt(req.maxCount));
+      expect(g.status).to.equal(GrantStatus.Active);
+    });
+
+    it('rejects a request with any term changed (GrantUnknown)', async function () {
+      const { grants, req } = await loadFixture(grantFixture);
+      for (const change of [{ purpose: 'ml-training' }, { maxCount: 11 }, { deadline: req.deadline + 1 }, { nonce: 7 }]) {
+        const r = { ...req, ...change };
+        await expect(grants.requireGrant(r))
+          .to.be.revertedWithCustomError(grants, 'GrantUnknown')
+          .withArgs(await grants.hashGrantRequest(r));
+      }
     });
   });
 });

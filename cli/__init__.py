@@ -1,0 +1,1 @@
+"""The ``tds`` command line: wiring and printing only; the work happens in chain/, gateway/, notary/, audit/."""

@@ -1,0 +1,202 @@
+"""``tds asset register|list|show|versions|verify|deactivate|policy``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from chain.contracts import AssetsClient, GrantsClient
+from chain.types import Asset, Policy
+from cli.context import CliContext
+from cli.errors import EXIT_REJECTED, CliFailure, Mismatch, NotFound
+from cli.output import byte_progress, emit_json, kv, out, table
+from gateway.registration import MetadataStore, register_asset
+from gateway.store import EncryptedStore, MasterKey
+from notary.hashing import sha256_file
+
+pass_cli = click.make_pass_decorator(CliContext)
+HEX64 = "0123456789abcdef"
+
+
+def asset_id_arg(value: str) -> str:
+    """Validate an asset id: 0x + 64 hex (case-insensitive)."""
+    text = value.lower()
+    if not (text.startswith("0x") and len(text) == 66 and all(ch in HEX64 for ch in text[2:])):
+        raise click.BadParameter(f"{value!r} is not an asset id (0x + 64 hex, the SHA-256 of the bytes)")
+    return text
+
+
+def _owner(value: str) -> tuple[str, int]:
+    addr, sep, bps = value.partition(":")
+    if not sep or not bps.isdigit():
+        raise click.BadParameter(f"{value!r}: expected ADDRESS:BPS, e.g. 0xabc...:7000")
+    return addr, int(bps)
+
+
+def _policy(value: str | None) -> Policy | None:
+    if value is None:
+        return None
+    text = Path(value).read_text() if Path(value).is_file() else value
+    try:
+        return Policy.from_json(json.loads(text))
+    except (json.JSONDecodeError, TypeError, ValueError) as exc:
+        raise click.BadParameter(f"invalid policy: {exc}", param_hint="--policy") from exc
+
+
+def _clients(c: CliContext, signer: bool) -> tuple[AssetsClient, GrantsClient]:
+    chain = c.chain()
+    sender = chain.sender(c.account_for("provider")) if signer else None
+    return AssetsClient(chain, sender), GrantsClient(chain, sender)
+
+
+def _get(assets: AssetsClient, asset_id: str) -> Asset:
+    found = assets.get(asset_id)
+    if found is None:
+        raise NotFound(f"no asset {asset_id} on chain {assets.chain.chain_id}")
+    return found
+
+
+@click.group()
+def asset() -> None:
+    """Data assets: content-addressed, anchored on-chain, stored encrypted at the gateway."""
+
+
+@asset.command("register")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--title", default=None, help="Title (default: the file name).")
+@click.option("--description", default=None, help="Free-text description.")
+@click.option("--parent", "parents", multiple=True, callback=lambda _c, _p, v: tuple(asset_id_arg(x) for x in v),
+              help="Asset this one was derived from (repeatable): lineage.")
+@click.option("--owner", "owners", multiple=True, help="Revenue owner ADDRESS:BPS (repeatable; sum 10000).")
+@click.option("--version-of", default=None, callback=lambda _c, _p, v: asset_id_arg(v) if v else None,
+              help="Register as a new version of this asset (owners carry over).")
+@click.option("--policy", default=None, help="Usage policy: JSON text or a JSON file (see README).")
+@click.option("--no-store", is_flag=True, help="Anchor the hash only; do not copy the file to the gateway store.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def register(c: CliContext, file: Path, title: str | None, description: str | None, parents: tuple[str, ...],
+             owners: tuple[str, ...], version_of: str | None, policy: str | None, no_store: bool,
+             as_json: bool) -> None:
+    """Register FILE: SHA-256 -> asset id, encrypted copy in the gateway store, AssetRegistered on-chain.
+
+    Registering bytes that are already registered is rejected (exit 4) and names the existing asset id.
+    """
+    if not file.is_file():
+        raise CliFailure(f"cannot read {file}: no such file", 1)
+    parsed_owners = [_owner(o) for o in owners]
+    parsed_policy = _policy(policy)
+    if version_of and (parents or owners):
+        raise click.UsageError("--version-of carries the previous version's owners; drop --owner/--parent")
+    assets, grants = _clients(c, signer=True)
+    store = None
+    if not no_store:
+        store = EncryptedStore(c.home / "gateway" / "store", MasterKey.from_file(c.home / "gateway" / "master.key"))
+    with byte_progress(f"hashing {file.name}", file.stat().st_size) as progress:
+        reg = register_asset(
+            file, assets, grants, store, MetadataStore(c.home / "gateway" / "metadata"), c.gateway_url(),
+            title=title, description=description, parents=parents,
+            owners=tuple(c.resolve_address(a) for a, _ in parsed_owners),
+            shares_bps=tuple(b for _, b in parsed_owners), previous_version=version_of,
+            policy=parsed_policy, progress=progress,
+        )
+    emit_json(reg.to_json()) if as_json else kv("asset registered", reg.to_json())
+
+
+def _asset_rows(rows: list[Asset]) -> list[list[object]]:
+    return [[a.asset_id, a.size, a.version, "active" if a.active else "inactive", a.provider, a.block] for a in rows]
+
+
+@asset.command("list")
+@click.option("--provider", default=None, help="Only this provider's assets (address or account name).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def list_assets(c: CliContext, provider: str | None, as_json: bool) -> None:
+    """Every registered asset."""
+    assets, _ = _clients(c, signer=False)
+    rows = assets.list(c.resolve_address(provider) if provider else None)
+    if as_json:
+        emit_json([a.to_json() for a in rows])
+    else:
+        table(["asset id", "bytes", "ver", "status", "provider", "block"], _asset_rows(rows))
+
+
+@asset.command("show")
+@click.argument("asset_id", callback=lambda _c, _p, v: asset_id_arg(v))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def show(c: CliContext, asset_id: str, as_json: bool) -> None:
+    """One asset: on-chain record, lineage, owners, policy."""
+    assets, grants = _clients(c, signer=False)
+    a = _get(assets, asset_id)
+    policy = grants.get_policy(asset_id)
+    data = {**a.to_json(), "policy": policy.to_json() if policy else None}
+    if as_json:
+        emit_json(data)
+        return
+    data["owners"] = ", ".join(f"{o}:{s}" for o, s in zip(a.owners, a.shares_bps)) or f"{a.provider}:10000"
+    data["parents"] = ", ".join(a.parents) or "-"
+    data["policy"] = json.dumps(policy.to_json()) if policy else "none (cannot be granted)"
+    kv(f"asset {asset_id}", data)
+
+
+@asset.command("versions")
+@click.argument("asset_id", callback=lambda _c, _p, v: asset_id_arg(v))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def versions(c: CliContext, asset_id: str, as_json: bool) -> None:
+    """The version chain an asset belongs to, oldest first."""
+    assets, _ = _clients(c, signer=False)
+    rows = assets.versions(asset_id)
+    if not rows:
+        raise NotFound(f"no asset {asset_id}")
+    if as_json:
+        emit_json([a.to_json() for a in rows])
+    else:
+        table(["asset id", "bytes", "ver", "status", "provider", "block"], _asset_rows(rows))
+
+
+@asset.command("verify")
+@click.argument("asset_id", callback=lambda _c, _p, v: asset_id_arg(v))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def verify(c: CliContext, asset_id: str, file: Path, as_json: bool) -> None:
+    """Does FILE match the asset's on-chain hash? Exit 0 if it does, 6 if not."""
+    assets, _ = _clients(c, signer=False)
+    a = _get(assets, asset_id)
+    with byte_progress(f"hashing {file.name}", file.stat().st_size if file.exists() else 0) as progress:
+        digest = "0x" + sha256_file(file, progress).hex()
+    ok = digest == a.asset_id
+    data = {"asset_id": a.asset_id, "file": str(file), "file_sha256": digest, "match": ok,
+            "registered_block": a.block, "registered_tx": a.tx}
+    emit_json(data) if as_json else kv("match" if ok else "MISMATCH", data)
+    if not ok:
+        raise Mismatch(f"{file} does not match asset {asset_id}")
+
+
+@asset.command("deactivate")
+@click.argument("asset_id", callback=lambda _c, _p, v: asset_id_arg(v))
+@pass_cli
+def deactivate(c: CliContext, asset_id: str) -> None:
+    """Deactivate an asset: no new grants."""
+    assets, _ = _clients(c, signer=True)
+    receipt = assets.deactivate(asset_id)
+    kv("asset deactivated", {"asset_id": asset_id, "tx": receipt["transactionHash"].to_0x_hex()})
+
+
+@asset.command("policy")
+@click.argument("asset_id", callback=lambda _c, _p, v: asset_id_arg(v))
+@click.argument("policy")
+@pass_cli
+def set_policy(c: CliContext, asset_id: str, policy: str) -> None:
+    """Set (replace) an asset's usage policy from JSON text or a JSON file."""
+    parsed = _policy(policy)
+    assert parsed is not None
+    _, grants = _clients(c, signer=True)
+    receipt = grants.set_policy(asset_id, parsed)
+    kv("policy set", {"asset_id": asset_id, "tx": receipt["transactionHash"].to_0x_hex(), **parsed.to_json()})
+
+
+__all__ = ["asset", "EXIT_REJECTED", "out"]

@@ -1,0 +1,112 @@
+"""``tds participant onboard|suspend|reinstate|list|show``."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import click
+
+from chain.contracts import ParticipantsClient
+from chain.types import ParticipantStatus, Role, did_pkh
+from cli.context import CliContext
+from cli.errors import CliFailure, NotFound
+from cli.output import emit_json, kv, table
+
+pass_cli = click.make_pass_decorator(CliContext)
+
+
+def _client(c: CliContext, signer: bool = True) -> ParticipantsClient:
+    chain = c.chain()
+    return ParticipantsClient(chain, chain.sender(c.account_for("operator")) if signer else None)
+
+
+@click.group()
+def participant() -> None:
+    """Members of the data space (operator commands)."""
+
+
+@participant.command("onboard")
+@click.argument("who")
+@click.option("--roles", required=True, help="Comma separated: provider, consumer, auditor.")
+@click.option("--jurisdiction", required=True, help="ISO 3166-1 alpha-2 code, e.g. DE.")
+@click.option("--credential", "credential_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Verifiable credential / DID document file; its SHA-256 is recorded.")
+@click.option("--credential-hash", default=None, help="Or the credential's hash (0x + 64 hex).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def onboard(c: CliContext, who: str, roles: str, jurisdiction: str, credential_file: Path | None,
+            credential_hash: str | None, as_json: bool) -> None:
+    """Onboard WHO (an address or a keystore account name)."""
+    try:
+        role = Role.parse(roles)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--roles") from exc
+    if len(jurisdiction) != 2 or not jurisdiction.isalpha():
+        raise click.BadParameter("expected an ISO 3166-1 alpha-2 code such as DE", param_hint="--jurisdiction")
+    if credential_file is not None:
+        credential_hash = "0x" + hashlib.sha256(credential_file.read_bytes()).hexdigest()
+    if credential_hash is None:
+        raise click.UsageError("give --credential FILE or --credential-hash HEX")
+    address = c.resolve_address(who)
+    client = _client(c)
+    receipt = client.onboard(address, role, jurisdiction, credential_hash)
+    result = {"address": address, "did": did_pkh(client.chain.chain_id, address), "roles": role.names(),
+              "jurisdiction": jurisdiction.upper(), "tx": receipt["transactionHash"].to_0x_hex(),
+              "block": receipt["blockNumber"], "gas_used": receipt["gasUsed"]}
+    emit_json(result) if as_json else kv("participant onboarded", result)
+
+
+def _status_change(c: CliContext, who: str, action: str) -> None:
+    client = _client(c)
+    address = c.resolve_address(who)
+    receipt = getattr(client, action)(address)
+    kv(f"participant {action}{'ed' if action.endswith('t') else 'd'}",
+       {"address": address, "tx": receipt["transactionHash"].to_0x_hex(), "block": receipt["blockNumber"]})
+
+
+@participant.command("suspend")
+@click.argument("who")
+@pass_cli
+def suspend(c: CliContext, who: str) -> None:
+    """Suspend WHO: every contract and gateway refuses it from the next block."""
+    _status_change(c, who, "suspend")
+
+
+@participant.command("reinstate")
+@click.argument("who")
+@pass_cli
+def reinstate(c: CliContext, who: str) -> None:
+    """Reinstate a suspended WHO."""
+    _status_change(c, who, "reinstate")
+
+
+@participant.command("show")
+@click.argument("who")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def show(c: CliContext, who: str, as_json: bool) -> None:
+    """One participant's record."""
+    client = _client(c, signer=False)
+    p = client.get(c.resolve_address(who))
+    if p.status == ParticipantStatus.NONE:
+        raise NotFound(f"{p.address} is not a participant")
+    data = {**p.to_json(), "did": did_pkh(client.chain.chain_id, p.address)}
+    emit_json(data) if as_json else kv("participant", data)
+
+
+@participant.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def list_participants(c: CliContext, as_json: bool) -> None:
+    """Every onboarded participant and its current status."""
+    client = _client(c, signer=False)
+    rows = client.list()
+    if as_json:
+        emit_json([{**p.to_json(), "did": did_pkh(client.chain.chain_id, p.address)} for p in rows])
+        return
+    table(["address", "roles", "jurisdiction", "status"],
+          [[p.address, ",".join(p.roles.names()), p.jurisdiction, p.status.name.lower()] for p in rows])
+
+
+__all__ = ["participant", "CliFailure"]

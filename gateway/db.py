@@ -1,0 +1,315 @@
+"""The gateway's database (SQLModel): grant requests, single-use nonces, access records, usage counters.
+
+Works on SQLite (the embedded default, WAL mode) and PostgreSQL alike: the only concurrency-critical
+statements are an INSERT guarded by a primary key (nonces) and a conditional UPDATE
+(``used = used + 1 WHERE used < max_count``) whose row count says whether an access was granted.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, func, insert, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, col, create_engine, select
+
+from chain.types import GrantRequest
+
+HASH_LEN = 66
+
+
+class GrantState(str, Enum):
+    """Lifecycle of a grant request at this gateway."""
+
+    PENDING = "pending"
+    APPROVED = "approved"  # approved by the provider, being put on-chain
+    ISSUED = "issued"
+    DENIED = "denied"
+    FAILED = "failed"  # approval tried, the chain refused it
+    REVOKED = "revoked"
+
+
+class GrantRequestRow(SQLModel, table=True):
+    """A consumer-signed grant request and what became of it."""
+
+    __tablename__ = "grant_requests"
+
+    grant_id: str = Field(primary_key=True, max_length=HASH_LEN)
+    asset_id: str = Field(index=True, max_length=HASH_LEN)
+    consumer: str = Field(index=True, max_length=42)
+    purpose: str
+    request_json: str
+    signature: str
+    state: str = Field(default=GrantState.PENDING.value, index=True, max_length=16)
+    reason: str = ""
+    tx: str = ""
+    created_at: float = Field(default_factory=time.time)
+    updated_at: float = Field(default_factory=time.time)
+
+    def request(self) -> GrantRequest:
+        """The signed request."""
+        return GrantRequest.from_json(json.loads(self.request_json))
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON view."""
+        return {
+            "grant_id": self.grant_id,
+            "state": self.state,
+            "reason": self.reason,
+            "tx": self.tx or None,
+            "request": json.loads(self.request_json),
+            "signature": self.signature,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+class UsedNonce(SQLModel, table=True):
+    """A nonce a signer has used (single use, kept until its request expires)."""
+
+    __tablename__ = "used_nonces"
+
+    signer: str = Field(primary_key=True, max_length=42)
+    nonce: str = Field(primary_key=True, max_length=80)
+    expiry: int = Field(index=True)
+
+
+class AccessRecord(SQLModel, table=True):
+    """One access decision (allow or deny) with its reason code."""
+
+    __tablename__ = "access_records"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: float = Field(default_factory=time.time, index=True)
+    decision: str = Field(max_length=8)
+    code: str = Field(max_length=40)
+    method: str = Field(default="", max_length=8)
+    path: str = Field(default="", max_length=512)
+    consumer: str | None = Field(default=None, index=True, max_length=42)
+    asset_id: str | None = Field(default=None, index=True, max_length=HASH_LEN)
+    grant_id: str | None = Field(default=None, index=True, max_length=HASH_LEN)
+    purpose: str | None = None
+    bytes: int = 0
+    content_hash: str | None = Field(default=None, max_length=HASH_LEN)
+    block: int | None = None
+
+
+class UsageCounter(SQLModel, table=True):
+    """Accesses used per grant; ``used`` never exceeds ``max_count``."""
+
+    __tablename__ = "usage_counters"
+
+    grant_id: str = Field(primary_key=True, max_length=HASH_LEN)
+    used: int = 0
+    max_count: int
+
+
+class Incident(SQLModel, table=True):
+    """Something that must never happen did (e.g. a stored file failed its integrity check)."""
+
+    __tablename__ = "incidents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: float = Field(default_factory=time.time)
+    kind: str = Field(max_length=40)
+    asset_id: str | None = Field(default=None, max_length=HASH_LEN)
+    detail: str = ""
+
+
+class AssetMetadata(SQLModel, table=True):
+    """The metadata document of an asset this gateway serves (its hash is on-chain)."""
+
+    __tablename__ = "asset_metadata"
+
+    asset_id: str = Field(primary_key=True, max_length=HASH_LEN)
+    document: str  # canonical JSON; SHA-256 of these bytes is the on-chain metadataHash
+    created_at: float = Field(default_factory=time.time)
+
+
+class Database:
+    """Engine plus the handful of operations the gateway needs."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def connect(cls, url: str) -> "Database":
+        """Open (and create the tables of) the database at ``url``."""
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=64)
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(url, pool_size=32, max_overflow=32, pool_pre_ping=True)
+        SQLModel.metadata.create_all(engine)
+        return cls(engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """An ORM session (committed by the caller)."""
+        with Session(self.engine, expire_on_commit=False) as s:
+            yield s
+
+    # ---- nonces ------------------------------------------------------------
+
+    def use_nonce(self, signer: str, nonce: int, expiry: int) -> bool:
+        """Record a nonce; False if this signer already used it."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(UsedNonce).values(signer=signer.lower(), nonce=str(nonce), expiry=expiry))
+        except IntegrityError:
+            return False
+        return True
+
+    def prune_nonces(self, before: int) -> int:
+        """Forget nonces of requests that expired before ``before`` (they can no longer verify)."""
+        with self.engine.begin() as conn:
+            result = conn.execute(UsedNonce.__table__.delete().where(col(UsedNonce.expiry) < before))
+            return int(result.rowcount or 0)
+
+    # ---- usage counters ----------------------------------------------------
+
+    def consume(self, grant_id: str, max_count: int) -> bool:
+        """Use one access of ``grant_id`` atomically; False when all ``max_count`` are used."""
+        stmt = (
+            update(UsageCounter)
+            .where(col(UsageCounter.grant_id) == grant_id, col(UsageCounter.used) < col(UsageCounter.max_count))
+            .values(used=col(UsageCounter.used) + 1)
+        )
+        with self.engine.begin() as conn:  # write first: the row lock is taken by the UPDATE itself
+            if int(conn.execute(stmt).rowcount or 0) == 1:
+                return True
+        with self.engine.begin() as conn:
+            _ensure_counter(conn, grant_id, max_count)
+            return int(conn.execute(stmt).rowcount or 0) == 1
+
+    def used(self, grant_id: str) -> int:
+        """Accesses used so far."""
+        with self.session() as s:
+            row = s.get(UsageCounter, grant_id)
+            return row.used if row else 0
+
+    # ---- access records and incidents ---------------------------------------
+
+    def record_access(self, **values: Any) -> None:
+        """Append one access decision."""
+        with self.engine.begin() as conn:
+            conn.execute(insert(AccessRecord).values(at=time.time(), **values))
+
+    def accesses(self, **filters: Any) -> list[AccessRecord]:
+        """Access records, oldest first, filtered by column equality."""
+        with self.session() as s:
+            q = select(AccessRecord)
+            for name, value in filters.items():
+                q = q.where(getattr(AccessRecord, name) == value)
+            return list(s.exec(q.order_by(col(AccessRecord.id))).all())
+
+    def count_accesses(self, **filters: Any) -> int:
+        """Number of access records matching column equality filters."""
+        with self.session() as s:
+            q = select(func.count()).select_from(AccessRecord)
+            for name, value in filters.items():
+                q = q.where(getattr(AccessRecord, name) == value)
+            return int(s.exec(q).one())
+
+    def record_incident(self, kind: str, asset_id: str | None, detail: str) -> None:
+        """Append an incident."""
+        with self.engine.begin() as conn:
+            conn.execute(insert(Incident).values(at=time.time(), kind=kind, asset_id=asset_id, detail=detail))
+
+    def incidents(self) -> list[Incident]:
+        """Every incident, oldest first."""
+        with self.session() as s:
+            return list(s.exec(select(Incident).order_by(col(Incident.id))).all())
+
+    # ---- grant requests ------------------------------------------------------
+
+    def add_grant_request(self, grant_id: str, request: GrantRequest, signature: str, state: GrantState) -> bool:
+        """Store a new grant request; False if one with this id exists."""
+        row = GrantRequestRow(
+            grant_id=grant_id, asset_id=request.asset_id.lower(), consumer=request.consumer.lower(),
+            purpose=request.purpose, request_json=json.dumps(request.to_json()), signature=signature,
+            state=state.value,
+        )
+        try:
+            with self.session() as s:
+                s.add(row)
+                s.commit()
+        except IntegrityError:
+            return False
+        return True
+
+    def grant_request(self, grant_id: str) -> GrantRequestRow | None:
+        """One grant request by id."""
+        with self.session() as s:
+            return s.get(GrantRequestRow, grant_id.lower())
+
+    def grant_requests(
+        self, state: GrantState | None = None, consumer: str | None = None, asset_id: str | None = None
+    ) -> list[GrantRequestRow]:
+        """Grant requests, oldest first, optionally filtered."""
+        with self.session() as s:
+            q = select(GrantRequestRow)
+            if state is not None:
+                q = q.where(col(GrantRequestRow.state) == state.value)
+            if consumer is not None:
+                q = q.where(col(GrantRequestRow.consumer) == consumer.lower())
+            if asset_id is not None:
+                q = q.where(col(GrantRequestRow.asset_id) == asset_id.lower())
+            return list(s.exec(q.order_by(col(GrantRequestRow.created_at))).all())
+
+    def transition(
+        self, grant_id: str, from_states: tuple[GrantState, ...], to: GrantState, reason: str = "", tx: str = ""
+    ) -> bool:
+        """Move a request between states atomically; False if it was not in one of ``from_states``."""
+        stmt = (
+            update(GrantRequestRow)
+            .where(
+                col(GrantRequestRow.grant_id) == grant_id.lower(),
+                col(GrantRequestRow.state).in_([s.value for s in from_states]),
+            )
+            .values(state=to.value, reason=reason, updated_at=time.time(), **({"tx": tx} if tx else {}))
+        )
+        with self.engine.begin() as conn:
+            return int(conn.execute(stmt).rowcount or 0) == 1
+
+    # ---- asset metadata ----------------------------------------------------------
+
+    def put_metadata(self, asset_id: str, document: str) -> None:
+        """Store (or replace) an asset's metadata document."""
+        with self.session() as s:
+            s.merge(AssetMetadata(asset_id=asset_id.lower(), document=document))
+            s.commit()
+
+    def metadata(self, asset_id: str) -> dict[str, Any] | None:
+        """An asset's metadata document, if this gateway has it."""
+        with self.session() as s:
+            row = s.get(AssetMetadata, asset_id.lower())
+            return json.loads(row.document) if row else None
+
+
+def _ensure_counter(conn: Connection, grant_id: str, max_count: int) -> None:
+    """Create the counter row unless it exists (race-free on SQLite and PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(UsageCounter).values(grant_id=grant_id, used=0, max_count=max_count)
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=["grant_id"]))
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()

@@ -1,0 +1,103 @@
+"""Gateway settings: defaults, then ``<home>/config.json`` (section ``"gateway"``), then ``TDS_GATEWAY_*``.
+
+Paths that are not absolute are taken relative to the TDS home, so one home directory carries a
+whole participant's setup (keystore, deployment files, gateway store, database).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from chain.settings import DEFAULT_HOME
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """How one provider's gateway listens, stores, checks and fails closed."""
+
+    home: Path = field(default_factory=lambda: Path(DEFAULT_HOME))
+    host: str = "127.0.0.1"
+    port: int = 8700
+    public_url: str = ""  # how consumers reach this gateway (catalog links); default http://host:port
+    db_url: str = ""  # default sqlite:///<home>/gateway/gateway.db
+    store_dir: str = "gateway/store"
+    master_key_file: str = "gateway/master.key"
+    provider_account: str = "provider"
+    max_chain_staleness_s: float = 30.0  # refuse when the last good read of the head is older
+    max_block_age_s: float | None = None  # refuse when the head block's timestamp is older (BFT chains)
+    head_poll_interval_s: float = 1.0
+    max_body_bytes: int = 64 * 1024
+    max_request_ttl_s: int = 300  # a signed request may not expire further ahead than this
+    clock_skew_s: int = 30
+    catalog_title: str = "TDS provider catalog"
+
+    @property
+    def gateway_dir(self) -> Path:
+        """Where the gateway's own files live by default."""
+        return self.home / "gateway"
+
+    @property
+    def store_path(self) -> Path:
+        """The encrypted store's root."""
+        return self._resolve(self.store_dir)
+
+    @property
+    def master_key_path(self) -> Path:
+        """The master key file (hex, mode 0600)."""
+        return self._resolve(self.master_key_file)
+
+    @property
+    def database_url(self) -> str:
+        """SQLAlchemy URL of the gateway database."""
+        return self.db_url or f"sqlite:///{self.gateway_dir / 'gateway.db'}"
+
+    @property
+    def base_url(self) -> str:
+        """The URL consumers use (``public_url`` or ``http://host:port``)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def _resolve(self, value: str) -> Path:
+        path = Path(value)
+        return path if path.is_absolute() else self.home / path
+
+    @classmethod
+    def load(cls, home: str | Path | None = None, env: dict[str, str] | None = None) -> "GatewaySettings":
+        """Settings from env (``TDS_HOME``, ``TDS_GATEWAY_<FIELD>``) over config.json over defaults."""
+        env = dict(os.environ if env is None else env)
+        home_path = Path(home or env.get("TDS_HOME") or DEFAULT_HOME)
+        settings = cls(home=home_path)
+        config = home_path / "config.json"
+        if config.exists():
+            section = json.loads(config.read_text()).get("gateway", {})
+            settings = replace(settings, **{k: _coerce(k, v) for k, v in section.items() if k in _FIELDS})
+        overrides = {
+            name: _coerce(name, env[f"TDS_GATEWAY_{name.upper()}"])
+            for name in _FIELDS
+            if f"TDS_GATEWAY_{name.upper()}" in env
+        }
+        return replace(settings, **overrides)
+
+    def to_json(self) -> dict[str, Any]:
+        """The settings as stored in config.json's "gateway" section (home excluded)."""
+        data = asdict(self)
+        data.pop("home")
+        return data
+
+
+_TYPES = {f.name: f.type for f in fields(GatewaySettings)}
+_FIELDS = set(_TYPES) - {"home"}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = str(_TYPES[name])
+    if value is None or value == "" and "None" in kind:
+        return None
+    if kind.startswith("int"):
+        return int(value)
+    if kind.startswith("float"):
+        return float(value)
+    return str(value)

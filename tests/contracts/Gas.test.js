@@ -1,0 +1,39 @@
+'use strict';
+// Informational only: prints the gas used by the hot-path transactions (no assertions on the figures).
+const { expect } = require('chai');
+const { ethers } = require('hardhat');
+const { loadFixture } = require('@nomicfoundation/hardhat-network-helpers');
+const {
+  ROLE_CONSUMER, KIND_RECEIPTS, ASSET_URI, jur, h, sha256, policy, request, signGrant, onboardedFixture,
+} = require('./helpers');
+
+const gasOf = async (txPromise) => (await (await txPromise).wait()).gasUsed;
+
+describe('Gas report (informational)', function () {
+  it('prints gas for onboard, registerAsset, issueGrant, revokeGrant, anchorRoot', async function () {
+    const gas = {};
+    const { participants, assets, grants, anchors, provider, consumer } = await loadFixture(onboardedFixture);
+    gas['onboard'] = await gasOf(
+      participants.onboard(ethers.Wallet.createRandom().address, ROLE_CONSUMER, jur('FR'), h('vc:x')),
+    );
+    expect(ASSET_URI.length).to.be.within(55, 65);
+    const assetId = sha256('gas asset');
+    gas[`registerAsset (no owners, no parents, ${ASSET_URI.length}-char URI)`] = await gasOf(
+      assets.connect(provider).registerAsset(assetId, 1_000_000, h('meta'), ASSET_URI, [], [], []),
+    );
+    await grants.connect(provider).setPolicy(assetId, policy({ maxCount: 100 }), [], []);
+    const now = (await ethers.provider.getBlock('latest')).timestamp;
+    const req = request({ assetId, consumer, now }, { pricePerAccess: 0 });
+    const sig = await signGrant(grants, consumer, req);
+    gas['issueGrant (free, price 0, open policy)'] = await gasOf(grants.connect(provider).issueGrant(req, sig));
+    gas['revokeGrant'] = await gasOf(grants.connect(provider).revokeGrant(req));
+    gas['anchorRoot'] = await gasOf(anchors.connect(provider).anchorRoot(h('root'), 1000, KIND_RECEIPTS));
+
+    const width = Math.max(...Object.keys(gas).map((k) => k.length));
+    console.log('\n      gas used (solc 0.8.37, optimizer 200 runs, cancun):');
+    for (const [k, v] of Object.entries(gas)) {
+      console.log(`        ${k.padEnd(width)}  ${v.toString().padStart(7)}`);
+      expect(v).to.be.greaterThan(21000n);
+    }
+  });
+});
