@@ -123,16 +123,6 @@ class Incident(SQLModel, table=True):
     detail: str = ""
 
 
-class AssetMetadata(SQLModel, table=True):
-    """The metadata document of an asset this gateway serves (its hash is on-chain)."""
-
-    __tablename__ = "asset_metadata"
-
-    asset_id: str = Field(primary_key=True, max_length=HASH_LEN)
-    document: str  # canonical JSON; SHA-256 of these bytes is the on-chain metadataHash
-    created_at: float = Field(default_factory=time.time)
-
-
 class Database:
     """Engine plus the handful of operations the gateway needs."""
 
@@ -281,20 +271,6 @@ class Database:
         )
         with self.engine.begin() as conn:
             return int(conn.execute(stmt).rowcount or 0) == 1
-
-    # ---- asset metadata ----------------------------------------------------------
-
-    def put_metadata(self, asset_id: str, document: str) -> None:
-        """Store (or replace) an asset's metadata document."""
-        with self.session() as s:
-            s.merge(AssetMetadata(asset_id=asset_id.lower(), document=document))
-            s.commit()
-
-    def metadata(self, asset_id: str) -> dict[str, Any] | None:
-        """An asset's metadata document, if this gateway has it."""
-        with self.session() as s:
-            row = s.get(AssetMetadata, asset_id.lower())
-            return json.loads(row.document) if row else None
 
 
 def _ensure_counter(conn: Connection, grant_id: str, max_count: int) -> None:

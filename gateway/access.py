@@ -1,0 +1,158 @@
+"""Data access: choose the grant, run the checks, use one count atomically, open the verified stream.
+
+Order matters: every check (and opening the stored object, which authenticates its header and
+first chunk) happens before the count is used, so a refusal changes nothing but the access log.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from chain.types import GrantRequest, Liveness
+from gateway.auth import Caller
+from gateway.db import GrantState
+from gateway.errors import (
+    ApiError,
+    CountExhausted,
+    GrantMissing,
+    InvalidId,
+    RangeNotSatisfiable,
+    StoredFileTampered,
+    error_status,
+)
+from gateway.policy import FETCH_POLICY, AccessContext
+from gateway.service import Gateway
+from gateway.store import ObjectReader
+
+log = logging.getLogger("tds.gateway.access")
+_ID = re.compile(r"0x[0-9a-fA-F]{64}", re.ASCII)
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)", re.ASCII)
+
+
+def parse_id(value: str, what: str = "id") -> str:
+    """A 0x + 64 hex id, lower-cased; InvalidId otherwise (also rules out path tricks)."""
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        shown = value if len(value) <= 80 else value[:77] + "..."
+        raise InvalidId(f"invalid {what} {shown!r}: expected '0x' + 64 hex digits")
+    return value.lower()
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """``Range: bytes=a-b`` (one range) as [start, end); None for the whole object."""
+    if header is None:
+        return None
+    m = _RANGE.fullmatch(header.strip())
+    if m is None or (not m.group(1) and not m.group(2)):
+        raise RangeNotSatisfiable(f"unsupported Range {header!r}: use one 'bytes=a-b' range")
+    if not m.group(1):
+        start, end = max(0, size - int(m.group(2))), size
+    else:
+        start = int(m.group(1))
+        end = min(size, int(m.group(2)) + 1) if m.group(2) else size
+    if start >= end or start >= size:
+        raise RangeNotSatisfiable(f"range {header!r} is outside the {size}-byte object", size=size)
+    return start, end
+
+
+@dataclass
+class Delivery:
+    """An authorized access: what to send and how to account for it."""
+
+    asset_id: str
+    grant_id: str
+    sha256: str
+    size: int
+    start: int
+    end: int
+    partial: bool
+    first: bytes
+    reader: ObjectReader
+
+    def chunks(self, gw: Gateway) -> Iterator[bytes]:
+        """The plaintext chunks; a chunk failing authentication aborts the stream and logs an incident."""
+        try:
+            yield self.first
+            for chunk in self.reader:
+                yield chunk
+        except StoredFileTampered as exc:
+            log.error("incident: %s", exc)
+            gw.db.record_incident("stored_file_tampered", self.asset_id, f"mid-stream: {exc}")
+            raise
+        finally:
+            self.reader.close()
+
+
+def authorize_fetch(
+    gw: Gateway,
+    caller: Caller,
+    asset_id: str,
+    grant_id: str | None,
+    purpose: str | None,
+    range_header: str | None,
+) -> Delivery:
+    """Decide one data access; raises an ApiError (the route records the refusal)."""
+    request, grant_id = _choose_grant(gw, caller, asset_id, grant_id)
+    ctx = AccessContext(gw.view, caller.block, caller.participant, asset_id, gw.provider_address,
+                        grant_id, request, purpose)
+    FETCH_POLICY(ctx)
+    assert request is not None and grant_id is not None
+    if gw.db.used(grant_id) >= request.max_count:
+        raise CountExhausted(f"grant {grant_id} has used all {request.max_count} accesses")
+    reader, first, start, end, size = _open(gw, asset_id, range_header)
+    if not gw.db.consume(grant_id, request.max_count):
+        reader.close()
+        raise CountExhausted(f"grant {grant_id} has used all {request.max_count} accesses")
+    partial = (start, end) != (0, size)
+    return Delivery(asset_id, grant_id, asset_id[2:], size, start, end, partial, first, reader)
+
+
+def _open(gw: Gateway, asset_id: str, range_header: str | None) -> tuple[ObjectReader, bytes, int, int, int]:
+    expected = bytes.fromhex(asset_id[2:])  # the asset id is the registered SHA-256
+    try:
+        size = gw.store.stat(asset_id).size
+        start, end = parse_range(range_header, size) or (0, size)
+        reader = gw.store.open_range(asset_id, start, end, expected_sha256=expected)
+        try:
+            first = next(reader, b"")
+        except BaseException:
+            reader.close()
+            raise
+    except StoredFileTampered as exc:
+        log.error("incident: %s", exc)
+        gw.db.record_incident("stored_file_tampered", asset_id, str(exc))
+        raise
+    return reader, first, start, end, size
+
+
+def _choose_grant(
+    gw: Gateway, caller: Caller, asset_id: str, grant_id: str | None
+) -> tuple[GrantRequest | None, str | None]:
+    if grant_id is not None:
+        grant_id = parse_id(grant_id, "grant id")
+        row = gw.db.grant_request(grant_id)
+        request = row.request() if row is not None and row.state in _ISSUED else gw.view.request_of(grant_id)
+        if request is None or gw.grant_id(request) != grant_id:
+            raise GrantMissing(f"no issued grant {grant_id}")
+        return request, grant_id
+    rows = gw.db.grant_requests(consumer=caller.address, asset_id=asset_id)
+    candidates = [r.request() for r in rows if r.state in _ISSUED]
+    if not candidates:
+        candidates = gw.view.issued_for(asset_id, caller.address)
+    if not candidates:
+        return None, None
+    ids = [(r, gw.grant_id(r)) for r in reversed(candidates)]  # newest first
+    for request, gid in ids:
+        if gw.view.liveness(gid, caller.block) == Liveness.LIVE and gw.db.used(gid) < request.max_count:
+            return request, gid
+    return ids[0]
+
+
+_ISSUED = (GrantState.ISSUED.value, GrantState.REVOKED.value)
+
+
+def refusal_code(exc: BaseException) -> str:
+    """The machine code recorded for a refusal."""
+    return error_status(exc)[1]

@@ -1,0 +1,413 @@
+"""The gateway's HTTP API: an app factory, thin routes, one error table (``gateway.errors.ERROR_TABLE``).
+
+``create_app(settings)`` builds everything (no side effects at import); tests and the CLI may pass
+an already-open :class:`gateway.service.Gateway`. Routes check, call domain code, return models.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from chain.types import GrantRequest, Role, did_pkh
+from gateway import catalog as dcat
+from gateway.access import authorize_fetch, parse_id, refusal_code
+from gateway.auth import Caller, SignedCall, eip712_document
+from gateway.db import GrantRequestRow
+from gateway.errors import ApiError, BadRequest, BodyTooLarge, GatewayError, MalformedJson, NotFound, error_status
+from gateway.service import Gateway, submit_grant_request
+from gateway.settings import GatewaySettings
+
+log = logging.getLogger("tds.gateway")
+
+
+# ---- models ---------------------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    """A refusal: a stable machine code and a human message."""
+
+    code: str = Field(examples=["grant_revoked"])
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error response."""
+
+    error: ErrorDetail
+
+
+class GrantRequestIn(BaseModel):
+    """The EIP-712 GrantRequest the consumer signed (see GET /eip712 ``grantRequest``)."""
+
+    model_config = {"extra": "forbid"}
+
+    asset_id: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
+    consumer: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    purpose: str = Field(min_length=1, max_length=200)
+    not_before: int = Field(ge=0, lt=2**32)
+    not_after: int = Field(ge=0, lt=2**32)
+    max_count: int = Field(ge=1, lt=2**24)
+    price_per_access: int = Field(ge=0, lt=2**96)
+    nonce: int = Field(ge=0, lt=2**256)
+    deadline: int = Field(ge=0, lt=2**32)
+
+    def to_request(self) -> GrantRequest:
+        """As the chain layer's value type (checksummed consumer, lower-case asset id)."""
+        from web3 import Web3
+
+        data = self.model_dump()
+        data["consumer"] = Web3.to_checksum_address(self.consumer)
+        data["asset_id"] = self.asset_id.lower()
+        return GrantRequest.from_json(data)
+
+
+class GrantSubmission(BaseModel):
+    """Body of POST /grants."""
+
+    model_config = {"extra": "forbid"}
+
+    request: GrantRequestIn
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="EIP-712 signature of `request`")
+
+
+class GrantPublic(BaseModel):
+    """A grant (request) as the gateway knows it, with its on-chain liveness when issued."""
+
+    grant_id: str
+    state: str = Field(description="pending | approved | issued | denied | failed | revoked")
+    liveness: str | None = Field(default=None, description="live | unknown | revoked | not_yet_valid | expired")
+    used: int = 0
+    max_count: int
+    reason: str = ""
+    tx: str | None = None
+    request: dict[str, Any]
+
+    @field_validator("liveness")
+    @classmethod
+    def _lower(cls, v: str | None) -> str | None:
+        return v.lower() if v else v
+
+
+class HealthPublic(BaseModel):
+    """Gateway health: fails closed when the chain view is not fresh."""
+
+    status: str
+    chain_id: int
+    block: int | None
+    view_age_s: float | None
+    provider: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {"model": ErrorBody} for s in (400, 401, 403, 404, 409, 413, 416, 422, 503)
+}
+
+
+# ---- body limit --------------------------------------------------------------------------------------
+
+
+class BodyLimit:
+    """Refuse request bodies above ``limit`` bytes (Content-Length or streamed) with 413."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and (not value.isdigit() or int(value) > self.limit):
+                await _send_error(send, BodyTooLarge(f"body exceeds {self.limit} bytes"))
+                return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise BodyTooLarge(f"body exceeds {self.limit} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+async def _send_error(send: Send, exc: BaseException) -> None:
+    status, body = _error_body(exc)
+    raw = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]})
+    await send({"type": "http.response.body", "body": raw})
+
+
+def _error_body(exc: BaseException) -> tuple[int, dict[str, Any]]:
+    status, code = error_status(exc)
+    message = str(exc) if isinstance(exc, GatewayError) else "internal error"
+    return status, {"error": {"code": code, "message": message}}
+
+
+def error_response(exc: BaseException) -> JSONResponse:
+    """The JSON error response for any exception (see ERROR_TABLE)."""
+    status, body = _error_body(exc)
+    return JSONResponse(body, status_code=status)
+
+
+# ---- app -------------------------------------------------------------------------------------------------
+
+
+def create_app(
+    settings: GatewaySettings,
+    gateway: Gateway | None = None,
+    **open_kwargs: Any,
+) -> FastAPI:
+    """Build the gateway app; opens a :class:`Gateway` from ``settings`` unless one is given.
+
+    ``open_kwargs`` go to :meth:`Gateway.open` (``chain_settings``, ``chain``, ``store``, ``db``,
+    ``provider``).
+    """
+    gw = gateway or Gateway.open(settings, **open_kwargs)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        thread = threading.Thread(target=_housekeeping, args=(gw, stop), name="tds-gateway-head", daemon=True)
+        thread.start()
+        yield
+        stop.set()
+        thread.join(timeout=5)
+
+    app = FastAPI(
+        title="TDS Gateway",
+        version="1",
+        description="Serves a provider's assets to consumers holding a live on-chain grant. "
+        "Consumer calls are EIP-712 signed (see GET /eip712); errors are `{error: {code, message}}`.",
+        lifespan=lifespan,
+    )
+    app.state.gateway = gw
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    _install_error_handlers(app)
+    _routes(app, gw)
+    return app
+
+
+def _housekeeping(gw: Gateway, stop: threading.Event) -> None:
+    """Keep the head view warm (for /health and catalog reads) and forget expired nonces."""
+    last_prune = 0.0
+    while not stop.wait(gw.settings.head_poll_interval_s):
+        try:
+            gw.view.head()
+        except GatewayError as exc:
+            log.warning("chain view: %s", exc)
+        if time.time() - last_prune > 60:
+            last_prune = time.time()
+            try:
+                gw.db.prune_nonces(int(time.time()) - gw.settings.clock_skew_s - 1)
+            except Exception:  # noqa: BLE001 - housekeeping must not die
+                log.exception("nonce pruning failed")
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(GatewayError)
+    async def _gateway_error(_req: Request, exc: GatewayError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        body = {"error": {"code": "invalid_request", "message": f"{where}: {first.get('msg', 'invalid')}"}}
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code)
+
+
+def _target(request: Request) -> str:
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string") or b""
+    return (raw + (b"?" + query if query else b"")).decode("latin-1")
+
+
+def _authenticate(gw: Gateway, request: Request, body: bytes) -> Caller:
+    call = SignedCall.from_headers(request.headers, request.method, _target(request), body)
+    head = gw.view.head()
+    return gw.auth.authenticate(call, head.number, Role.CONSUMER)
+
+
+def _routes(app: FastAPI, gw: Gateway) -> None:
+    provider_did = did_pkh(gw.chain_id, gw.provider_address)
+
+    @app.get("/health", response_model=HealthPublic, responses=ERRORS, tags=["meta"])
+    def health() -> HealthPublic:
+        """Liveness and chain freshness (503 when the gateway would refuse accesses)."""
+        head = gw.view.head(max_age_s=gw.settings.head_poll_interval_s)
+        return HealthPublic(status="ok", chain_id=gw.chain_id, block=head.number,
+                            view_age_s=round(time.time() - head.read_at, 3), provider=gw.provider_address)
+
+    @app.get("/eip712", tags=["meta"])
+    def eip712() -> dict[str, Any]:
+        """EIP-712 domains and types for signed calls (GatewayRequest) and grant requests (GrantRequest)."""
+        return eip712_document(gw.chain_id, gw.usage_grants)
+
+    @app.get("/catalog", responses=ERRORS, tags=["catalog"])
+    def get_catalog() -> JSONResponse:
+        """Active assets of this provider as a DCAT 3 catalog with ODRL 2.2 offers (JSON-LD)."""
+        head = gw.view.head(max_age_s=gw.settings.head_poll_interval_s)
+        doc = gw.view.cached(("catalog",), head.number, lambda: _catalog(gw, provider_did))
+        return JSONResponse(doc, media_type="application/ld+json")
+
+    @app.get("/assets/{asset_id}", responses=ERRORS, tags=["catalog"])
+    def get_asset(asset_id: str) -> JSONResponse:
+        """One asset as a DCAT dataset with its metadata document and ODRL offer."""
+        asset_id = parse_id(asset_id, "asset id")
+        head = gw.view.head(max_age_s=gw.settings.head_poll_interval_s)
+        doc = gw.view.cached(("dataset", asset_id), head.number, lambda: _dataset(gw, asset_id))
+        if doc is None:
+            raise NotFound(f"asset {asset_id} is not served by this gateway")
+        return JSONResponse({"@context": dcat.CONTEXT, **doc}, media_type="application/ld+json")
+
+    @app.post(
+        "/grants",
+        status_code=201,
+        response_model=GrantPublic,
+        responses={**ERRORS, 202: {"model": GrantPublic, "description": "pending provider approval"}},
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+            "schema": GrantSubmission.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
+        tags=["grants"],
+    )
+    async def post_grant(request: Request) -> JSONResponse:
+        """Request a grant (signed call; body = GrantRequest + the consumer's EIP-712 signature).
+
+        201: issued on-chain (auto-approve policy). 202: pending the provider's approval.
+        """
+        body = await request.body()
+        submission = _parse_submission(body)
+        row = await run_in_threadpool(_submit, gw, request, body, submission)
+        return JSONResponse(_grant_public(gw, row).model_dump(), status_code=201 if row.state == "issued" else 202)
+
+    @app.get("/grants/{grant_id}", response_model=GrantPublic, responses=ERRORS, tags=["grants"])
+    def get_grant(grant_id: str, request: Request) -> GrantPublic:
+        """A grant's state (signed call by its consumer)."""
+        grant_id = parse_id(grant_id, "grant id")
+        caller = _authenticate(gw, request, b"")
+        row = gw.db.grant_request(grant_id)
+        if row is None or row.consumer != caller.address.lower():
+            raise NotFound(f"no grant {grant_id} for {caller.address}")
+        return _grant_public(gw, row, caller.block)
+
+    @app.get(
+        "/assets/{asset_id}/data",
+        responses={**ERRORS, 200: {"content": {"application/octet-stream": {}},
+                                   "description": "the bytes; X-Content-SHA256 holds the object's SHA-256"},
+                   206: {"description": "a byte range"}},
+        response_class=StreamingResponse,
+        tags=["data"],
+    )
+    def get_data(
+        asset_id: str,
+        request: Request,
+        grant: str | None = Query(default=None, description="grant id (default: the caller's live grant)"),
+        purpose: str | None = Query(default=None, description="declared purpose of this access (default: the grant's)"),
+        range_header: str | None = Header(default=None, alias="Range"),
+    ) -> Response:
+        """Stream an asset's bytes to a consumer holding a live grant (signed call; uses one count)."""
+        record: dict[str, Any] = {"method": "GET", "path": _target(request)[:512], "purpose": (purpose or "")[:200]}
+        try:
+            record["asset_id"] = asset_id = parse_id(asset_id, "asset id")
+            if purpose is not None and not 0 < len(purpose) <= 200:
+                raise BadRequest("purpose must be 1..200 characters")
+            caller = _authenticate(gw, request, b"")
+            record.update(consumer=caller.address.lower(), block=caller.block)
+            delivery = authorize_fetch(gw, caller, asset_id, grant, purpose, range_header)
+        except (GatewayError, RequestValidationError) as exc:
+            gw.db.record_access(decision="deny", code=refusal_code(exc), grant_id=_maybe_id(grant), **record)
+            raise
+        gw.db.record_access(decision="allow", code="ok", grant_id=delivery.grant_id, bytes=delivery.end - delivery.start,
+                            content_hash="0x" + delivery.sha256, **record)
+        headers = {
+            "X-Content-SHA256": delivery.sha256,
+            "X-TDS-Grant": delivery.grant_id,
+            "Accept-Ranges": "bytes",
+            "Content-Length": str(delivery.end - delivery.start),
+            "Cache-Control": "no-store",
+        }
+        if delivery.partial:
+            headers["Content-Range"] = f"bytes {delivery.start}-{delivery.end - 1}/{delivery.size}"
+        return StreamingResponse(delivery.chunks(gw), status_code=206 if delivery.partial else 200,
+                                 media_type="application/octet-stream", headers=headers)
+
+
+def _maybe_id(value: str | None) -> str | None:
+    try:
+        return parse_id(value) if value else None
+    except ApiError:
+        return None
+
+
+def _parse_submission(body: bytes) -> GrantSubmission:
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MalformedJson(f"body is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise MalformedJson("body is nested too deeply") from exc
+    try:
+        return GrantSubmission.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise MalformedJson(f"{where or 'body'}: {first['msg']}") from exc
+
+
+def _submit(gw: Gateway, request: Request, body: bytes, submission: GrantSubmission) -> GrantRequestRow:
+    caller = _authenticate(gw, request, body)
+    return submit_grant_request(gw, caller, submission.request.to_request(), submission.signature)
+
+
+def _grant_public(gw: Gateway, row: GrantRequestRow, block: int | None = None) -> GrantPublic:
+    liveness = None
+    if row.state in ("issued", "revoked"):
+        head = block if block is not None else gw.view.head().number
+        liveness = gw.view.liveness(row.grant_id, head).name
+    req = json.loads(row.request_json)
+    return GrantPublic(grant_id=row.grant_id, state=row.state, liveness=liveness, used=gw.db.used(row.grant_id),
+                       max_count=int(req["max_count"]), reason=row.reason, tx=row.tx or None, request=req)
+
+
+def _catalog(gw: Gateway, provider_did: str) -> dict[str, Any]:
+    datasets = []
+    for asset in gw.view.assets.list(provider=gw.provider_address):
+        if asset.active and gw.store.has(asset.asset_id):
+            policy = gw.view.grants.get_policy(asset.asset_id)
+            datasets.append(dcat.dataset(asset, policy, gw.metadata.get(asset.asset_id), gw.chain_id,
+                                         gw.settings.base_url))
+    return dcat.catalog(datasets, gw.settings.catalog_title, provider_did, gw.settings.base_url)
+
+
+def _dataset(gw: Gateway, asset_id: str) -> dict[str, Any] | None:
+    asset = gw.view.assets.get(asset_id)
+    if asset is None or asset.provider.lower() != gw.provider_address.lower() or not gw.store.has(asset_id):
+        return None
+    doc = dcat.dataset(asset, gw.view.grants.get_policy(asset_id), gw.metadata.get(asset_id), gw.chain_id,
+                       gw.settings.base_url)
+    doc["tds:active"] = asset.active
+    doc["tds:metadata"] = gw.metadata.get(asset_id)
+    return doc

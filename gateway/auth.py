@@ -1,0 +1,235 @@
+"""EIP-712 signed consumer calls.
+
+Every consumer call carries four headers::
+
+    X-TDS-Address    the signer's address (checksummed or lower case)
+    X-TDS-Nonce      a decimal uint256, never reused by this signer
+    X-TDS-Expiry     unix seconds (uint32); at most ``max_request_ttl_s`` ahead
+    X-TDS-Signature  0x + 65-byte signature over the typed data below
+
+The signed message is ``GatewayRequest(string method,string path,bytes32 bodyHash,uint256 nonce,
+uint32 expiry)`` in the domain ``{name: "TDS Gateway", version: "1", chainId, verifyingContract:
+<UsageGrants address>}``; ``path`` is the raw request target (path plus ``?query`` if any) and
+``bodyHash`` is keccak256 of the raw body (keccak256 of no bytes for GET).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+
+from chain.eip712 import GRANT_REQUEST_TYPES, grant_domain
+from chain.types import Participant, ParticipantStatus, Role
+from gateway.chainview import ChainView
+from gateway.db import Database
+from gateway.errors import (
+    BadSignature,
+    NonceReplayed,
+    NotMember,
+    ParticipantSuspended,
+    RequestExpired,
+    SignatureMissing,
+)
+
+GATEWAY_DOMAIN_NAME = "TDS Gateway"
+GATEWAY_DOMAIN_VERSION = "1"
+EIP712_DOMAIN_TYPE = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+GATEWAY_REQUEST_TYPES: dict[str, list[dict[str, str]]] = {
+    "GatewayRequest": [
+        {"name": "method", "type": "string"},
+        {"name": "path", "type": "string"},
+        {"name": "bodyHash", "type": "bytes32"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "expiry", "type": "uint32"},
+    ]
+}
+H_ADDRESS, H_NONCE, H_EXPIRY, H_SIGNATURE = "x-tds-address", "x-tds-nonce", "x-tds-expiry", "x-tds-signature"
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}", re.ASCII)
+_SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}", re.ASCII)
+_UINT = re.compile(r"[0-9]{1,78}", re.ASCII)
+
+
+def gateway_domain(chain_id: int, verifying_contract: str) -> dict[str, Any]:
+    """The gateway's EIP-712 domain."""
+    return {
+        "name": GATEWAY_DOMAIN_NAME,
+        "version": GATEWAY_DOMAIN_VERSION,
+        "chainId": chain_id,
+        "verifyingContract": to_checksum_address(verifying_contract),
+    }
+
+
+def body_hash(body: bytes) -> bytes:
+    """keccak256 of the raw body."""
+    return keccak(body)
+
+
+def gateway_typed_data(
+    chain_id: int, verifying_contract: str, method: str, path: str, body_digest: bytes, nonce: int, expiry: int
+) -> dict[str, Any]:
+    """The full EIP-712 document of one call (what eth_signTypedData_v4 takes)."""
+    return {
+        "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **GATEWAY_REQUEST_TYPES},
+        "primaryType": "GatewayRequest",
+        "domain": gateway_domain(chain_id, verifying_contract),
+        "message": {
+            "method": method.upper(),
+            "path": path,
+            "bodyHash": body_digest,
+            "nonce": nonce,
+            "expiry": expiry,
+        },
+    }
+
+
+def eip712_document(chain_id: int, usage_grants: str) -> dict[str, Any]:
+    """What ``GET /eip712`` publishes: both domains and both message types."""
+    return {
+        "gateway": {
+            "domain": gateway_domain(chain_id, usage_grants),
+            "primaryType": "GatewayRequest",
+            "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **GATEWAY_REQUEST_TYPES},
+            "headers": {"address": "X-TDS-Address", "nonce": "X-TDS-Nonce", "expiry": "X-TDS-Expiry",
+                        "signature": "X-TDS-Signature"},
+            "bodyHash": "keccak256 of the raw request body",
+            "path": "raw request target: path plus '?query' when present",
+        },
+        "grantRequest": {
+            "domain": grant_domain(chain_id, to_checksum_address(usage_grants)),
+            "primaryType": "GrantRequest",
+            "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **GRANT_REQUEST_TYPES},
+        },
+    }
+
+
+def sign_call(
+    account: LocalAccount,
+    chain_id: int,
+    verifying_contract: str,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    ttl_s: int = 120,
+    nonce: int | None = None,
+    now: float | None = None,
+) -> dict[str, str]:
+    """The X-TDS-* headers signing one call."""
+    nonce = secrets.randbits(128) if nonce is None else nonce
+    expiry = int(time.time() if now is None else now) + ttl_s
+    doc = gateway_typed_data(chain_id, verifying_contract, method, path, body_hash(body), nonce, expiry)
+    signature = account.sign_message(encode_typed_data(full_message=doc)).signature.to_0x_hex()
+    return {
+        "X-TDS-Address": str(account.address),
+        "X-TDS-Nonce": str(nonce),
+        "X-TDS-Expiry": str(expiry),
+        "X-TDS-Signature": str(signature),
+    }
+
+
+@dataclass(frozen=True)
+class SignedCall:
+    """The signature headers of one call, parsed (not yet verified)."""
+
+    address: str
+    nonce: int
+    expiry: int
+    signature: str
+    method: str
+    path: str
+    body_digest: bytes
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str], method: str, path: str, body: bytes) -> "SignedCall":
+        """Parse the X-TDS-* headers; SignatureMissing if absent, BadSignature if malformed."""
+        values = {h: headers.get(h) for h in (H_ADDRESS, H_NONCE, H_EXPIRY, H_SIGNATURE)}
+        if not all(values.values()):
+            missing = ", ".join(h for h, v in values.items() if not v)
+            raise SignatureMissing(f"unsigned request: missing {missing} (see GET /eip712)")
+        address, nonce, expiry, signature = (str(values[h]).strip() for h in (H_ADDRESS, H_NONCE, H_EXPIRY, H_SIGNATURE))
+        if not _ADDRESS.fullmatch(address) or not _SIGNATURE.fullmatch(signature):
+            raise BadSignature("malformed X-TDS-Address or X-TDS-Signature")
+        if not _UINT.fullmatch(nonce) or not _UINT.fullmatch(expiry) or int(nonce) >= 2**256 or int(expiry) >= 2**32:
+            raise BadSignature("X-TDS-Nonce must be a uint256 and X-TDS-Expiry a uint32, in decimal")
+        return cls(to_checksum_address(address), int(nonce), int(expiry), signature, method.upper(), path,
+                   body_hash(body))
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated participant and the block its membership was checked at."""
+
+    address: str
+    participant: Participant
+    block: int
+
+
+class Authenticator:
+    """Verifies signed calls: expiry window, signature, membership, then burns the nonce."""
+
+    def __init__(
+        self,
+        chain_id: int,
+        verifying_contract: str,
+        view: ChainView,
+        db: Database,
+        max_ttl_s: int = 300,
+        clock_skew_s: int = 30,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.chain_id = chain_id
+        self.verifying_contract = verifying_contract
+        self.view = view
+        self.db = db
+        self.max_ttl_s = max_ttl_s
+        self.clock_skew_s = clock_skew_s
+        self._clock = clock
+
+    def authenticate(self, call: SignedCall, block: int, role: Role = Role.CONSUMER) -> Caller:
+        """The verified caller, or a precise AuthError / AccessDenied."""
+        now = int(self._clock())
+        if call.expiry < now - self.clock_skew_s:
+            raise RequestExpired(f"signed request expired at {call.expiry} (now {now})")
+        if call.expiry > now + self.max_ttl_s + self.clock_skew_s:
+            raise RequestExpired(f"expiry {call.expiry} is more than {self.max_ttl_s} s ahead")
+        signer = self.recover(call)
+        if signer != call.address:
+            raise BadSignature("signature does not match X-TDS-Address (wrong key, method, path, body or fields)")
+        participant = self.view.participant(signer, block)
+        require_member(participant, role)
+        if not self.db.use_nonce(signer, call.nonce, call.expiry):
+            raise NonceReplayed(f"nonce {call.nonce} already used by {signer}")
+        return Caller(signer, participant, block)
+
+    def recover(self, call: SignedCall) -> str:
+        """The address that signed ``call``."""
+        doc = gateway_typed_data(
+            self.chain_id, self.verifying_contract, call.method, call.path, call.body_digest, call.nonce, call.expiry
+        )
+        try:
+            return str(Account.recover_message(encode_typed_data(full_message=doc), signature=call.signature))
+        except Exception as exc:  # eth_keys raises several types for an unrecoverable signature
+            raise BadSignature("signature cannot be recovered") from exc
+
+
+def require_member(participant: Participant, role: Role) -> None:
+    """NotMember / ParticipantSuspended unless active with ``role``."""
+    if participant.status == ParticipantStatus.NONE:
+        raise NotMember(f"{participant.address} is not an onboarded participant")
+    if participant.status == ParticipantStatus.SUSPENDED:
+        raise ParticipantSuspended(f"{participant.address} is suspended")
+    if role and role not in participant.roles:
+        raise NotMember(f"{participant.address} does not hold the {role.name.lower()} role")

@@ -1,0 +1,221 @@
+"""The gateway's view of the chain: the head block, and per-block cached reads (fail closed).
+
+Every access reads the head block number from the node; grant liveness, participant and asset
+state are cached per block number only, so a revocation mined in block N is seen by the first
+request that observes block N. If the node does not answer, or the head block is older than the
+configured bound, reads raise ``ChainUnavailableError`` / ``ChainStale`` (HTTP 503), and the next
+successful read recovers by itself.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from web3 import Web3
+
+from chain.client import Chain
+from chain.contracts import AssetsClient, GrantsClient, ParticipantsClient, b32
+from chain.errors import ChainError, ContractRevert
+from chain.types import Grant, GrantRequest, Liveness, Participant, Policy
+from gateway.errors import ChainStale, ChainUnavailableError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Head:
+    """The latest block as last read, and when (wall clock) it was read."""
+
+    number: int
+    timestamp: int | None
+    read_at: float
+
+
+@dataclass(frozen=True)
+class AssetState:
+    """An asset's on-chain state (what access checks need)."""
+
+    asset_id: str
+    provider: str
+    size: int
+    active: bool
+
+
+@dataclass(frozen=True)
+class PolicyState:
+    """An asset's current on-chain policy flags (purposes/jurisdictions are checked by view calls)."""
+
+    not_before: int
+    not_after: int
+    max_count: int
+    price_per_access: int
+    compute_only: bool
+    auto_approve: bool
+    any_purpose: bool
+    any_jurisdiction: bool
+    epoch: int
+
+
+class ChainView:
+    """Head tracking and block-keyed caches over the TDS contracts (read-only)."""
+
+    def __init__(
+        self,
+        chain: Chain,
+        max_staleness_s: float = 30.0,
+        max_block_age_s: float | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.chain = chain
+        self.participants = ParticipantsClient(chain)
+        self.assets = AssetsClient(chain)
+        self.grants = GrantsClient(chain)
+        self.max_staleness_s = max_staleness_s
+        self.max_block_age_s = max_block_age_s
+        self._clock = clock
+        self._head: Head | None = None
+        self._failed_at = 0.0  # a failed read invalidates the cached head until the next success
+        self._cache_block = -1
+        self._cache: dict[tuple[Any, ...], Any] = {}
+        self._requests: dict[str, GrantRequest] = {}
+        self._lock = threading.Lock()
+
+    # ---- head ----------------------------------------------------------------
+
+    def head(self, max_age_s: float = 0.0) -> Head:
+        """The head block; read from the node unless the last read is at most ``max_age_s`` old."""
+        last = self._head
+        now = self._clock()
+        fresh_enough = last is not None and max_age_s > 0 and now - last.read_at <= max_age_s
+        if fresh_enough and self._failed_at < last.read_at:  # type: ignore[union-attr]
+            return self._check_age(last, now)  # type: ignore[arg-type]
+        try:
+            head = self._read_head(now)
+        except ChainUnavailableError:
+            self._failed_at = now
+            raise
+        with self._lock:
+            if self._head is None or head.read_at >= self._head.read_at:
+                self._head = head
+        return self._check_age(head, now)
+
+    def last_head(self) -> Head | None:
+        """The last head read successfully (no node call)."""
+        return self._head
+
+    def _read_head(self, now: float) -> Head:
+        if self.max_block_age_s is None:
+            number = self._guard(lambda: int(self.chain.w3.eth.block_number))
+            return Head(number, None, now)
+        block = self._guard(lambda: self.chain.w3.eth.get_block("latest"))
+        return Head(int(block["number"]), int(block["timestamp"]), now)
+
+    def _check_age(self, head: Head, now: float) -> Head:
+        if now - head.read_at > self.max_staleness_s:
+            raise ChainStale(f"last good read of the chain is {now - head.read_at:.0f} s old")
+        if self.max_block_age_s is not None and head.timestamp is not None:
+            age = now - head.timestamp
+            if age > self.max_block_age_s:
+                raise ChainStale(f"head block {head.number} is {age:.0f} s old (bound {self.max_block_age_s:.0f} s)")
+        return head
+
+    # ---- block-keyed reads -------------------------------------------------------
+
+    def liveness(self, grant_id: str, block: int) -> Liveness:
+        """UsageGrants.liveness at ``block``."""
+        return self._cached(("live", grant_id), block, lambda: self.grants.liveness(grant_id, block))
+
+    def grant(self, grant_id: str, block: int) -> Grant | None:
+        """A grant's on-chain state at ``block``."""
+        return self._cached(("grant", grant_id), block, lambda: self.grants.get(grant_id, block))
+
+    def participant(self, address: str, block: int) -> Participant:
+        """A participant record at ``block`` (status NONE when unknown)."""
+        return self._cached(("member", address.lower()), block, lambda: self.participants.get(address, block))
+
+    def asset(self, asset_id: str, block: int) -> AssetState | None:
+        """An asset's state at ``block`` (None when unknown)."""
+
+        def read() -> AssetState | None:
+            fn = self.assets.contract.functions.getAsset(b32(asset_id))
+            provider, size, _version, active, *_rest = self.chain.call(fn, block)
+            if int(provider, 16) == 0:
+                return None
+            return AssetState(asset_id, Web3.to_checksum_address(provider), int(size), bool(active))
+
+        return self._cached(("asset", asset_id), block, read)
+
+    def policy(self, asset_id: str, block: int) -> PolicyState | None:
+        """An asset's policy flags at ``block`` (None when it has no policy)."""
+
+        def read() -> PolicyState | None:
+            state = self.chain.call(self.grants.contract.functions.getPolicy(b32(asset_id)), block)
+            return None if int(state[8]) == 0 else PolicyState(*(v for v in state))
+
+        return self._cached(("policy", asset_id), block, read)
+
+    def full_policy(self, asset_id: str, block: int) -> Policy | None:
+        """The policy with its purposes and jurisdictions (reads events; for catalog and grant checks)."""
+        return self._cached(("fullpolicy", asset_id), block, lambda: self.grants.get_policy(asset_id))
+
+    def purpose_allowed(self, asset_id: str, purpose: str, block: int) -> bool:
+        """UsageGrants.isPurposeAllowed at ``block``."""
+        fn = self.grants.contract.functions.isPurposeAllowed(b32(asset_id), purpose)
+        return self._cached(("purpose", asset_id, purpose), block, lambda: bool(self.chain.call(fn, block)))
+
+    def jurisdiction_allowed(self, asset_id: str, jurisdiction: str, block: int) -> bool:
+        """UsageGrants.isJurisdictionAllowed at ``block``."""
+        code = jurisdiction.upper().encode()[:2].ljust(2, b"\0")
+        fn = self.grants.contract.functions.isJurisdictionAllowed(b32(asset_id), code)
+        return self._cached(("region", asset_id, code), block, lambda: bool(self.chain.call(fn, block)))
+
+    def request_of(self, grant_id: str) -> GrantRequest | None:
+        """The signed request of an issued grant (from its GrantIssued event; immutable once found)."""
+        found = self._requests.get(grant_id)
+        if found is None:
+            found = self._guard(lambda: self.grants.request_of(grant_id))
+            if found is not None:
+                self._requests[grant_id] = found
+        return found
+
+    def issued_for(self, asset_id: str, consumer: str) -> list[GrantRequest]:
+        """Requests of every grant issued for (asset, consumer), oldest first (reads events)."""
+        logs = self._guard(
+            lambda: self.grants.issued(assetId=b32(asset_id), consumer=Web3.to_checksum_address(consumer))
+        )
+        return [GrantRequest.from_event(log["args"]) for log in logs]
+
+    def cached(self, key: tuple[Any, ...], block: int, read: Callable[[], T]) -> T:
+        """Cache any read per block number (for callers composing their own reads)."""
+        return self._cached(key, block, read)
+
+    def _cached(self, key: tuple[Any, ...], block: int, read: Callable[[], T]) -> T:
+        with self._lock:
+            if block > self._cache_block:
+                self._cache_block = block
+                self._cache = {}
+            if block == self._cache_block and key in self._cache:
+                return self._cache[key]  # type: ignore[no-any-return]
+        value = self._guard(read)
+        with self._lock:
+            if block == self._cache_block:
+                self._cache[key] = value
+        return value
+
+    def _guard(self, read: Callable[[], T]) -> T:
+        try:
+            return read()
+        except ContractRevert:
+            raise
+        except ChainError as exc:
+            raise ChainUnavailableError(f"chain unavailable: {exc}") from exc
+        except (OSError, ValueError) as exc:  # requests/web3 transport failures, malformed answers
+            raise ChainUnavailableError(f"chain unavailable: {type(exc).__name__}") from exc
+        except Exception as exc:  # web3 raises many unrelated types for a node that misbehaves
+            if type(exc).__module__.split(".")[0] in ("web3", "requests", "urllib3"):
+                raise ChainUnavailableError(f"chain unavailable: {type(exc).__name__}") from exc
+            raise

@@ -1,0 +1,207 @@
+"""Consumer-side client: signs every call with the consumer's key (EIP-712) and verifies what it gets.
+
+The domain (chain id, UsageGrants address) is read once from the gateway's ``GET /eip712``, so the
+client needs nothing but the gateway URL and the consumer's account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from eth_account.signers.local import LocalAccount
+
+from chain.eip712 import sign_grant_request
+from chain.types import GrantRequest
+from gateway.auth import sign_call
+
+
+class GatewayClientError(Exception):
+    """A refusal or failure reported to the consumer; ``status`` and ``code`` say which."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        self.status = status
+        self.code = code
+        super().__init__(f"{code} ({status}): {message}")
+
+
+class IntegrityError(GatewayClientError):
+    """The bytes received do not hash to what the gateway (and the chain) say."""
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """A completed fetch."""
+
+    path: Path
+    size: int
+    sha256: str
+    grant_id: str
+
+
+class GatewayClient:
+    """A consumer's signed HTTP client for one gateway."""
+
+    def __init__(self, base_url: str, account: LocalAccount, timeout: float = 60.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.account = account
+        self.http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+        self._domain: tuple[int, str] | None = None
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self.http.close()
+
+    def __enter__(self) -> "GatewayClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- public reads ----------------------------------------------------------------------
+
+    def eip712(self) -> dict[str, Any]:
+        """The gateway's published EIP-712 domains and types."""
+        return self._json(self.http.get("/eip712"))
+
+    def domain(self) -> tuple[int, str]:
+        """(chain id, UsageGrants address), cached."""
+        if self._domain is None:
+            d = self.eip712()["gateway"]["domain"]
+            self._domain = (int(d["chainId"]), str(d["verifyingContract"]))
+        return self._domain
+
+    def catalog(self) -> dict[str, Any]:
+        """The DCAT catalog."""
+        return self._json(self.http.get("/catalog"))
+
+    def asset(self, asset_id: str) -> dict[str, Any]:
+        """One dataset document."""
+        return self._json(self.http.get(f"/assets/{asset_id}"))
+
+    # ---- signed calls ---------------------------------------------------------------------------
+
+    def signed_headers(self, method: str, target: str, body: bytes = b"") -> dict[str, str]:
+        """X-TDS-* headers for one call (``target`` = path plus ``?query``)."""
+        chain_id, contract = self.domain()
+        return sign_call(self.account, chain_id, contract, method, target, body)
+
+    def build_request(
+        self,
+        asset_id: str,
+        purpose: str,
+        max_count: int | None = None,
+        duration_s: int = 86400,
+        not_before: int | None = None,
+    ) -> GrantRequest:
+        """A GrantRequest fitting the asset's offered policy (window, count cap, price)."""
+        offer = _offer(self.asset(asset_id))
+        now = int(time.time())
+        start = not_before if not_before is not None else max(offer["not_before"], now - 60)
+        end = start + duration_s if not offer["not_after"] else min(start + duration_s, offer["not_after"])
+        count = max_count or offer["max_count"] or 1
+        return GrantRequest(asset_id.lower(), str(self.account.address), purpose, start, end, count,
+                            offer["price"], secrets.randbits(64), now + 600)
+
+    def request_grant(
+        self, asset_id: str, purpose: str, max_count: int | None = None, duration_s: int = 86400
+    ) -> dict[str, Any]:
+        """Sign a grant request and POST it; returns the grant (state ``issued`` or ``pending``)."""
+        return self.submit_grant(self.build_request(asset_id, purpose, max_count, duration_s))
+
+    def submit_grant(self, request: GrantRequest, signature: str | None = None) -> dict[str, Any]:
+        """POST an already-built request (signed here unless ``signature`` is given)."""
+        chain_id, contract = self.domain()
+        signature = signature or sign_grant_request(self.account, chain_id, contract, request)
+        body = json.dumps({"request": request.to_json(), "signature": signature}).encode()
+        headers = {**self.signed_headers("POST", "/grants", body), "Content-Type": "application/json"}
+        return self._json(self.http.post("/grants", content=body, headers=headers))
+
+    def grant(self, grant_id: str) -> dict[str, Any]:
+        """A grant's state."""
+        target = f"/grants/{grant_id}"
+        return self._json(self.http.get(target, headers=self.signed_headers("GET", target)))
+
+    def fetch(
+        self,
+        asset_id: str,
+        out: str | Path,
+        grant_id: str | None = None,
+        purpose: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> FetchResult:
+        """Download an asset to ``out`` (atomically), verifying its SHA-256 against the asset id.
+
+        ``progress(done, total)`` is called as bytes arrive. Nothing is left at ``out`` on failure.
+        """
+        url = httpx.URL(f"{self.base_url}/assets/{asset_id}/data",
+                        params={k: v for k, v in (("grant", grant_id), ("purpose", purpose)) if v})
+        target = url.raw_path.decode("ascii")
+        out = Path(out)
+        tmp = out.with_name(f".{out.name}.part-{os.getpid()}")
+        h = hashlib.sha256()
+        try:
+            with self.http.stream("GET", url, headers=self.signed_headers("GET", target)) as resp:
+                if resp.status_code >= 400:
+                    resp.read()
+                    self._json(resp)
+                total = int(resp.headers.get("content-length", 0))
+                done = 0
+                with open(tmp, "wb") as f:
+                    for chunk in resp.iter_bytes(1 << 20):
+                        f.write(chunk)
+                        h.update(chunk)
+                        done += len(chunk)
+                        if progress:
+                            progress(done, total)
+                claimed = resp.headers.get("x-content-sha256", "")
+                grant = resp.headers.get("x-tds-grant", "")
+            digest = h.hexdigest()
+            if digest != asset_id.lower().removeprefix("0x") or digest != claimed:
+                raise IntegrityError(200, "hash_mismatch",
+                                     f"received bytes hash to {digest}, expected {asset_id} (gateway said {claimed})")
+            os.replace(tmp, out)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return FetchResult(out, done, "0x" + digest, grant)
+
+    def _json(self, resp: httpx.Response) -> dict[str, Any]:
+        if resp.status_code >= 400:
+            try:
+                err = resp.json()["error"]
+                raise GatewayClientError(resp.status_code, str(err["code"]), str(err["message"]))
+            except (ValueError, KeyError, TypeError):
+                raise GatewayClientError(resp.status_code, "http_error", resp.text[:200]) from None
+        return dict(resp.json())
+
+
+def _offer(dataset: dict[str, Any]) -> dict[str, int]:
+    """Window, count cap and price from a dataset's ODRL offer."""
+    from datetime import datetime
+
+    out = {"not_before": 0, "not_after": 0, "max_count": 0, "price": 0}
+    policies = dataset.get("odrl:hasPolicy") or []
+    if not policies:
+        return out
+    perm = policies[0]["odrl:permission"][0]
+    for c in perm.get("odrl:constraint", []):
+        left, op, right = c["odrl:leftOperand"], c["odrl:operator"]["@id"], c["odrl:rightOperand"]
+        if left == "odrl:dateTime":
+            ts = int(datetime.strptime(right["@value"], "%Y-%m-%dT%H:%M:%S%z").timestamp())
+            out["not_before" if op == "odrl:gteq" else "not_after"] = ts
+        elif left == "odrl:count":
+            out["max_count"] = int(right)
+    for duty in perm.get("odrl:duty", []):
+        for c in duty.get("odrl:constraint", []):
+            if c["odrl:leftOperand"] == "odrl:payAmount":
+                out["price"] = int(c["odrl:rightOperand"])
+    return out

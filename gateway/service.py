@@ -1,0 +1,311 @@
+"""The gateway's domain operations, shared by the HTTP app and the ``tds`` CLI (no printing).
+
+``Gateway.open(settings)`` wires chain, view, store, database and the provider's signing key;
+provider-side functions (register assets, set policies, decide and revoke grants) and the
+consumer-facing grant submission live here, outside the HTTP layer.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+
+from chain.client import Chain
+from chain.contracts import AssetsClient, GrantsClient
+from chain.eip712 import recover_grant_signer
+from chain.errors import ChainError, ChainUnavailable, ContractRevert
+from chain.keys import Keystore
+from chain.settings import ChainSettings
+from chain.types import GrantRequest, Policy
+from gateway.auth import Authenticator, Caller
+from gateway.chainview import ChainView
+from gateway.db import Database, GrantRequestRow, GrantState
+from gateway.errors import (
+    AccessDenied,
+    AssetInactive,
+    BadSignature,
+    ChainUnavailableError,
+    GatewayError,
+    GrantExists,
+    GrantMissing,
+    GrantNotPending,
+    GrantNotYours,
+    GrantTermsInvalid,
+    JurisdictionNotAllowed,
+    NotFound,
+    NotMember,
+    ParticipantSuspended,
+    PurposeNotAllowed,
+    RequestExpired,
+)
+from gateway import registration
+from gateway.policy import AccessContext, asset_served, grant_id_of
+from gateway.registration import MetadataStore, Registration
+from gateway.store import MASTER_KEY_ENV, EncryptedStore, MasterKey
+from gateway.settings import GatewaySettings
+
+
+@dataclass
+class Gateway:
+    """Everything a provider's gateway needs, built once (no globals)."""
+
+    settings: GatewaySettings
+    chain: Chain
+    db: Database
+    store: EncryptedStore
+    provider_address: str
+    provider: LocalAccount | None = None  # None: read-only (cannot issue or revoke)
+    view: ChainView = field(init=False)
+    auth: Authenticator = field(init=False)
+    metadata: MetadataStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.metadata = MetadataStore(self.settings.gateway_dir / "metadata")
+        self.view = ChainView(self.chain, self.settings.max_chain_staleness_s, self.settings.max_block_age_s)
+        self.auth = Authenticator(
+            self.chain.chain_id, self.usage_grants, self.view, self.db,
+            self.settings.max_request_ttl_s, self.settings.clock_skew_s,
+        )
+        self._grants_tx: GrantsClient | None = None
+
+    @classmethod
+    def open(
+        cls,
+        settings: GatewaySettings,
+        chain_settings: ChainSettings | None = None,
+        *,
+        chain: Chain | None = None,
+        store: EncryptedStore | None = None,
+        db: Database | None = None,
+        provider: LocalAccount | None = None,
+    ) -> "Gateway":
+        """Connect to the chain, open store, database and the provider's keystore entry."""
+        chain_settings = chain_settings or ChainSettings.load(settings.home)
+        chain = chain or _connect(chain_settings)
+        if provider is None:
+            provider = Keystore(chain_settings.keystore_dir).account(settings.provider_account)
+        store = store or EncryptedStore(settings.store_path, load_master_key(settings))
+        db = db or Database.connect(settings.database_url)
+        return cls(settings, chain, db, store, str(provider.address), provider)
+
+    @property
+    def chain_id(self) -> int:
+        """The chain id."""
+        return self.chain.chain_id
+
+    @property
+    def usage_grants(self) -> str:
+        """The UsageGrants address (also the EIP-712 verifyingContract of both domains)."""
+        return self.chain.address("UsageGrants")
+
+    def grants_tx(self) -> GrantsClient:
+        """A UsageGrants client that signs as the provider."""
+        if self.provider is None:
+            raise GatewayError("this gateway has no provider key: it cannot issue or revoke grants")
+        if self._grants_tx is None:
+            self._grants_tx = GrantsClient(self.chain, self.chain.sender(self.provider))
+        return self._grants_tx
+
+    def assets_tx(self) -> AssetsClient:
+        """An AssetRegistry client that signs as the provider."""
+        if self.provider is None:
+            raise GatewayError("this gateway has no provider key: it cannot register assets")
+        return AssetsClient(self.chain, self.chain.sender(self.provider))
+
+    def grant_id(self, request: GrantRequest) -> str:
+        """The id UsageGrants gives ``request`` (computed locally)."""
+        return grant_id_of(self.chain_id, self.usage_grants, request)
+
+
+def _connect(chain_settings: ChainSettings) -> Chain:
+    try:
+        return Chain.connect(chain_settings)
+    except ChainUnavailable as exc:
+        raise ChainUnavailableError(str(exc)) from exc
+
+
+def load_master_key(settings: GatewaySettings) -> MasterKey:
+    """From ``TDS_GATEWAY_MASTER_KEY``, else the key file (created on first use, mode 0600)."""
+    if os.environ.get(MASTER_KEY_ENV):
+        return MasterKey.from_env()
+    path = settings.master_key_path
+    return MasterKey.from_file(path) if path.exists() else MasterKey.generate(path)
+
+
+# ---- provider: assets and policies --------------------------------------------------------------
+
+
+def register_asset(
+    gw: Gateway,
+    path: str | Path,
+    policy: Policy,
+    *,
+    title: str | None = None,
+    description: str | None = None,
+    parents: tuple[str, ...] = (),
+    owners: tuple[str, ...] = (),
+    shares_bps: tuple[int, ...] = (),
+    previous_version: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Registration:
+    """Hash, store encrypted, register on-chain and set the policy (see :mod:`gateway.registration`)."""
+    return registration.register_asset(
+        Path(path), gw.assets_tx(), gw.grants_tx(), gw.store, gw.metadata, gw.settings.base_url,
+        title=title, description=description, parents=parents, owners=owners, shares_bps=shares_bps,
+        previous_version=previous_version, policy=policy, progress=progress,
+    )
+
+
+def set_policy(gw: Gateway, asset_id: str, policy: Policy) -> str:
+    """Replace an asset's usage policy; returns the tx hash."""
+    return str(gw.grants_tx().set_policy(asset_id, policy)["transactionHash"].to_0x_hex())
+
+
+# ---- consumer: grant requests (called by POST /grants) ----------------------------------------------
+
+
+def submit_grant_request(gw: Gateway, caller: Caller, request: GrantRequest, signature: str) -> GrantRequestRow:
+    """Check a consumer-signed request against the asset's policy; auto-issue or keep it pending."""
+    if request.consumer.lower() != caller.address.lower():
+        raise GrantNotYours("request.consumer must be the address that signs the call")
+    try:
+        signer = recover_grant_signer(gw.chain_id, gw.usage_grants, request, signature)
+    except Exception as exc:  # malformed signature bytes
+        raise BadSignature("grant request signature cannot be recovered") from exc
+    if signer.lower() != request.consumer.lower():
+        raise BadSignature("grant request is not signed by request.consumer (see GET /eip712 grantRequest)")
+    block = caller.block
+    ctx = AccessContext(gw.view, block, caller.participant, request.asset_id, gw.provider_address)
+    asset_served(ctx)
+    _check_terms(gw, request, caller, block)
+    grant_id = gw.grant_id(request)
+    policy = gw.view.policy(request.asset_id, block)
+    assert policy is not None
+    state = GrantState.APPROVED if policy.auto_approve else GrantState.PENDING
+    if not gw.db.add_grant_request(grant_id, request, signature, state):
+        existing = gw.db.grant_request(grant_id)
+        if existing is None or not gw.db.transition(grant_id, (GrantState.FAILED,), state):
+            raise GrantExists(f"grant request {grant_id} exists ({existing.state if existing else 'unknown'})",
+                              grant_id=grant_id)
+    if state == GrantState.APPROVED:
+        _issue(gw, grant_id)
+    row = gw.db.grant_request(grant_id)
+    assert row is not None
+    return row
+
+
+def _check_terms(gw: Gateway, r: GrantRequest, caller: Caller, block: int) -> None:
+    policy = gw.view.policy(r.asset_id, block)
+    if policy is None:
+        raise NotFound(f"asset {r.asset_id} has no usage policy")
+    now = int(time.time())
+    if r.deadline < now:
+        raise RequestExpired(f"grant request deadline {r.deadline} has passed")
+    if r.not_after <= r.not_before or r.not_after <= now:
+        raise GrantTermsInvalid(f"window [{r.not_before}, {r.not_after}) is empty or over")
+    if r.not_before < policy.not_before or (policy.not_after and r.not_after > policy.not_after):
+        raise GrantTermsInvalid(f"window must lie within [{policy.not_before}, {policy.not_after or 'unbounded'}]")
+    if r.max_count == 0 or (policy.max_count and r.max_count > policy.max_count):
+        raise GrantTermsInvalid(f"max_count must be 1..{policy.max_count or 'any'}")
+    if r.price_per_access != policy.price_per_access:
+        raise GrantTermsInvalid(f"price_per_access must be {policy.price_per_access}")
+    if not gw.view.purpose_allowed(r.asset_id, r.purpose, block):
+        raise PurposeNotAllowed(f"purpose {r.purpose!r} is not allowed for asset {r.asset_id}")
+    region = caller.participant.jurisdiction
+    if not gw.view.jurisdiction_allowed(r.asset_id, region, block):
+        raise JurisdictionNotAllowed(f"consumers in {region!r} may not use asset {r.asset_id}")
+
+
+_REVERTS: dict[str, type[GatewayError]] = {
+    "GrantPurposeNotAllowed": PurposeNotAllowed,
+    "GrantJurisdictionNotAllowed": JurisdictionNotAllowed,
+    "GrantWindowInvalid": GrantTermsInvalid,
+    "GrantCountInvalid": GrantTermsInvalid,
+    "GrantPriceMismatch": GrantTermsInvalid,
+    "GrantRequestExpired": RequestExpired,
+    "GrantInvalidSignature": BadSignature,
+    "GrantAlreadyIssued": GrantExists,
+    "GrantUnknown": GrantMissing,
+    "GrantAlreadyRevoked": GrantNotPending,
+    "ParticipantNotActive": ParticipantSuspended,
+    "ParticipantUnknown": NotMember,
+    "ParticipantMissingRole": NotMember,
+    "AssetInactive": AssetInactive,
+    "AssetUnknown": NotFound,
+    "GrantPolicyMissing": NotFound,
+}
+
+
+def translate_revert(exc: ContractRevert) -> GatewayError:
+    """The gateway error for a UsageGrants/registry revert."""
+    return _REVERTS.get(exc.error_name, AccessDenied)(f"refused on-chain: {exc}")
+
+
+def _issue(gw: Gateway, grant_id: str) -> None:
+    row = gw.db.grant_request(grant_id)
+    assert row is not None
+    try:
+        issued_id, receipt = gw.grants_tx().issue(row.request(), row.signature)
+    except ContractRevert as exc:
+        gw.db.transition(grant_id, (GrantState.APPROVED,), GrantState.FAILED, reason=str(exc))
+        raise translate_revert(exc) from exc
+    except ChainError as exc:
+        gw.db.transition(grant_id, (GrantState.APPROVED,), GrantState.FAILED, reason=str(exc))
+        raise ChainUnavailableError(f"could not put the grant on-chain: {exc}") from exc
+    assert issued_id == grant_id, "local EIP-712 digest differs from the contract's"
+    gw.db.transition(grant_id, (GrantState.APPROVED,), GrantState.ISSUED, tx=receipt["transactionHash"].to_0x_hex())
+
+
+# ---- provider: deciding and revoking grants ------------------------------------------------------------
+
+
+def list_grant_requests(gw: Gateway, state: GrantState | None = None) -> list[GrantRequestRow]:
+    """Grant requests known to this gateway, oldest first."""
+    return gw.db.grant_requests(state=state)
+
+
+def approve_grant(gw: Gateway, grant_id: str) -> GrantRequestRow:
+    """Approve a pending request: the provider puts the grant on-chain with the consumer's signature."""
+    grant_id = grant_id.lower()
+    if gw.db.grant_request(grant_id) is None:
+        raise NotFound(f"no grant request {grant_id}")
+    if not gw.db.transition(grant_id, (GrantState.PENDING, GrantState.FAILED), GrantState.APPROVED):
+        raise GrantNotPending(f"grant request {grant_id} is not pending")
+    _issue(gw, grant_id)
+    row = gw.db.grant_request(grant_id)
+    assert row is not None
+    return row
+
+
+def deny_grant(gw: Gateway, grant_id: str, reason: str = "") -> GrantRequestRow:
+    """Deny a pending request (nothing goes on-chain)."""
+    grant_id = grant_id.lower()
+    if gw.db.grant_request(grant_id) is None:
+        raise NotFound(f"no grant request {grant_id}")
+    if not gw.db.transition(grant_id, (GrantState.PENDING,), GrantState.DENIED, reason=reason or "denied"):
+        raise GrantNotPending(f"grant request {grant_id} is not pending")
+    row = gw.db.grant_request(grant_id)
+    assert row is not None
+    return row
+
+
+def revoke_grant(gw: Gateway, grant_id: str) -> str:
+    """Revoke an issued grant on-chain (effective from the next block); returns the tx hash."""
+    grant_id = grant_id.lower()
+    row = gw.db.grant_request(grant_id)
+    request = row.request() if row is not None else gw.view.request_of(grant_id)
+    if request is None:
+        raise NotFound(f"no issued grant {grant_id}")
+    try:
+        receipt = gw.grants_tx().revoke(request)
+    except ContractRevert as exc:
+        raise translate_revert(exc) from exc
+    if row is not None:
+        gw.db.transition(grant_id, (GrantState.ISSUED,), GrantState.REVOKED, reason="revoked by provider")
+    return str(receipt["transactionHash"].to_0x_hex())
+

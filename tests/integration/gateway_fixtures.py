@@ -1,0 +1,163 @@
+"""Gateway test environment: a fresh anvil, deployed contracts, participants, a real uvicorn on loopback.
+
+Kept apart from ``conftest.py`` (the CLI's session space) so the gateway tests own their devnet:
+they suspend participants, move chain time and stop the node.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from eth_account.signers.local import LocalAccount
+
+from chain.client import Chain, connect_web3
+from chain.compile import all_abis, compile_contracts
+from chain.contracts import GrantsClient, ParticipantsClient
+from chain.deploy import deploy_all
+from chain.devnet import Devnet, rpc
+from chain.keys import Keystore
+from chain.revert import RevertDecoder
+from chain.settings import ChainSettings
+from chain.tx import TxSender
+from chain.types import Policy, Role
+from gateway.app import create_app
+from gateway.client import GatewayClient
+from gateway.registration import Registration
+from gateway.service import Gateway, register_asset
+from gateway.settings import GatewaySettings
+
+CREDENTIAL = "0x" + "c0" * 32
+MEMBERS = {  # name: (roles, jurisdiction)
+    "provider": (Role.PROVIDER, "DE"),
+    "consumer": (Role.CONSUMER, "DE"),
+    "consumer2": (Role.CONSUMER, "DE"),
+    "suspended": (Role.CONSUMER, "DE"),
+    "french": (Role.CONSUMER, "FR"),
+}
+ACCOUNTS = ("operator", *MEMBERS, "outsider")
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class GatewayEnv:
+    """A running devnet + gateway, and helpers to act as each participant."""
+
+    home: Path
+    devnet: Devnet
+    chain_settings: ChainSettings
+    settings: GatewaySettings
+    gateway: Gateway
+    keystore: Keystore
+    server: Any = None
+    assets_made: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        """The gateway's base URL."""
+        return f"http://127.0.0.1:{self.settings.port}"
+
+    def account(self, name: str) -> LocalAccount:
+        """Decrypted account by keystore name."""
+        return self.keystore.account(name)
+
+    def client(self, name: str) -> GatewayClient:
+        """A consumer client signing as ``name``."""
+        return GatewayClient(self.url, self.account(name))
+
+    def chain(self) -> Chain:
+        """A fresh chain connection."""
+        return Chain.connect(self.chain_settings)
+
+    def operator(self) -> ParticipantsClient:
+        """ParticipantRegistry signing as the operator."""
+        chain = self.chain()
+        return ParticipantsClient(chain, chain.sender(self.account("operator")))
+
+    def provider_grants(self) -> GrantsClient:
+        """UsageGrants signing as the provider."""
+        chain = self.chain()
+        return GrantsClient(chain, chain.sender(self.account("provider")))
+
+    def new_asset(self, policy: Policy, size: int = 4096, data: bytes | None = None) -> Registration:
+        """Register a fresh random file with ``policy`` through the provider-side service."""
+        data = os.urandom(size) if data is None else data
+        path = self.home / f"asset-{len(self.assets_made)}.bin"
+        path.write_bytes(data)
+        reg = register_asset(self.gateway, path, policy, title=path.name)
+        self.assets_made.append(reg.asset_id)
+        return reg
+
+    def rpc(self, method: str, params: list[Any] | None = None) -> Any:
+        """A raw JSON-RPC call to the devnet (tests only: anvil/evm_* methods)."""
+        return rpc(self.devnet.rpc_url, method, params)
+
+    def block_number(self) -> int:
+        """Latest block."""
+        return int(str(self.rpc("eth_blockNumber")), 16)
+
+
+def _start_server(app: Any, port: int) -> uvicorn.Server:
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn-gateway", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    server._tds_thread = thread  # type: ignore[attr-defined]
+    return server
+
+
+def build_env(home: Path) -> GatewayEnv:
+    """Start anvil, deploy, onboard everyone, open the gateway and serve it."""
+    rpc_port = free_port()
+    chain_settings = ChainSettings(home=home, rpc_url=f"http://127.0.0.1:{rpc_port}")
+    devnet = Devnet(chain_settings.devnet_dir, port=rpc_port)
+    devnet.start()
+    keystore = Keystore(chain_settings.keystore_dir)
+    for name in ACCOUNTS:
+        devnet.fund(keystore.create(name))
+    w3 = connect_web3(chain_settings)
+    compiled = compile_contracts()
+    deployer = TxSender(w3, keystore.account("operator"), w3.eth.chain_id, RevertDecoder(all_abis(compiled)))
+    deploy_all(deployer, compiled).save(chain_settings.deployment_file(w3.eth.chain_id))
+    chain = Chain.connect(chain_settings)
+    ops = ParticipantsClient(chain, chain.sender(keystore.account("operator")))
+    for name, (roles, region) in MEMBERS.items():
+        ops.onboard(keystore.address(name), roles, region, CREDENTIAL)
+    ops.suspend(keystore.address("suspended"))
+    settings = GatewaySettings(home=home, port=free_port(), head_poll_interval_s=0.2, max_chain_staleness_s=5.0)
+    gateway = Gateway.open(settings, chain_settings)
+    return GatewayEnv(home, devnet, chain_settings, settings, gateway, keystore)
+
+
+@pytest.fixture(scope="module")
+def gw_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayEnv]:
+    """A devnet and a gateway served by uvicorn on a free loopback port (one per test module)."""
+    home = tmp_path_factory.mktemp("gw-home")
+    env = build_env(home)
+    try:
+        env.server = _start_server(create_app(env.settings, env.gateway), env.settings.port)
+        yield env
+    finally:
+        if env.server is not None:
+            env.server.should_exit = True
+            env.server._tds_thread.join(timeout=10)
+        env.devnet.stop()
