@@ -13,7 +13,9 @@ from cli.context import CliContext
 from cli.errors import EXIT_REJECTED, CliFailure, Mismatch, NotFound
 from cli.output import byte_progress, emit_json, kv, out, table
 from gateway.registration import MetadataStore, register_asset
-from gateway.store import EncryptedStore, MasterKey
+from gateway.service import load_master_key
+from gateway.settings import GatewaySettings
+from gateway.store import EncryptedStore
 from notary.hashing import sha256_file
 
 pass_cli = click.make_pass_decorator(CliContext)
@@ -91,11 +93,12 @@ def register(c: CliContext, file: Path, title: str | None, description: str | No
         raise click.UsageError("--version-of carries the previous version's owners; drop --owner/--parent")
     assets, grants = _clients(c, signer=True)
     store = None
+    gateway = GatewaySettings.load(c.home)
     if not no_store:
-        store = EncryptedStore(c.home / "gateway" / "store", MasterKey.from_file(c.home / "gateway" / "master.key"))
+        store = EncryptedStore(gateway.store_path, load_master_key(gateway))
     with byte_progress(f"hashing {file.name}", file.stat().st_size) as progress:
         reg = register_asset(
-            file, assets, grants, store, MetadataStore(c.home / "gateway" / "metadata"), c.gateway_url(),
+            file, assets, grants, store, MetadataStore(gateway.gateway_dir / "metadata"), gateway.base_url,
             title=title, description=description, parents=parents,
             owners=tuple(c.resolve_address(a) for a, _ in parsed_owners),
             shares_bps=tuple(b for _, b in parsed_owners), previous_version=version_of,

@@ -34,6 +34,8 @@ def _register() -> None:
     cli.add_command(commands_chain.deploy)
     cli.add_command(commands_participant.participant)
     cli.add_command(commands_asset.asset)
+    from cli import commands_audit
+    cli.add_command(commands_audit.audit)
     try:
         from cli import commands_gateway
     except ImportError:  # the gateway commands need the gateway package's optional parts

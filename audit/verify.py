@@ -1,0 +1,161 @@
+"""Verify a proof document three ways: offline (Merkle), on-chain (AnchorRegistry), and its anchoring tx.
+
+Each failure has a category and a sentence an auditor can act on:
+
+| category | meaning |
+|---|---|
+| malformed | the file is not a proof document (truncated, bad JSON, bad field) |
+| forged | the values do not hash to the leaf, or the path leads to no anchored root |
+| wrong_root | the path leads to an anchored root, but not the one the document claims |
+| wrong_chain | the document names another chain id than the node's |
+| wrong_contract | the document names another contract than this deployment's AnchorRegistry |
+| not_anchored | the root was never anchored on this chain |
+| anchor_mismatch | the anchoring tx or block in the document disagrees with the chain |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_utils import keccak
+from web3.exceptions import TransactionNotFound
+
+from chain.client import Chain, guarded
+from chain.contracts import AnchorsClient
+from notary.errors import ProofMalformed
+from notary.merkle import bytes32, leaf_hash, process_proof
+from notary.proofs import ProofDocument
+
+ROOT_ANCHORED = "0x" + keccak(text="RootAnchored(bytes32,address,uint40,uint8)").hex()
+ANCHOR_KIND = {"receipt": AnchorsClient.KIND_RECEIPTS, "asset": AnchorsClient.KIND_ASSETS}
+
+
+@dataclass(frozen=True)
+class ProofVerdict:
+    """The outcome: ``valid``, and when not, a ``category`` and a ``reason``; ``checks`` passed so far."""
+
+    valid: bool
+    category: str | None = None
+    reason: str | None = None
+    checks: tuple[str, ...] = ()
+    anchor: dict[str, Any] | None = field(default=None)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON view."""
+        return {"valid": self.valid, "category": self.category, "reason": self.reason,
+                "checks": list(self.checks), "anchor": self.anchor}
+
+
+def verify_proof_text(text: str | bytes, chain: Chain) -> ProofVerdict:
+    """Parse then verify; a document that does not parse is ``malformed``."""
+    try:
+        doc = ProofDocument.from_json(text)
+    except ProofMalformed as exc:
+        return ProofVerdict(False, "malformed", f"malformed proof document: {exc.reason}")
+    return verify_proof(doc, chain)
+
+
+def verify_proof(doc: ProofDocument, chain: Chain) -> ProofVerdict:
+    """Offline Merkle check, chain and contract identity, anchor existence and kind, on-chain inclusion,
+    and the anchoring transaction's block."""
+    return _Verification(doc, chain).run()
+
+
+class _Failed(Exception):
+    def __init__(self, category: str, reason: str) -> None:
+        super().__init__(reason)
+        self.category = category
+        self.reason = reason
+
+
+class _Verification:
+    def __init__(self, doc: ProofDocument, chain: Chain) -> None:
+        self.doc = doc
+        self.chain = chain
+        self.anchors = AnchorsClient(chain)
+        self.checks: list[str] = []
+        self.anchor: dict[str, Any] | None = None
+
+    def run(self) -> ProofVerdict:
+        try:
+            for step in (self._offline, self._identity, self._anchored, self._on_chain, self._anchor_tx):
+                step()
+        except _Failed as exc:
+            return ProofVerdict(False, exc.category, exc.reason, tuple(self.checks), self.anchor)
+        return ProofVerdict(True, None, None, tuple(self.checks), self.anchor)
+
+    def _offline(self) -> None:
+        doc = self.doc
+        leaf = leaf_hash(doc.leaf_encoding, doc.values)
+        if leaf != bytes32(doc.leaf):
+            raise _Failed("forged", f"forged proof: the values hash to 0x{leaf.hex()}, not to the leaf {doc.leaf}")
+        computed = "0x" + process_proof(leaf, [bytes32(p) for p in doc.proof]).hex()
+        if computed != doc.root:
+            if self.anchors.get(computed) is not None:
+                raise _Failed("wrong_root", f"wrong root: the proof leads to anchored root {computed}, "
+                                            f"but the document claims root {doc.root}")
+            raise _Failed("forged", f"forged proof: the sibling path leads to {computed}, not to the document's "
+                                    f"root {doc.root}, and that is no anchored root")
+        self.checks.append("offline: values hash to the leaf and the path leads to the root")
+
+    def _identity(self) -> None:
+        doc, chain = self.doc, self.chain
+        if doc.chain_id is not None and doc.chain_id != chain.chain_id:
+            raise _Failed("wrong_chain", f"proof for another chain: the document names chain {doc.chain_id}, "
+                                         f"the node is chain {chain.chain_id}")
+        registry = chain.address("AnchorRegistry")
+        if doc.contract is not None and doc.contract.lower() != registry.lower():
+            raise _Failed("wrong_contract", f"proof for another contract: the document names {doc.contract}, "
+                                            f"this deployment's AnchorRegistry is {registry}")
+        self.checks.append(f"identity: chain {chain.chain_id}, AnchorRegistry {registry}")
+
+    def _anchored(self) -> None:
+        doc = self.doc
+        self.anchor = self.anchors.get(doc.root)
+        if self.anchor is None:
+            note = " (the document is still 'accepted': its batch may not be anchored yet)" \
+                if doc.state == "accepted" else ""
+            raise _Failed("not_anchored", f"root never anchored: {doc.root} is not in AnchorRegistry "
+                                          f"{self.chain.address('AnchorRegistry')} on chain {self.chain.chain_id}{note}")
+        if self.anchor["kind"] != ANCHOR_KIND[doc.kind]:
+            raise _Failed("anchor_mismatch", f"root {doc.root} is anchored as kind {self.anchor['kind']}, "
+                                             f"the document is a {doc.kind} proof")
+        self.checks.append(f"anchored: block {self.anchor['block']}, {self.anchor['leaf_count']} leaves, "
+                           f"by {self.anchor['anchorer']}")
+
+    def _on_chain(self) -> None:
+        doc = self.doc
+        if not self.anchors.verify_inclusion(doc.root, list(doc.proof), doc.leaf):
+            raise _Failed("forged", "forged proof: AnchorRegistry.verifyInclusion returned false")
+        self.checks.append("on-chain: AnchorRegistry.verifyInclusion returned true")
+
+    def _anchor_tx(self) -> None:
+        doc, anchor = self.doc, self.anchor
+        assert anchor is not None
+        if doc.anchor_block is not None and doc.anchor_block != anchor["block"]:
+            raise _Failed("anchor_mismatch", f"the document says block {doc.anchor_block}, the root was anchored "
+                                             f"in block {anchor['block']}")
+        if doc.anchor_tx is None:
+            return
+        w3 = self.chain.w3
+        try:
+            receipt = guarded(lambda: w3.eth.get_transaction_receipt(doc.anchor_tx), self.chain.settings.rpc_url)
+        except TransactionNotFound:
+            raise _Failed("anchor_mismatch", f"anchoring tx {doc.anchor_tx} is not on chain "
+                                             f"{self.chain.chain_id}") from None
+        if int(receipt["blockNumber"]) != anchor["block"]:
+            raise _Failed("anchor_mismatch", f"anchoring tx {doc.anchor_tx} is in block {receipt['blockNumber']}, "
+                                             f"the root was anchored in block {anchor['block']}")
+        if not self._emits_root(receipt):
+            raise _Failed("anchor_mismatch", f"tx {doc.anchor_tx} did not anchor root {doc.root}")
+        self.checks.append(f"anchor tx: {doc.anchor_tx} in block {anchor['block']}")
+
+    def _emits_root(self, receipt: Any) -> bool:
+        registry = self.chain.address("AnchorRegistry").lower()
+        for log in receipt["logs"]:
+            topics = log["topics"]
+            if str(log["address"]).lower() == registry and len(topics) > 1 \
+                    and "0x" + bytes(topics[0]).hex() == ROOT_ANCHORED and "0x" + bytes(topics[1]).hex() == self.doc.root:
+                return True
+        return False

@@ -1,0 +1,326 @@
+"""``tds audit index|asset|participant|grant|check|report|verify-proof``: the auditor's commands.
+
+Wiring and printing only: the work is in :mod:`audit`. Queries refresh the index from the chain
+first when the node answers, and otherwise answer from the index as it stands (with a warning).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import click
+
+from audit.check import FileCheck, run_check
+from audit.db import IndexDb, database_url
+from audit.errors import AuditError, IndexMismatch, IndexUnavailable, NotIndexed
+from audit.indexer import Indexer, IndexRun, index_until_stable
+from audit.queries import AssetHistory, GrantHistory, ParticipantHistory, asset_history, grant_history, participant_history
+from audit.receipts import ReceiptEntry, load_receipts
+from audit.report import render_html, report_data
+from audit.source import RpcLogSource
+from audit.verify import verify_proof_text
+from chain.errors import ChainError
+from cli.context import CliContext
+from cli.errors import EXIT_ENVIRONMENT, EXIT_ERROR, CliFailure, Mismatch, NotFound
+from cli.output import emit_json, err, kv, out, table
+
+pass_cli = click.make_pass_decorator(CliContext)
+F = TypeVar("F", bound=Callable[..., Any])
+HEX = "0123456789abcdef"
+
+
+def _audit_errors(fn: F) -> F:
+    """Translate audit errors into exit codes (5 not indexed, 3 index unusable, 1 bad input)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except NotIndexed as exc:
+            raise NotFound(str(exc)) from exc
+        except (IndexUnavailable, IndexMismatch) as exc:
+            raise CliFailure(str(exc), EXIT_ENVIRONMENT) from exc
+        except AuditError as exc:
+            raise CliFailure(str(exc), EXIT_ERROR) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _id32(value: str, what: str) -> str:
+    text = value.lower()
+    if not (text.startswith("0x") and len(text) == 66 and all(ch in HEX for ch in text[2:])):
+        raise click.BadParameter(f"{value!r} is not a {what} (0x + 64 hex)")
+    return text
+
+
+def _db(c: CliContext) -> IndexDb:
+    return IndexDb.open(database_url(c.home))
+
+
+def _indexer(c: CliContext, db: IndexDb) -> Indexer:
+    source = RpcLogSource(c.chain())
+    return Indexer(db, source, start_block=source.start_block)
+
+
+def _refreshed(c: CliContext, refresh: bool) -> IndexDb:
+    """The index, brought up to the chain's head when the node answers."""
+    db = _db(c)
+    if refresh:
+        try:
+            index_until_stable(_indexer(c, db))
+        except ChainError as exc:
+            err.print(f"[yellow]warning:[/yellow] answering from the index as it stands ({exc})", highlight=False)
+    return db
+
+
+def _receipts(path: Path | None) -> list[ReceiptEntry] | None:
+    return None if path is None else load_receipts(path)
+
+
+refresh_option = click.option("--refresh/--no-refresh", default=True, show_default=True,
+                              help="Index new blocks first (when the node answers).")
+receipts_option = click.option("--receipts", "receipts_file", type=click.Path(dir_okay=False, path_type=Path),
+                               default=None, help="Receipts file (JSON lines: receipt + proof) to count anchored use.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+@click.group()
+def audit() -> None:
+    """Auditor: rebuild histories from chain events, check proofs, receipts and files, export reports."""
+
+
+@audit.command("index")
+@click.option("--follow", is_flag=True, help="Keep following new blocks until interrupted.")
+@click.option("--poll", "poll_s", type=float, default=1.0, show_default=True, help="Seconds between polls.")
+@json_option
+@pass_cli
+@_audit_errors
+def index_cmd(c: CliContext, follow: bool, poll_s: float, as_json: bool) -> None:
+    """Index the TDS contracts' events into the audit database (SQLite in the home, or TDS_AUDIT_DB_URL)."""
+    db = _db(c)
+    indexer = _indexer(c, db)
+    run = index_until_stable(indexer)
+    _print_run(run, as_json)
+    if follow:
+        stop = threading.Event()
+        try:
+            while not stop.is_set():
+                stop.wait(poll_s)
+                run = index_until_stable(indexer)
+                if run.events or run.rolled_back_to is not None:
+                    _print_run(run, as_json)
+        except KeyboardInterrupt:
+            stop.set()
+
+
+def _print_run(run: IndexRun, as_json: bool) -> None:
+    if as_json:
+        emit_json(run.to_json())
+        return
+    if run.rolled_back_to is not None:
+        out.print(f"reorg: rolled back to block {run.rolled_back_to}", highlight=False)
+    out.print(f"indexed blocks {run.from_block}..{run.to_block}: {run.events} events", highlight=False)
+
+
+@audit.command("asset")
+@click.argument("asset_id", callback=lambda _c, _p, v: _id32(v, "asset id"))
+@receipts_option
+@refresh_option
+@json_option
+@pass_cli
+@_audit_errors
+def asset_cmd(c: CliContext, asset_id: str, receipts_file: Path | None, refresh: bool, as_json: bool) -> None:
+    """An asset's whole history: registration, versions, lineage up and down, grants, use, settlements."""
+    receipts = _receipts(receipts_file)
+    with _refreshed(c, refresh).session() as s:
+        history = asset_history(s, asset_id, receipts)
+    if as_json:
+        emit_json(history.to_json())
+        return
+    _print_asset(history)
+
+
+def _print_asset(h: AssetHistory) -> None:
+    a = h.asset
+    kv(f"asset {a.asset_id}", {
+        "provider": a.provider, "size": a.size, "version": a.version, "active": a.active,
+        "metadata": a.metadata_uri, "owners": ", ".join(f"{o} {s}bps" for o, s in zip(a.owners, a.shares_bps)) or
+        f"{a.provider} 10000bps", "registered": f"block {a.registered.block} tx {a.registered.tx}",
+        "versions": " -> ".join(v.asset_id for v in h.versions),
+        "ancestors": len({e.parent for e in h.ancestors}), "descendants": len({e.child for e in h.descendants}),
+    })
+    if h.grants:
+        table(["grant", "consumer", "purpose", "max", "settled", "anchored uses", "revoked"],
+              [[g.grant_id, g.consumer, g.purpose, g.max_count, g.settled_count,
+                "-" if g.anchored_accesses is None else g.anchored_accesses,
+                f"block {g.revoked.at.block}" if g.revoked else "no"] for g in h.grants], title="grants")
+    _print_timeline(h.timeline)
+
+
+def _print_timeline(timeline: Any) -> None:
+    table(["block", "event", "what", "ref"], [[t.at.block, t.kind, t.summary, t.ref] for t in timeline],
+          title="timeline")
+
+
+@audit.command("participant")
+@click.argument("address")
+@refresh_option
+@json_option
+@pass_cli
+@_audit_errors
+def participant_cmd(c: CliContext, address: str, refresh: bool, as_json: bool) -> None:
+    """A participant's history: membership, assets, grants, revocations, anchors, payments (ADDRESS or account name)."""
+    address = c.resolve_address(address)
+    with _refreshed(c, refresh).session() as s:
+        history = participant_history(s, address)
+    if as_json:
+        emit_json(history.to_json())
+        return
+    _print_participant(history)
+
+
+def _print_participant(h: ParticipantHistory) -> None:
+    kv(f"participant {h.address}", {
+        "status": h.status, "roles": ", ".join(h.roles) or "-", "jurisdiction": h.jurisdiction or "-",
+        "credential": h.credential_hash or "-", "assets provided": len(h.assets_provided),
+        "grants as consumer": len(h.grants_as_consumer), "revocations made": len(h.revocations_made),
+        "roots anchored": len(h.anchors), "revenue received": h.revenue_total,
+    })
+    _print_timeline(h.timeline)
+
+
+@audit.command("grant")
+@click.argument("grant_id", callback=lambda _c, _p, v: _id32(v, "grant id"))
+@receipts_option
+@refresh_option
+@json_option
+@pass_cli
+@_audit_errors
+def grant_cmd(c: CliContext, grant_id: str, receipts_file: Path | None, refresh: bool, as_json: bool) -> None:
+    """A grant's history: the consumer's signed request, issuance, revocation, settlements, anchored use."""
+    receipts = _receipts(receipts_file)
+    with _refreshed(c, refresh).session() as s:
+        history = grant_history(s, grant_id, receipts)
+    if as_json:
+        emit_json(history.to_json())
+        return
+    _print_grant(history)
+
+
+def _print_grant(h: GrantHistory) -> None:
+    g = h.grant
+    kv(f"grant {g.grant_id}", {
+        "asset": g.asset_id, "consumer": g.consumer, "purpose": g.purpose,
+        "window": f"{g.not_before} .. {g.not_after}", "max count": g.max_count, "price": g.price_per_access,
+        "signature": g.signature, "issued": f"block {g.issued.block} tx {g.issued.tx}",
+        "revoked": f"block {g.revoked.at.block} by {g.revoked.by}" if g.revoked else "no",
+        "state": h.state_at_head, "settled": g.settled_count,
+        "anchored uses": "-" if g.anchored_accesses is None else g.anchored_accesses,
+    })
+    _print_timeline(h.timeline)
+
+
+@audit.command("check")
+@receipts_option
+@click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Gateway store to check against on-chain hashes (default: <home>/gateway/store if present).")
+@click.option("--master-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The store's master key file (default: <home>/gateway/master.key).")
+@refresh_option
+@json_option
+@pass_cli
+@_audit_errors
+def check_cmd(c: CliContext, receipts_file: Path | None, store_dir: Path | None, master_key: Path | None,
+              refresh: bool, as_json: bool) -> None:
+    """Does everything add up? Grants behind accesses, use within maxCount, roots, stored files. Exit 6 if not."""
+    receipts = _receipts(receipts_file) or []
+    file_check = _file_check(c, store_dir, master_key)
+    with _refreshed(c, refresh).session() as s:
+        report = run_check(s, receipts, file_check)
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        for f in report.findings:
+            out.print(f.line(), highlight=False, soft_wrap=True)
+        counted = ", ".join(f"{v} {k}" for k, v in report.counted.items())
+        err.print(f"{'clean' if report.ok else 'FAILED'}: checked {counted}", highlight=False)
+    if not report.ok:
+        errors = sum(f.severity == "error" for f in report.findings)
+        raise Mismatch(f"audit check failed: {errors} finding(s) do not add up")
+
+
+def _file_check(c: CliContext, store_dir: Path | None, master_key: Path | None) -> FileCheck | None:
+    store_dir = store_dir or c.home / "gateway" / "store"
+    if not store_dir.is_dir():
+        return None
+    from gateway.store import EncryptedStore, MasterKey  # the CLI may import the gateway; audit may not
+
+    store = EncryptedStore(store_dir, MasterKey.from_file(master_key or c.home / "gateway" / "master.key"))
+
+    def check(asset_id: str) -> bool | None:
+        if not store.has(asset_id):
+            return None
+        return store.verify(asset_id, bytes.fromhex(asset_id[2:]))
+
+    return check
+
+
+@audit.command("report")
+@click.argument("asset_id", callback=lambda _c, _p, v: _id32(v, "asset id"))
+@click.option("--format", "fmt", type=click.Choice(["html", "json"]), default="html", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write here instead of stdout.")
+@receipts_option
+@refresh_option
+@pass_cli
+@_audit_errors
+def report_cmd(c: CliContext, asset_id: str, fmt: str, output: Path | None, receipts_file: Path | None,
+               refresh: bool) -> None:
+    """An asset's audit report: a self-contained HTML page (timeline, lineage graph, grants, proofs) or JSON."""
+    receipts = _receipts(receipts_file)
+    chain_id = _chain_id(c)
+    with _refreshed(c, refresh).session() as s:
+        if fmt == "html":
+            text = render_html(s, asset_id, receipts, chain_id)
+        else:
+            text = json.dumps(report_data(s, asset_id, receipts, chain_id), indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text)
+        err.print(f"wrote {output} ({len(text):,} bytes)", highlight=False)
+
+
+def _chain_id(c: CliContext) -> int | None:
+    try:
+        return c.chain().chain_id
+    except ChainError:
+        return None
+
+
+@audit.command("verify-proof")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+@pass_cli
+@_audit_errors
+def verify_proof_cmd(c: CliContext, file: Path, as_json: bool) -> None:
+    """Verify a proof document offline, against AnchorRegistry on-chain, and its anchoring tx. Exit 6 if invalid."""
+    try:
+        text = file.read_bytes()
+    except OSError as exc:
+        raise NotFound(f"cannot read proof file {file}: {exc.strerror}") from exc
+    verdict = verify_proof_text(text, c.chain())
+    if as_json:
+        emit_json(verdict.to_json())
+        if not verdict.valid:
+            raise Mismatch(f"{verdict.reason}")
+        return
+    for check in verdict.checks:
+        out.print(f"ok  {check}", highlight=False, soft_wrap=True)
+    if not verdict.valid:
+        raise Mismatch(f"{verdict.reason}")
+    out.print("valid: the proof holds offline and on-chain", highlight=False)

@@ -1,0 +1,262 @@
+"""``tds gateway serve``, ``tds grant list|approve|deny|revoke`` (provider), ``tds consumer ...`` (consumer)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from cli.context import CliContext
+from cli.errors import EXIT_ENVIRONMENT, EXIT_MISMATCH, EXIT_NOT_FOUND, EXIT_REJECTED, CliFailure
+from cli.output import emit_json, err, kv, out, table
+from gateway.client import GatewayClient, GatewayClientError, IntegrityError
+from gateway.db import GrantState
+from gateway.errors import GatewayError, error_status
+from gateway.settings import GatewaySettings
+
+pass_cli = click.make_pass_decorator(CliContext)
+
+
+def register(root: click.Group) -> None:
+    """Attach the gateway, grant and consumer groups to ``tds``."""
+    root.add_command(gateway_group)
+    root.add_command(grant)
+    root.add_command(consumer)
+
+
+def _settings(c: CliContext) -> GatewaySettings:
+    return GatewaySettings.load(c.home)
+
+
+def _gateway(c: CliContext, settings: GatewaySettings | None = None) -> Any:
+    from gateway.service import Gateway
+
+    settings = settings or _settings(c)
+    return Gateway.open(settings, c.settings, chain=c.chain(), provider=c.account_for(settings.provider_account))
+
+
+def _service_call(fn: Callable[[], Any]) -> Any:
+    """Run a gateway service call; map its error to an exit code with the stable error code."""
+    try:
+        return fn()
+    except GatewayError as exc:
+        status, code = error_status(exc)
+        exit_code = EXIT_NOT_FOUND if status == 404 else EXIT_ENVIRONMENT if status == 503 else EXIT_REJECTED
+        raise CliFailure(f"{code}: {exc}", exit_code) from exc
+
+
+# ---- provider: the gateway process ------------------------------------------------------------------------
+
+
+@click.group("gateway")
+def gateway_group() -> None:
+    """The provider's gateway (HTTP API on 127.0.0.1)."""
+
+
+@gateway_group.command("serve")
+@click.option("--port", type=int, default=None, help="Port (default: config / TDS_GATEWAY_PORT / 8700).")
+@click.option("--log-level", default="warning", show_default=True)
+@pass_cli
+def serve(c: CliContext, port: int | None, log_level: str) -> None:
+    """Serve the gateway until interrupted."""
+    import dataclasses
+
+    import uvicorn
+
+    from gateway.app import create_app
+
+    settings = _settings(c)
+    if port is not None:
+        settings = dataclasses.replace(settings, port=port)
+    gw = _service_call(lambda: _gateway(c, settings))
+    err.print(f"gateway for {gw.provider_address} on http://{settings.host}:{settings.port} "
+              f"(chain {gw.chain_id}, store {settings.store_path})", highlight=False)
+    uvicorn.run(create_app(settings, gw), host=settings.host, port=settings.port, log_level=log_level)
+
+
+# ---- provider: deciding on grants ---------------------------------------------------------------------------
+
+
+@click.group()
+def grant() -> None:
+    """Grant requests at this provider's gateway: list, approve, deny, revoke."""
+
+
+@grant.command("list")
+@click.option("--state", type=click.Choice([s.value for s in GrantState]), default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def grant_list(c: CliContext, state: str | None, as_json: bool) -> None:
+    """Grant requests, oldest first."""
+    from gateway.service import list_grant_requests
+
+    rows = _service_call(lambda: list_grant_requests(_gateway(c), GrantState(state) if state else None))
+    if as_json:
+        emit_json([r.to_json() for r in rows])
+        return
+    table(["grant id", "state", "asset", "consumer", "purpose", "count"],
+          [[r.grant_id, r.state, (d := r.to_json()["request"])["asset_id"], d["consumer"], d["purpose"],
+            d["max_count"]] for r in rows])
+
+
+@grant.command("approve")
+@click.argument("grant_id")
+@pass_cli
+def grant_approve(c: CliContext, grant_id: str) -> None:
+    """Approve a pending request: the grant goes on-chain with the consumer's signature."""
+    from gateway.service import approve_grant
+
+    row = _service_call(lambda: approve_grant(_gateway(c), grant_id))
+    kv("grant issued", {"grant_id": row.grant_id, "state": row.state, "tx": row.tx})
+
+
+@grant.command("deny")
+@click.argument("grant_id")
+@click.option("--reason", default="", help="Told to the consumer.")
+@pass_cli
+def grant_deny(c: CliContext, grant_id: str, reason: str) -> None:
+    """Deny a pending request (nothing goes on-chain)."""
+    from gateway.service import deny_grant
+
+    row = _service_call(lambda: deny_grant(_gateway(c), grant_id, reason))
+    kv("grant denied", {"grant_id": row.grant_id, "state": row.state, "reason": row.reason})
+
+
+@grant.command("revoke")
+@click.argument("grant_id")
+@pass_cli
+def grant_revoke(c: CliContext, grant_id: str) -> None:
+    """Revoke an issued grant; gateways refuse it from the next block."""
+    from gateway.service import revoke_grant
+
+    tx = _service_call(lambda: revoke_grant(_gateway(c), grant_id))
+    receipt = c.chain().w3.eth.get_transaction_receipt(tx)
+    kv("grant revoked", {"grant_id": grant_id.lower(), "tx": tx, "block": receipt["blockNumber"]})
+
+
+# ---- consumer ------------------------------------------------------------------------------------------------------
+
+
+@click.group()
+@click.option("--gateway", "gateway_url", default=None, help="Gateway URL (default: config gateway.public_url).")
+@click.pass_context
+def consumer(ctx: click.Context, gateway_url: str | None) -> None:
+    """Consumer side: browse a gateway's catalog, request grants, fetch data (signs with your key)."""
+    c: CliContext = ctx.obj
+    ctx.meta["gateway_url"] = gateway_url or c.gateway_url()
+
+
+def _client(c: CliContext) -> GatewayClient:
+    url = click.get_current_context().meta["gateway_url"]
+    return GatewayClient(url, c.account_for("consumer"))
+
+
+def _client_call(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except IntegrityError as exc:
+        raise CliFailure(f"{exc.code}: {exc}", EXIT_MISMATCH) from exc
+    except GatewayClientError as exc:
+        exit_code = (EXIT_NOT_FOUND if exc.status == 404 else EXIT_ENVIRONMENT if exc.status == 503
+                     else EXIT_REJECTED)
+        raise CliFailure(f"refused by the gateway: {exc}", exit_code) from exc
+    except OSError as exc:
+        raise CliFailure(f"cannot reach the gateway: {exc}", EXIT_ENVIRONMENT) from exc
+
+
+def _httpx_errors() -> tuple[type[BaseException], ...]:
+    import httpx
+
+    return (httpx.TransportError,)
+
+
+@consumer.command("catalog")
+@click.option("--json", "as_json", is_flag=True, help="Print the DCAT JSON-LD.")
+@pass_cli
+def catalog(c: CliContext, as_json: bool) -> None:
+    """The gateway's catalog (DCAT 3 with ODRL offers)."""
+    with _client(c) as client:
+        doc = _client_call(lambda: _transport(client.catalog))
+    if as_json:
+        emit_json(doc)
+        return
+    rows = []
+    for ds in doc.get("dcat:dataset", []):
+        offer = (ds.get("odrl:hasPolicy") or [{}])[0]
+        size = ds.get("dcat:byteSize", "")
+        size = size.get("@value", size) if isinstance(size, dict) else size
+        rows.append([ds.get("@id", "").rsplit(":", 1)[-1], ds.get("dct:title", ""), size,
+                     _summarise_offer(offer)])
+    table(["asset id", "title", "bytes", "offer"], rows, title=doc.get("dct:title"))
+
+
+def _summarise_offer(offer: dict[str, Any]) -> str:
+    parts = []
+    for perm in offer.get("odrl:permission", []):
+        parts.append(str(perm.get("odrl:action", {}).get("@id", perm.get("odrl:action", ""))))
+        for con in perm.get("odrl:constraint", []):
+            right = con.get("odrl:rightOperand")
+            if isinstance(right, dict):
+                right = right.get("@value", right.get("@id", right))
+            parts.append(f"{con.get('odrl:leftOperand')} {con.get('odrl:operator', {}).get('@id', '')} {right}")
+    return "; ".join(str(p) for p in parts) or "-"
+
+
+def _transport(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except _httpx_errors() as exc:
+        raise OSError(str(exc) or type(exc).__name__) from exc
+
+
+@consumer.command("request")
+@click.argument("asset_id")
+@click.option("--purpose", required=True, help="Purpose of use (must be allowed by the asset's policy).")
+@click.option("--count", "max_count", type=int, default=None, help="Accesses wanted (default: the policy cap).")
+@click.option("--days", type=float, default=1.0, show_default=True, help="Validity wanted.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def request(c: CliContext, asset_id: str, purpose: str, max_count: int | None, days: float, as_json: bool) -> None:
+    """Sign an EIP-712 grant request and send it; prints the grant id and state (issued or pending)."""
+    with _client(c) as client:
+        result = _client_call(lambda: _transport(
+            lambda: client.request_grant(asset_id, purpose, max_count=max_count, duration_s=int(days * 86400))))
+    emit_json(result) if as_json else kv(f"grant {result.get('state')}", result)
+
+
+@consumer.command("grant")
+@click.argument("grant_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def grant_state(c: CliContext, grant_id: str, as_json: bool) -> None:
+    """A grant's state as the gateway sees it (on-chain liveness, uses left)."""
+    with _client(c) as client:
+        result = _client_call(lambda: _transport(lambda: client.grant(grant_id)))
+    emit_json(result) if as_json else kv("grant", result)
+
+
+@consumer.command("fetch")
+@click.argument("asset_id")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--grant", "grant_id", default=None, help="Use this grant (default: any live grant of yours).")
+@click.option("--purpose", default=None, help="Only use a grant for this purpose.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def fetch(c: CliContext, asset_id: str, output: Path, grant_id: str | None, purpose: str | None,
+          as_json: bool) -> None:
+    """Download an asset under a live grant; the SHA-256 of the bytes must equal the asset id."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    with _client(c) as client, Progress("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                                         console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task(f"fetching {asset_id[:10]}…", total=None)
+        result = _client_call(lambda: _transport(lambda: client.fetch(
+            asset_id, output, grant_id=grant_id, purpose=purpose,
+            progress=lambda done, total: bar.update(task, completed=done, total=total or None))))
+    data = {"asset_id": asset_id.lower(), "file": str(result.path), "bytes": result.size,
+            "sha256": result.sha256, "verified": True, "grant_id": result.grant_id}
+    emit_json(data) if as_json else kv("fetched and verified", data)
+
+
+__all__ = ["register", "out"]

@@ -1,0 +1,268 @@
+"""The auditor's story against a real anvil: index, query, check, report, verify proofs (and every bad proof)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from audit.receipts import ReceiptEntry, dump_receipts
+from chain.contracts import AnchorsClient, SettlementClient, TokenClient
+from chain.eip712 import sign_grant_request
+from chain.keys import Keystore
+from chain.types import GrantRequest, Policy
+from notary.proofs import ProofDocument, seal
+from notary.receipts import Receipt
+from tests.integration.conftest import Space
+
+pytestmark = pytest.mark.integration
+
+
+def rand32() -> str:
+    return "0x" + os.urandom(32).hex()
+
+
+@dataclass
+class Scenario:
+    """raw -> clean -> model lineage, raw v2, a policy on clean, grant g1 (used, settled), g2 (revoked)."""
+
+    raw: str
+    clean: str
+    model: str
+    raw2: str
+    g1: str
+    g2: str
+    receipts: list[ReceiptEntry]
+    proofs: dict[str, ProofDocument]
+    file_bytes: bytes
+    stored_asset: str
+
+
+def _grant(space: Space, asset: str, nonce: int) -> tuple[GrantRequest, str]:
+    chain = space.chain()
+    consumer = Keystore(space.settings.keystore_dir).account("consumer")
+    now = int(time.time())
+    req = GrantRequest(asset, consumer.address, "research", 0, now + 86400, 3, 5, nonce, now + 3600)
+    sig = sign_grant_request(consumer, chain.chain_id, chain.address("UsageGrants"), req)
+    return req, sig
+
+
+@pytest.fixture(scope="module")
+def scenario(space: Space) -> Scenario:
+    keys = Keystore(space.settings.keystore_dir)
+    _, assets, grants = space.clients("provider")
+    data = os.urandom(2048)
+    raw, clean, model, raw2 = "0x" + hashlib.sha256(data).hexdigest(), rand32(), rand32(), rand32()
+    assets.register(raw, len(data), rand32(), "http://gw/raw")
+    assets.register(clean, 10, rand32(), "http://gw/clean", parents=[raw],
+                    owners=[space.address("provider"), space.address("provider2")], shares_bps=[7000, 3000])
+    assets.register(model, 10, rand32(), "http://gw/model", parents=[clean])
+    assets.register_version(raw, raw2, 10, rand32(), "http://gw/raw2")
+    grants.set_policy(clean, Policy(max_count=3, price_per_access=5, purposes=("research",), jurisdictions=("DE",)))
+    req1, sig1 = _grant(space, clean, int.from_bytes(os.urandom(8), "big"))
+    g1, _ = grants.issue(req1, sig1)
+    req2, sig2 = _grant(space, clean, int.from_bytes(os.urandom(8), "big"))
+    g2, _ = grants.issue(req2, sig2)
+    grants.revoke(req2)
+
+    chain = space.chain()
+    registry = chain.address("AnchorRegistry")
+    now = int(time.time()) + 1
+    receipts = [Receipt(f"r-{os.urandom(6).hex()}", g1, clean, req1.consumer, "research", "allow", 10, now + i,
+                        rand32()) for i in range(2)]
+    batch = seal(receipts, chain_id=chain.chain_id, contract=registry)
+    provider = chain.sender(keys.account("provider"))
+    tx = AnchorsClient(chain, provider).anchor(batch.root, len(receipts), AnchorsClient.KIND_RECEIPTS)
+    proofs = {rid: p.anchored(chain_id=chain.chain_id, contract=registry, anchor_tx=tx["transactionHash"].to_0x_hex(),
+                              anchor_block=tx["blockNumber"]) for rid, p in batch.proofs.items()}
+    TokenClient(chain, chain.sender(keys.account("operator"))).mint(req1.consumer, 1000)
+    TokenClient(chain, chain.sender(keys.account("consumer"))).approve(chain.address("Settlement"), 1000)
+    SettlementClient(chain, provider).settle(req1, 2, batch.root, (space.address("provider"),
+                                             space.address("provider2")), (7000, 3000))
+    entries = [ReceiptEntry(r, proofs[r.receipt_id]) for r in receipts]
+    return Scenario(raw, clean, model, raw2, g1, g2, entries, proofs, data, raw)
+
+
+def _receipts_file(tmp_path: Path, entries: list[ReceiptEntry]) -> Path:
+    path = tmp_path / "receipts.jsonl"
+    dump_receipts(entries, path)
+    return path
+
+
+def test_index_then_asset_history(space: Space, scenario: Scenario, tmp_path: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    r = space.tds("audit", "index", "--json", capsys=capsys)
+    assert r.code == 0, r.err
+    assert r.json()["events"] >= 0
+    rf = _receipts_file(tmp_path, scenario.receipts)
+    h = space.tds("audit", "asset", scenario.clean, "--receipts", str(rf), "--json", capsys=capsys)
+    assert h.code == 0, h.err
+    data = h.json()
+    assert data["parents"] == [scenario.raw] and data["children"] == [scenario.model]
+    assert data["asset"]["owners"] == [space.address("provider"), space.address("provider2")]
+    grants = {g["grant_id"]: g for g in data["grants"]}
+    assert grants[scenario.g1]["anchored_accesses"] == 2 and grants[scenario.g1]["settled_count"] == 2
+    assert grants[scenario.g1]["signature"].startswith("0x") and len(grants[scenario.g1]["signature"]) == 132
+    assert grants[scenario.g2]["revoked"]["by"] == space.address("provider")
+    (settled,) = data["settlements"]
+    assert settled["amount"] == 10 and [p["amount"] for p in settled["payments"]] == [3, 7]
+    assert [p["epoch"] for p in data["policies"]] == [1] and data["policies"][0]["jurisdictions"] == ["DE"]
+    kinds = [t["kind"] for t in data["timeline"]]
+    assert kinds[0] == "registered" and "grant_revoked" in kinds and kinds[-1] == "settled"
+
+
+def test_lineage_transitive_and_versions(space: Space, scenario: Scenario, capsys: pytest.CaptureFixture[str]) -> None:
+    raw = space.tds("audit", "asset", scenario.raw, "--json", capsys=capsys).json()
+    assert [e["child"] for e in raw["descendants"]] == [scenario.clean, scenario.model]
+    assert [v["asset_id"] for v in raw["versions"]] == [scenario.raw, scenario.raw2]
+    model = space.tds("audit", "asset", scenario.model, "--json", capsys=capsys).json()
+    assert [e["parent"] for e in model["ancestors"]] == [scenario.clean, scenario.raw]
+    v2 = space.tds("audit", "asset", scenario.raw2, "--json", capsys=capsys).json()
+    assert v2["asset"]["version"] == 2 and v2["asset"]["previous_version"] == scenario.raw
+    text = space.tds("audit", "asset", scenario.clean, capsys=capsys)
+    assert text.code == 0 and scenario.g1 in text.out
+    missing = space.tds("audit", "asset", rand32(), capsys=capsys)
+    assert missing.code == 5 and "not in the audit index" in missing.err
+
+
+def test_participant_and_grant_history(space: Space, scenario: Scenario, capsys: pytest.CaptureFixture[str]) -> None:
+    p = space.tds("audit", "participant", "consumer", "--json", capsys=capsys).json()
+    assert p["status"] == "active" and p["roles"] == ["consumer"] and p["jurisdiction"] == "DE"
+    assert {scenario.g1, scenario.g2} <= {g["grant_id"] for g in p["grants_as_consumer"]}
+    owner2 = space.tds("audit", "participant", space.address("provider2"), "--json", capsys=capsys).json()
+    assert owner2["revenue_total"] >= 3
+    g2 = space.tds("audit", "grant", scenario.g2, "--json", capsys=capsys).json()
+    assert g2["state_at_head"] == "revoked" and g2["grant"]["consumer"] == space.address("consumer")
+    g1 = space.tds("audit", "grant", scenario.g1, capsys=capsys)
+    assert g1.code == 0 and "live" in g1.out
+
+
+def _write(tmp_path: Path, name: str, doc: dict[str, Any] | str) -> str:
+    path = tmp_path / name
+    path.write_text(doc if isinstance(doc, str) else json.dumps(doc))
+    return str(path)
+
+
+def test_verify_proof_good_and_every_bad_case(space: Space, scenario: Scenario, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    doc = next(iter(scenario.proofs.values())).to_dict()
+    ok = space.tds("audit", "verify-proof", _write(tmp_path, "ok.json", doc), capsys=capsys)
+    assert ok.code == 0, ok.err
+    assert "verifyInclusion returned true" in ok.out
+    other_doc = list(scenario.proofs.values())[1].to_dict()
+    flip = lambda h: h[:-1] + ("0" if h[-1] != "0" else "1")  # noqa: E731
+    cases: dict[str, tuple[dict[str, Any] | str, str]] = {
+        "forged sibling": ({**doc, "proof": [flip(doc["proof"][0])]}, "forged proof"),
+        "forged values": ({**doc, "values": [*doc["values"][:6], "999", *doc["values"][7:]]}, "forged proof"),
+        "wrong root": ({**doc, "root": rand32()}, "wrong root"),
+        "other chain": ({**doc, "chain_id": 1}, "another chain"),
+        "other contract": ({**doc, "contract": "0x" + "12" * 20}, "another contract"),
+        "truncated": (json.dumps(doc)[:120], "malformed"),
+        "not json": ("{not json", "malformed"),
+        "missing field": ({k: v for k, v in doc.items() if k != "proof"}, "malformed"),
+        "wrong block": ({**doc, "anchor_block": doc["anchor_block"] + 1}, "block"),
+        "leaf of another receipt": ({**doc, "values": other_doc["values"], "leaf": other_doc["leaf"]}, "forged"),
+    }
+    for name, (bad, reason) in cases.items():
+        r = space.tds("audit", "verify-proof", _write(tmp_path, name.replace(" ", "_") + ".json", bad), capsys=capsys)
+        assert r.code == 6, (name, r.out, r.err)
+        assert reason in r.err, (name, r.err)
+    never = seal([replace(scenario.receipts[0].receipt, receipt_id="never-anchored")],
+                 chain_id=doc["chain_id"], contract=doc["contract"])
+    r = space.tds("audit", "verify-proof", _write(tmp_path, "never.json", never.proofs["never-anchored"].to_dict()),
+                  "--json", capsys=capsys)
+    assert r.code == 6 and r.json()["category"] == "not_anchored" and "never anchored" in r.json()["reason"]
+
+
+def test_check_clean_then_catches_misuse(space: Space, scenario: Scenario, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    clean = space.tds("audit", "check", "--receipts", str(_receipts_file(tmp_path, scenario.receipts)), capsys=capsys)
+    assert clean.code == 0, clean.out + clean.err
+    assert "ERROR" not in clean.out
+    base = scenario.receipts[0].receipt
+    later = int(time.time()) + 5
+    after_revoke = replace(base, receipt_id="after-revoke", grant_id=scenario.g2, timestamp=later)
+    too_many = [replace(base, receipt_id=f"extra-{i}", timestamp=later + i) for i in range(2)]  # 2 anchored + 2 > 3
+    nobody = replace(base, receipt_id="no-grant", grant_id=rand32())
+    altered = ReceiptEntry(replace(scenario.receipts[1].receipt, byte_count=999), scenario.receipts[1].proof)
+    entries = [scenario.receipts[0], altered, *(ReceiptEntry(r, None) for r in [after_revoke, *too_many, nobody])]
+    bad = space.tds("audit", "check", "--receipts", str(_receipts_file(tmp_path, entries)), capsys=capsys)
+    assert bad.code == 6
+    for code in ("grant_revoked", "grant_overused", "access_without_grant", "receipt_proof_invalid", "root_mismatch"):
+        assert f"ERROR {code}" in bad.out, (code, bad.out)
+    js = space.tds("audit", "check", "--receipts", str(_receipts_file(tmp_path, entries)), "--json", capsys=capsys)
+    assert js.code == 6 and js.json()["ok"] is False
+
+
+def test_check_catches_a_tampered_stored_file(space: Space, scenario: Scenario, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from gateway.store import EncryptedStore, MasterKey
+
+    key = MasterKey.generate(tmp_path / "master.key")
+    store = EncryptedStore(tmp_path / "store", key)
+    store.put_bytes(scenario.stored_asset, scenario.file_bytes)
+    args = ("audit", "check", "--store", str(tmp_path / "store"), "--master-key", str(tmp_path / "master.key"))
+    ok = space.tds(*args, "--json", capsys=capsys)
+    assert ok.code == 0 and ok.json()["counted"]["files"] == 1, ok.out
+    data = tmp_path / "store" / scenario.stored_asset[2:] / "data.bin"
+    raw = bytearray(data.read_bytes())
+    raw[len(raw) // 2] ^= 1
+    data.write_bytes(bytes(raw))
+    bad = space.tds(*args, capsys=capsys)
+    assert bad.code == 6 and f"ERROR file_tampered asset {scenario.stored_asset}" in bad.out
+
+
+def test_report_html_and_json(space: Space, scenario: Scenario, tmp_path: Path,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    rf = str(_receipts_file(tmp_path, scenario.receipts))
+    out = tmp_path / "report.html"
+    r = space.tds("audit", "report", scenario.clean, "--format", "html", "-o", str(out), "--receipts", rf,
+                  capsys=capsys)
+    assert r.code == 0, r.err
+    page = out.read_text()
+    assert page.startswith("<!doctype html>") and "<svg" in page and "<style>" in page
+    assert "http" not in page.split("<body>")[0].replace("http://www.w3.org", "")  # nothing fetched
+    assert scenario.g1[:10] in page and "revoked" in page and scenario.receipts[0].receipt.receipt_id in page
+    js = space.tds("audit", "report", scenario.clean, "--format", "json", "--receipts", rf, capsys=capsys).json()
+    assert js["history"]["asset"]["asset_id"] == scenario.clean and len(js["proofs"]) == 2
+
+
+def test_rebuild_after_index_deletion_gives_same_answers(space: Space, scenario: Scenario,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    def answers() -> list[Any]:
+        return [space.tds(*q, "--json", "--no-refresh", capsys=capsys).json() for q in (
+            ("audit", "asset", scenario.clean), ("audit", "asset", scenario.raw), ("audit", "grant", scenario.g1),
+            ("audit", "participant", "consumer"))]
+
+    assert space.tds("audit", "index", capsys=capsys).code == 0
+    before = answers()
+    for suffix in ("", "-wal", "-shm"):
+        (space.home / f"audit.db{suffix}").unlink(missing_ok=True)
+    assert space.tds("audit", "asset", scenario.clean, "--no-refresh", capsys=capsys).code == 5  # empty index
+    assert space.tds("audit", "index", capsys=capsys).code == 0
+    assert answers() == before
+
+
+def test_api_router_serves_histories(space: Space, scenario: Scenario, capsys: pytest.CaptureFixture[str]) -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from audit.api import audit_router
+    from audit.db import IndexDb, database_url
+
+    assert space.tds("audit", "index", capsys=capsys).code == 0
+    db = IndexDb.open(database_url(space.home, env={}))
+    app = FastAPI()
+    app.include_router(audit_router(db.session))
+    client = TestClient(app)
+    assert client.get(f"/audit/assets/{scenario.clean}").json()["asset"]["asset_id"] == scenario.clean
+    assert client.get(f"/audit/grants/{scenario.g2}").json()["state_at_head"] == "revoked"
+    assert client.get(f"/audit/participants/{space.address('consumer')}").status_code == 200
+    assert client.get(f"/audit/assets/{rand32()}").status_code == 404
+    assert client.get("/audit/assets/0x12").status_code == 422
