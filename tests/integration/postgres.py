@@ -1,0 +1,75 @@
+"""A throwaway PostgreSQL server on 127.0.0.1 for the tests that run the same code on SQLite and PostgreSQL.
+
+Uses the Debian `postgresql` package's binaries (`.ci/run` installs them); tests skip, saying why,
+when they are missing. As root, the server runs as the `postgres` system user (initdb refuses root).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from typing import Iterator
+
+import pytest
+
+
+def _bin_dir() -> str | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if found:
+        return os.path.dirname(found[-1])
+    initdb = shutil.which("initdb")
+    return os.path.dirname(initdb) if initdb else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """SQLAlchemy URL of a fresh PostgreSQL database (server stopped and deleted afterwards)."""
+    bindir = _bin_dir()
+    if bindir is None:
+        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql); .ci/run installs them")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("psycopg is not installed (pip install -e '.[test]')")
+    run_as: list[str] = []
+    if os.geteuid() == 0:
+        if shutil.which("runuser") is None:
+            pytest.skip("running as root without runuser: cannot start PostgreSQL as an unprivileged user")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    workdir = tempfile.mkdtemp(prefix="tds-pg-")
+    os.chmod(workdir, 0o777)
+    data = os.path.join(workdir, "data")
+    port = _free_port()
+    subprocess.run([*run_as, f"{bindir}/initdb", "-D", data, "-U", "tds", "-A", "trust", "--no-sync"],
+                   check=True, capture_output=True)
+    subprocess.run([*run_as, f"{bindir}/pg_ctl", "-D", data, "-l", os.path.join(workdir, "log"), "-w", "start",
+                    "-o", f"-h 127.0.0.1 -p {port} -k {workdir} -c fsync=off"], check=True, capture_output=True)
+    try:
+        url = f"postgresql+psycopg://tds@127.0.0.1:{port}/postgres"
+        _wait(port)
+        yield url
+    finally:
+        subprocess.run([*run_as, f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _wait(port: int) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("PostgreSQL did not start")
