@@ -149,7 +149,7 @@ class Indexer:
             s.execute(insert(BlockRow.__table__), blocks)  # type: ignore[attr-defined]
             for model in EVIDENCE_TABLES:
                 if rows.get(model):
-                    s.execute(insert(model.__table__), rows[model])  # type: ignore[attr-defined]
+                    s.execute(insert(model.__table__), _uniform(rows[model]))  # type: ignore[attr-defined]
             self._set_cursor(s, b)
         return len(events)
 
@@ -167,6 +167,14 @@ class Indexer:
         else:
             row.value = str(block)
             s.add(row)
+
+
+def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give every row the same keys (absent ones None): an executemany binds one parameter set."""
+    keys: dict[str, None] = {}
+    for row in rows:
+        keys.update(dict.fromkeys(row))
+    return [{k: row.get(k) for k in keys} for row in rows]
 
 
 def _check_consistent(events: list[ChainEvent], refs: dict[int, BlockRef], last: int) -> None:

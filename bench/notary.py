@@ -1,4 +1,7 @@
-"""Benchmark: Merkle tree build rate and proof size for 100,000 receipts.
+"""Benchmark: Merkle tree build rate and proof size for 100,000 receipts; anchoring gas per receipt.
+
+`gas_per_receipt_1000` anchors the root of 1,000 sealed receipts on a fresh devnet (one
+`anchorRoot` transaction, the provider signing) and divides the gas used by 1,000.
 
 Run from the repository root:  .venv/bin/python -m bench.notary
 Prints the figures, the command to reproduce, and last a JSON line.
@@ -23,6 +26,7 @@ from notary.receipts import RECEIPT_LEAF_ENCODING, Receipt  # noqa: E402
 
 LEAVES = 100_000
 RUNS = 3
+GAS_LEAVES = 1_000
 COMMAND = ".venv/bin/python -m bench.notary"
 
 
@@ -72,9 +76,21 @@ def measure_tree(leaves: int = LEAVES, runs: int = RUNS) -> dict[str, float | in
     }
 
 
+def measure_anchor_gas(leaves: int = GAS_LEAVES) -> dict[str, float | int]:
+    """Anchor one root over `leaves` receipts on a fresh devnet; gas used and gas per receipt."""
+    from bench.devspace import start_space
+    from chain.contracts import AnchorsClient
+
+    batch = seal(make_receipts(leaves, seed=99))
+    with start_space() as space:
+        anchors = AnchorsClient(space.chain, space.chain.sender(space.keystore.account("provider")))
+        gas = int(anchors.anchor(batch.root, leaves, AnchorsClient.KIND_RECEIPTS)["gasUsed"])
+    return {f"anchor_gas_{leaves}": gas, f"gas_per_receipt_{leaves}": round(gas / leaves, 2)}
+
+
 def main() -> None:
     """Print the figures and a final JSON line."""
-    figures = measure_tree()
+    figures: dict[str, float | int] = {**measure_tree(), **measure_anchor_gas()}
     leaves = int(figures["leaves"])
     expected = math.ceil(math.log2(leaves))
     print(f"tree build, {leaves} receipt leaves: {figures['tree_leaves_per_s']} leaves/s "
@@ -82,6 +98,8 @@ def main() -> None:
     print(f"seal (tree + proof documents): {figures['seal_receipts_per_s']} receipts/s")
     print(f"proof length at {leaves} leaves: {figures[f'proof_hashes_{leaves}']} hashes "
           f"(ceil(log2 N) = {expected})")
+    print(f"anchoring {GAS_LEAVES} receipts: {figures[f'anchor_gas_{GAS_LEAVES}']} gas in one tx, "
+          f"{figures[f'gas_per_receipt_{GAS_LEAVES}']} gas per receipt")
     print(f"reproduce: {COMMAND}")
     if figures[f"proof_hashes_{leaves}"] != expected:
         raise SystemExit("proof length differs from ceil(log2 N)")

@@ -303,6 +303,18 @@ class AnchorsClient(_Client):
         """On-chain check: ``leaf`` is under the anchored ``root``."""
         return bool(self.chain.call(self.contract.functions.verifyInclusion(b32(root), [b32(p) for p in proof], b32(leaf))))
 
+    def anchored_events(self, root: str, from_block: int | None = None) -> list[dict[str, Any]]:
+        """RootAnchored events of ``root`` (at most one unless the chain is broken), oldest first.
+
+        Each: ``{"tx": 0x hash, "block": int, "anchorer": address, "leaf_count": int, "kind": int}``.
+        """
+        return [
+            {"tx": log["transactionHash"].to_0x_hex(), "block": int(log["blockNumber"]),
+             "anchorer": log["args"]["anchorer"], "leaf_count": int(log["args"]["leafCount"]),
+             "kind": int(log["args"]["kind"])}
+            for log in self._logs("RootAnchored", from_block=from_block, root=b32(root))
+        ]
+
 
 class TokenClient(_Client):
     """SettlementToken (devnet ERC-20)."""

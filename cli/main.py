@@ -41,6 +41,9 @@ def _register() -> None:
     except ImportError:  # the gateway commands need the gateway package's optional parts
         return
     commands_gateway.register(cli)
+    from cli import commands_notary
+
+    commands_notary.register(cli)
 
 
 _register()

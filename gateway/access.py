@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from chain.types import GrantRequest, Liveness
 from gateway.auth import Caller
@@ -71,6 +72,11 @@ class Delivery:
     first: bytes
     reader: ObjectReader
 
+    @property
+    def body(self) -> bytes | None:
+        """The whole (already verified) body when it was small enough to read up front, else None."""
+        return self.first if self.end - self.start <= SMALL_BODY else None
+
     def chunks(self, gw: Gateway) -> Iterator[bytes]:
         """The plaintext chunks; a chunk failing authentication aborts the stream and logs an incident."""
         try:
@@ -92,8 +98,13 @@ def authorize_fetch(
     grant_id: str | None,
     purpose: str | None,
     range_header: str | None,
+    record: dict[str, Any] | None = None,
 ) -> Delivery:
-    """Decide one data access; raises an ApiError (the route records the refusal)."""
+    """Decide one data access; raises an ApiError (the route records the refusal).
+
+    With ``record`` (access record fields), the allow record is committed in the same transaction
+    that uses the count, before this returns, so no byte is sent without a stored record.
+    """
     request, grant_id = _choose_grant(gw, caller, asset_id, grant_id)
     ctx = AccessContext(gw.view, caller.block, caller.participant, asset_id, gw.provider_address,
                         grant_id, request, purpose)
@@ -102,11 +113,17 @@ def authorize_fetch(
     if gw.db.used(grant_id) >= request.max_count:
         raise CountExhausted(f"grant {grant_id} has used all {request.max_count} accesses")
     reader, first, start, end, size = _open(gw, asset_id, range_header)
-    if not gw.db.consume(grant_id, request.max_count):
+    access = None if record is None else {**record, "decision": "allow", "code": "ok", "grant_id": grant_id,
+                                          "bytes": end - start, "content_hash": asset_id}
+    if not gw.db.consume(grant_id, request.max_count, access):
         reader.close()
         raise CountExhausted(f"grant {grant_id} has used all {request.max_count} accesses")
     partial = (start, end) != (0, size)
     return Delivery(asset_id, grant_id, asset_id[2:], size, start, end, partial, first, reader)
+
+
+SMALL_BODY = 1 << 20
+"""Ranges up to this size are read (and fully verified, hash included) before the count is used."""
 
 
 def _open(gw: Gateway, asset_id: str, range_header: str | None) -> tuple[ObjectReader, bytes, int, int, int]:
@@ -117,6 +134,8 @@ def _open(gw: Gateway, asset_id: str, range_header: str | None) -> tuple[ObjectR
         reader = gw.store.open_range(asset_id, start, end, expected_sha256=expected)
         try:
             first = next(reader, b"")
+            if end - start <= SMALL_BODY:  # the whole body now: every check passes before a count is used
+                first = b"".join([first, *reader])
         except BaseException:
             reader.close()
             raise
@@ -137,13 +156,12 @@ def _choose_grant(
         if request is None or gw.grant_id(request) != grant_id:
             raise GrantMissing(f"no issued grant {grant_id}")
         return request, grant_id
-    rows = gw.db.grant_requests(consumer=caller.address, asset_id=asset_id)
-    candidates = [r.request() for r in rows if r.state in _ISSUED]
-    if not candidates:
-        candidates = gw.view.issued_for(asset_id, caller.address)
-    if not candidates:
+    ids = gw.db.issued_grants(caller.address, asset_id, [s for s in _ISSUED])  # (request, stored grant id)
+    if not ids:
+        ids = [(r, gw.grant_id(r)) for r in gw.view.issued_for(asset_id, caller.address)]
+    if not ids:
         return None, None
-    ids = [(r, gw.grant_id(r)) for r in reversed(candidates)]  # newest first
+    ids.reverse()  # newest first
     for request, gid in ids:
         if gw.view.liveness(gid, caller.block) == Liveness.LIVE and gw.db.used(gid) < request.max_count:
             return request, gid

@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from chain.types import GrantRequest, Role, did_pkh
 from gateway import catalog as dcat
 from gateway.access import authorize_fetch, parse_id, refusal_code
-from gateway.auth import Caller, SignedCall, eip712_document
+from gateway.auth import Caller, Session, SignedCall, bearer_token, eip712_document
 from gateway.db import GrantRequestRow
 from gateway.errors import ApiError, BadRequest, BodyTooLarge, GatewayError, MalformedJson, NotFound, error_status
 from gateway.service import Gateway, submit_grant_request
@@ -100,6 +100,24 @@ class GrantPublic(BaseModel):
     @classmethod
     def _lower(cls, v: str | None) -> str | None:
         return v.lower() if v else v
+
+
+class SessionRequest(BaseModel):
+    """Body of POST /session (optional)."""
+
+    model_config = {"extra": "forbid"}
+
+    ttl_s: int | None = Field(default=None, ge=1, lt=2**31, description="wanted lifetime (capped by the gateway)")
+
+
+class SessionPublic(BaseModel):
+    """A bearer session token: send ``Authorization: Bearer <token>`` instead of signing each call."""
+
+    token: str
+    token_type: str = "Bearer"
+    address: str
+    expires_at: int = Field(description="unix seconds")
+    expires_in: int = Field(description="seconds from now")
 
 
 class HealthPublic(BaseModel):
@@ -203,6 +221,7 @@ def create_app(
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     _install_error_handlers(app)
     _routes(app, gw)
+    _receipt_routes(app, gw)  # notary: receipts, proofs, export, sealing thread (see below)
     return app
 
 
@@ -246,9 +265,15 @@ def _target(request: Request) -> str:
     return (raw + (b"?" + query if query else b"")).decode("latin-1")
 
 
-def _authenticate(gw: Gateway, request: Request, body: bytes) -> Caller:
+def _authenticate(gw: Gateway, request: Request, body: bytes, allow_session: bool = True) -> Caller:
+    """A signed call (X-TDS-* headers) or, where allowed, a bearer session token."""
+    authorization = request.headers.get("authorization")
+    if authorization is not None and allow_session:
+        session = gw.auth.verify_session(bearer_token(authorization), request.headers.get("x-tds-address"))
+        head = gw.view.head(max_age_s=gw.settings.head_max_lag_s)
+        return gw.auth.authenticate_session(session, head.number, Role.CONSUMER)
     call = SignedCall.from_headers(request.headers, request.method, _target(request), body)
-    head = gw.view.head()
+    head = gw.view.head(max_age_s=gw.settings.head_max_lag_s)
     return gw.auth.authenticate(call, head.number, Role.CONSUMER)
 
 
@@ -313,6 +338,29 @@ def _routes(app: FastAPI, gw: Gateway) -> None:
             raise NotFound(f"no grant {grant_id} for {caller.address}")
         return _grant_public(gw, row, caller.block)
 
+    @app.post(
+        "/session",
+        status_code=201,
+        response_model=SessionPublic,
+        responses=ERRORS,
+        openapi_extra={"requestBody": {"required": False, "content": {"application/json": {
+            "schema": SessionRequest.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
+        tags=["auth"],
+    )
+    async def post_session(request: Request) -> JSONResponse:
+        """Open a session (signed call, never a token): a bearer token for ``Authorization: Bearer ...``.
+
+        The token is bound to the signer, expires after ``ttl_s`` (capped by the gateway's
+        ``session_ttl_s``), and is refused from the block on which its holder is no longer an
+        active consumer.
+        """
+        body = await request.body()
+        wanted = _parse_session_request(body)
+        session = await run_in_threadpool(_open_session, gw, request, body, wanted)
+        doc = SessionPublic(token=session.token, address=session.address, expires_at=session.expires_at,
+                            expires_in=max(0, session.expires_at - int(time.time())))
+        return JSONResponse(doc.model_dump(), status_code=201, headers={"Cache-Control": "no-store"})
+
     @app.get(
         "/assets/{asset_id}/data",
         responses={**ERRORS, 200: {"content": {"application/octet-stream": {}},
@@ -328,7 +376,10 @@ def _routes(app: FastAPI, gw: Gateway) -> None:
         purpose: str | None = Query(default=None, description="declared purpose of this access (default: the grant's)"),
         range_header: str | None = Header(default=None, alias="Range"),
     ) -> Response:
-        """Stream an asset's bytes to a consumer holding a live grant (signed call; uses one count)."""
+        """Stream an asset's bytes to a consumer holding a live grant (signed call or session token; uses one count).
+
+        The access record is committed, with the count, before the response starts.
+        """
         record: dict[str, Any] = {"method": "GET", "path": _target(request)[:512], "purpose": (purpose or "")[:200]}
         try:
             record["asset_id"] = asset_id = parse_id(asset_id, "asset id")
@@ -336,12 +387,11 @@ def _routes(app: FastAPI, gw: Gateway) -> None:
                 raise BadRequest("purpose must be 1..200 characters")
             caller = _authenticate(gw, request, b"")
             record.update(consumer=caller.address.lower(), block=caller.block)
-            delivery = authorize_fetch(gw, caller, asset_id, grant, purpose, range_header)
+            # the allow record is committed with the count, before any byte goes out
+            delivery = authorize_fetch(gw, caller, asset_id, grant, purpose, range_header, record)
         except (GatewayError, RequestValidationError) as exc:
             gw.db.record_access(decision="deny", code=refusal_code(exc), grant_id=_maybe_id(grant), **record)
             raise
-        gw.db.record_access(decision="allow", code="ok", grant_id=delivery.grant_id, bytes=delivery.end - delivery.start,
-                            content_hash="0x" + delivery.sha256, **record)
         headers = {
             "X-Content-SHA256": delivery.sha256,
             "X-TDS-Grant": delivery.grant_id,
@@ -351,8 +401,12 @@ def _routes(app: FastAPI, gw: Gateway) -> None:
         }
         if delivery.partial:
             headers["Content-Range"] = f"bytes {delivery.start}-{delivery.end - 1}/{delivery.size}"
-        return StreamingResponse(delivery.chunks(gw), status_code=206 if delivery.partial else 200,
-                                 media_type="application/octet-stream", headers=headers)
+        status = 206 if delivery.partial else 200
+        if delivery.body is not None:  # small: sent in one piece, no per-chunk thread hops
+            delivery.reader.close()
+            return Response(delivery.body, status_code=status, media_type="application/octet-stream", headers=headers)
+        return StreamingResponse(delivery.chunks(gw), status_code=status, media_type="application/octet-stream",
+                                 headers=headers)
 
 
 def _maybe_id(value: str | None) -> str | None:
@@ -375,6 +429,22 @@ def _parse_submission(body: bytes) -> GrantSubmission:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise MalformedJson(f"{where or 'body'}: {first['msg']}") from exc
+
+
+def _parse_session_request(body: bytes) -> SessionRequest:
+    if not body.strip():
+        return SessionRequest()
+    try:
+        return SessionRequest.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise MalformedJson(f"{where or 'body'}: {first['msg']}") from exc
+
+
+def _open_session(gw: Gateway, request: Request, body: bytes, wanted: SessionRequest) -> Session:
+    caller = _authenticate(gw, request, body, allow_session=False)
+    return gw.auth.open_session(caller, min(wanted.ttl_s or gw.settings.session_ttl_s, gw.settings.session_ttl_s))
 
 
 def _submit(gw: Gateway, request: Request, body: bytes, submission: GrantSubmission) -> GrantRequestRow:
@@ -411,3 +481,90 @@ def _dataset(gw: Gateway, asset_id: str) -> dict[str, Any] | None:
     doc["tds:active"] = asset.active
     doc["tds:metadata"] = gw.metadata.get(asset_id)
     return doc
+
+
+# ---- receipts and proofs (notary; see gateway.anchoring) --------------------------------------------------
+#
+# Who may read: any signed call by an active participant; the provider of this gateway and any participant
+# holding the auditor role see every receipt, a consumer sees only the receipts naming its address (other
+# receipts answer 404, as if absent). GET /receipts/export (JSONL for `tds audit check --receipts`) is for
+# the provider and auditors only. The notary thread (seal on size or time, then anchor) runs in the
+# lifespan when ``notary_interval_s`` > 0.
+
+
+def _receipt_routes(app: FastAPI, gw: Gateway) -> None:
+    from gateway.anchoring import Notary, ReceiptNotFound
+    from gateway.errors import AccessDenied
+
+    notary = Notary.for_gateway(gw)
+    app.state.notary = notary
+    _run_notary_in_lifespan(app, notary, gw.settings)
+
+    def reader(request: Request) -> tuple[Caller, bool]:
+        call = SignedCall.from_headers(request.headers, request.method, _target(request), b"")
+        caller = gw.auth.authenticate(call, gw.view.head().number, Role(0))
+        sees_all = caller.address.lower() == gw.provider_address.lower() or Role.AUDITOR in caller.participant.roles
+        return caller, sees_all
+
+    def readable(request: Request, receipt_id: str) -> None:
+        caller, sees_all = reader(request)
+        if not sees_all and notary.status(receipt_id).receipt.consumer != caller.address:
+            raise ReceiptNotFound(f"no receipt {receipt_id} for {caller.address}")
+
+    @app.get("/receipts", responses=ERRORS, tags=["receipts"])
+    def list_receipts(
+        request: Request,
+        grant: str | None = Query(default=None, description="only this grant's receipts"),
+        after: int = Query(default=0, ge=0, description="receipts after this access id (paging cursor)"),
+        limit: int = Query(default=100, ge=1, le=1000),
+    ) -> dict[str, Any]:
+        """Receipts visible to the caller (signed call), oldest first; `next` is the cursor of the next page."""
+        caller, sees_all = reader(request)
+        rows = notary.receipts(grant_id=parse_id(grant, "grant id") if grant else None,
+                               consumer=None if sees_all else caller.address, after=after, limit=limit)
+        last = rows[-1].receipt.receipt_id.removeprefix("rcpt-") if len(rows) == limit else None
+        return {"receipts": [r.to_dict() for r in rows], "next": int(last) if last else None}
+
+    @app.get("/receipts/export", responses={**ERRORS, 200: {"content": {"application/x-ndjson": {}}}},
+             response_class=StreamingResponse, tags=["receipts"])
+    def export_receipts(request: Request) -> Response:
+        """Every receipt with its proof (null while pending), one JSON object per line (provider, auditors)."""
+        caller, sees_all = reader(request)
+        if not sees_all:
+            raise AccessDenied(f"{caller.address} is neither this gateway's provider nor an auditor")
+        return StreamingResponse(notary.export_jsonl(), media_type="application/x-ndjson",
+                                 headers={"Cache-Control": "no-store"})
+
+    @app.get("/receipts/{receipt_id}", responses=ERRORS, tags=["receipts"])
+    def get_receipt(receipt_id: str, request: Request) -> dict[str, Any]:
+        """A receipt and its state: pending (not sealed), accepted (sealed) or anchored."""
+        readable(request, receipt_id)
+        return notary.status(receipt_id).to_dict()
+
+    @app.get("/receipts/{receipt_id}/proof", responses=ERRORS, tags=["receipts"])
+    def get_receipt_proof(receipt_id: str, request: Request) -> dict[str, Any]:
+        """The receipt's proof document (tds-proof-v1); 404 while the receipt is pending."""
+        readable(request, receipt_id)
+        return notary.proof(receipt_id).to_dict()
+
+
+def _run_notary_in_lifespan(app: FastAPI, notary: Any, settings: GatewaySettings) -> None:
+    """Wrap the app's lifespan so the notary thread starts with the app and stops (after its step) with it."""
+    from gateway.anchoring import NotaryWorker
+
+    if settings.notary_interval_s <= 0 or notary.anchors is None or notary.anchors.sender is None:
+        return
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
+        worker = NotaryWorker(notary, settings.notary_batch_size, settings.notary_interval_s)
+        a.state.notary_worker = worker
+        worker.start()
+        try:
+            async with inner(a) as state:
+                yield state
+        finally:
+            worker.stop()
+
+    app.router.lifespan_context = lifespan

@@ -11,10 +11,20 @@ The signed message is ``GatewayRequest(string method,string path,bytes32 bodyHas
 uint32 expiry)`` in the domain ``{name: "TDS Gateway", version: "1", chainId, verifyingContract:
 <UsageGrants address>}``; ``path`` is the raw request target (path plus ``?query`` if any) and
 ``bodyHash`` is keccak256 of the raw body (keccak256 of no bytes for GET).
+
+Session tokens (for repeated calls): a signed ``POST /session`` returns a short-lived bearer token
+bound to the signer's address, sent as ``Authorization: Bearer tds1.<...>``. A token is an
+HMAC-SHA256 (key derived from the gateway master key, per chain and UsageGrants contract) over
+(version, address, expiry, random id); nothing is stored. It saves the signature recovery and the
+nonce write; membership is still checked at every call's head block, so a suspended participant's
+token is refused from the next block on. A token cannot renew itself: ``POST /session`` must be signed.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
 import secrets
 import time
@@ -37,6 +47,8 @@ from gateway.errors import (
     NotMember,
     ParticipantSuspended,
     RequestExpired,
+    SessionExpired,
+    SessionInvalid,
     SignatureMissing,
 )
 
@@ -168,6 +180,70 @@ class SignedCall:
                    body_hash(body))
 
 
+SESSION_PREFIX = "tds1."
+_SESSION_VERSION = b"\x01"
+_SESSION_PAYLOAD = 1 + 20 + 4 + 15  # version, address, expiry (uint32), random id (+ MAC: 72 bytes, no padding)
+_SESSION_MAC = 32
+_SESSION_B64 = re.compile(r"[A-Za-z0-9_-]{%d}" % ((_SESSION_PAYLOAD + _SESSION_MAC) * 4 // 3), re.ASCII)
+
+
+@dataclass(frozen=True)
+class Session:
+    """A verified (or freshly issued) session token."""
+
+    address: str
+    expires_at: int
+    token: str
+
+
+class SessionKeys:
+    """Issues and verifies stateless bearer session tokens (HMAC-SHA256, constant-time compare)."""
+
+    def __init__(self, key: bytes, clock: Callable[[], float] = time.time) -> None:
+        if len(key) < 32:
+            raise ValueError("session key must be at least 32 bytes")
+        self._key = bytes(key)
+        self._clock = clock
+
+    @classmethod
+    def for_gateway(cls, derive: Callable[[bytes], bytes], chain_id: int, usage_grants: str) -> "SessionKeys":
+        """Keys bound to one gateway deployment (``derive`` = the master key's HKDF)."""
+        return cls(derive(b"session/v1/%d/%s" % (chain_id, usage_grants.lower().encode())))
+
+    def issue(self, address: str, ttl_s: int) -> Session:
+        """A token for ``address`` expiring ``ttl_s`` seconds from now."""
+        expires_at = int(self._clock()) + ttl_s
+        payload = (_SESSION_VERSION + bytes.fromhex(address[2:]) + expires_at.to_bytes(4, "big")
+                   + secrets.token_bytes(15))
+        token = SESSION_PREFIX + base64.urlsafe_b64encode(payload + self._mac(payload)).decode().rstrip("=")
+        return Session(to_checksum_address(address), expires_at, token)
+
+    def verify(self, token: str) -> Session:
+        """The session a token stands for; SessionInvalid if forged or malformed, SessionExpired if old."""
+        body = token[len(SESSION_PREFIX):] if token.startswith(SESSION_PREFIX) else ""
+        if not _SESSION_B64.fullmatch(body):
+            raise SessionInvalid("malformed session token (POST /session for one)")
+        raw = base64.urlsafe_b64decode(body)
+        payload, mac = raw[:_SESSION_PAYLOAD], raw[_SESSION_PAYLOAD:]
+        if not hmac.compare_digest(mac, self._mac(payload)) or payload[:1] != _SESSION_VERSION:
+            raise SessionInvalid("session token was not issued by this gateway or was altered")
+        expires_at = int.from_bytes(payload[21:25], "big")
+        if expires_at <= self._clock():
+            raise SessionExpired(f"session token expired at {expires_at}: POST /session for a new one")
+        return Session(to_checksum_address(payload[1:21]), expires_at, token)
+
+    def _mac(self, payload: bytes) -> bytes:
+        return hmac.new(self._key, b"tds-session/v1" + payload, hashlib.sha256).digest()
+
+
+def bearer_token(authorization: str) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header (SessionInvalid otherwise)."""
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise SessionInvalid("Authorization must be 'Bearer <session token>'")
+    return token.strip()
+
+
 @dataclass(frozen=True)
 class Caller:
     """An authenticated participant and the block its membership was checked at."""
@@ -189,6 +265,7 @@ class Authenticator:
         max_ttl_s: int = 300,
         clock_skew_s: int = 30,
         clock: Callable[[], float] = time.time,
+        sessions: SessionKeys | None = None,
     ) -> None:
         self.chain_id = chain_id
         self.verifying_contract = verifying_contract
@@ -197,6 +274,7 @@ class Authenticator:
         self.max_ttl_s = max_ttl_s
         self.clock_skew_s = clock_skew_s
         self._clock = clock
+        self.sessions = sessions
 
     def authenticate(self, call: SignedCall, block: int, role: Role = Role.CONSUMER) -> Caller:
         """The verified caller, or a precise AuthError / AccessDenied."""
@@ -213,6 +291,27 @@ class Authenticator:
         if not self.db.use_nonce(signer, call.nonce, call.expiry):
             raise NonceReplayed(f"nonce {call.nonce} already used by {signer}")
         return Caller(signer, participant, block)
+
+    def open_session(self, caller: Caller, ttl_s: int) -> Session:
+        """A session token for an already authenticated (signed) caller."""
+        if self.sessions is None:
+            raise SessionInvalid("this gateway does not issue session tokens")
+        return self.sessions.issue(caller.address, ttl_s)
+
+    def verify_session(self, token: str, claimed_address: str | None = None) -> Session:
+        """Check a token's MAC and expiry (no chain read); ``claimed_address`` must match if given."""
+        if self.sessions is None:
+            raise SessionInvalid("this gateway does not issue session tokens")
+        session = self.sessions.verify(token)
+        if claimed_address is not None and claimed_address.strip().lower() != session.address.lower():
+            raise SessionInvalid("session token is bound to another address than X-TDS-Address")
+        return session
+
+    def authenticate_session(self, session: Session, block: int, role: Role = Role.CONSUMER) -> Caller:
+        """The caller of a verified session, if still an active member with ``role`` at ``block``."""
+        participant = self.view.participant(session.address, block)
+        require_member(participant, role)
+        return Caller(session.address, participant, block)
 
     def recover(self, call: SignedCall) -> str:
         """The address that signed ``call``."""

@@ -51,11 +51,15 @@ class GatewayClient:
     """A consumer's signed HTTP client for one gateway."""
 
     def __init__(self, base_url: str, account: LocalAccount, timeout: float = 60.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, session: bool = False) -> None:
+        """``session=True``: sign one ``POST /session`` and send its bearer token on later calls
+        (renewed shortly before it expires) instead of signing every call."""
         self.base_url = base_url.rstrip("/")
         self.account = account
         self.http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
         self._domain: tuple[int, str] | None = None
+        self.use_session = session
+        self._session: dict[str, Any] | None = None
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
@@ -95,6 +99,22 @@ class GatewayClient:
         chain_id, contract = self.domain()
         return sign_call(self.account, chain_id, contract, method, target, body)
 
+    def open_session(self, ttl_s: int | None = None) -> dict[str, Any]:
+        """Sign ``POST /session``; returns ``{token, token_type, address, expires_at, expires_in}``."""
+        body = json.dumps({"ttl_s": ttl_s}).encode() if ttl_s else b""
+        headers = {**self.signed_headers("POST", "/session", body), "Content-Type": "application/json"}
+        self._session = self._json(self.http.post("/session", content=body, headers=headers))
+        return self._session
+
+    def auth_headers(self, method: str, target: str, body: bytes = b"") -> dict[str, str]:
+        """Bearer session headers when sessions are on (opening/renewing one as needed), else signed headers."""
+        if not self.use_session:
+            return self.signed_headers(method, target, body)
+        if self._session is None or self._session["expires_at"] - time.time() < 15:
+            self.open_session()
+        assert self._session is not None
+        return {"Authorization": f"Bearer {self._session['token']}"}
+
     def build_request(
         self,
         asset_id: str,
@@ -123,13 +143,13 @@ class GatewayClient:
         chain_id, contract = self.domain()
         signature = signature or sign_grant_request(self.account, chain_id, contract, request)
         body = json.dumps({"request": request.to_json(), "signature": signature}).encode()
-        headers = {**self.signed_headers("POST", "/grants", body), "Content-Type": "application/json"}
+        headers = {**self.auth_headers("POST", "/grants", body), "Content-Type": "application/json"}
         return self._json(self.http.post("/grants", content=body, headers=headers))
 
     def grant(self, grant_id: str) -> dict[str, Any]:
         """A grant's state."""
         target = f"/grants/{grant_id}"
-        return self._json(self.http.get(target, headers=self.signed_headers("GET", target)))
+        return self._json(self.http.get(target, headers=self.auth_headers("GET", target)))
 
     def fetch(
         self,
@@ -150,7 +170,7 @@ class GatewayClient:
         tmp = out.with_name(f".{out.name}.part-{os.getpid()}")
         h = hashlib.sha256()
         try:
-            with self.http.stream("GET", url, headers=self.signed_headers("GET", target)) as resp:
+            with self.http.stream("GET", url, headers=self.auth_headers("GET", target)) as resp:
                 if resp.status_code >= 400:
                     resp.read()
                     self._json(resp)

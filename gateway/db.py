@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from contextlib import contextmanager, nullcontext
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, insert, update
+from sqlalchemy import bindparam, event, func, insert, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
@@ -128,6 +129,16 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # SQLite has one writer at a time, and a blocked writer sleeps in SQLite's busy handler
+        # (1, 2, 5, 10... ms): within a process, writers queue on a lock instead (other processes
+        # still meet the busy timeout). PostgreSQL locks rows itself.
+        self._write_lock: Any = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """One write transaction (committed on success)."""
+        with self._write_lock, self.engine.begin() as conn:
+            yield conn
 
     @classmethod
     def connect(cls, url: str) -> "Database":
@@ -154,7 +165,7 @@ class Database:
     def use_nonce(self, signer: str, nonce: int, expiry: int) -> bool:
         """Record a nonce; False if this signer already used it."""
         try:
-            with self.engine.begin() as conn:
+            with self._write() as conn:
                 conn.execute(insert(UsedNonce).values(signer=signer.lower(), nonce=str(nonce), expiry=expiry))
         except IntegrityError:
             return False
@@ -162,38 +173,39 @@ class Database:
 
     def prune_nonces(self, before: int) -> int:
         """Forget nonces of requests that expired before ``before`` (they can no longer verify)."""
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             result = conn.execute(UsedNonce.__table__.delete().where(col(UsedNonce.expiry) < before))
             return int(result.rowcount or 0)
 
     # ---- usage counters ----------------------------------------------------
 
-    def consume(self, grant_id: str, max_count: int) -> bool:
-        """Use one access of ``grant_id`` atomically; False when all ``max_count`` are used."""
-        stmt = (
-            update(UsageCounter)
-            .where(col(UsageCounter.grant_id) == grant_id, col(UsageCounter.used) < col(UsageCounter.max_count))
-            .values(used=col(UsageCounter.used) + 1)
-        )
-        with self.engine.begin() as conn:  # write first: the row lock is taken by the UPDATE itself
-            if int(conn.execute(stmt).rowcount or 0) == 1:
-                return True
-        with self.engine.begin() as conn:
-            _ensure_counter(conn, grant_id, max_count)
-            return int(conn.execute(stmt).rowcount or 0) == 1
+    def consume(self, grant_id: str, max_count: int, access: dict[str, Any] | None = None) -> bool:
+        """Use one access of ``grant_id`` atomically; False when all ``max_count`` are used.
+
+        With ``access``, the access record (``record_access`` fields) is inserted in the same
+        transaction, so the count is used if and only if the record is committed.
+        """
+        for attempt in range(2):
+            with self._write() as conn:  # write first: the row lock is taken by the UPDATE itself
+                if attempt:
+                    _ensure_counter(conn, grant_id, max_count)
+                if int(conn.execute(_CONSUME, {"gid": grant_id}).rowcount or 0) == 1:
+                    if access is not None:
+                        conn.execute(_INSERT_ACCESS, {**_ACCESS_DEFAULTS, **access, "at": time.time()})
+                    return True
+        return False
 
     def used(self, grant_id: str) -> int:
         """Accesses used so far."""
-        with self.session() as s:
-            row = s.get(UsageCounter, grant_id)
-            return row.used if row else 0
+        with self.engine.connect() as conn:
+            return int(conn.execute(_USED, {"gid": grant_id}).scalar() or 0)
 
     # ---- access records and incidents ---------------------------------------
 
     def record_access(self, **values: Any) -> None:
         """Append one access decision."""
-        with self.engine.begin() as conn:
-            conn.execute(insert(AccessRecord).values(at=time.time(), **values))
+        with self._write() as conn:
+            conn.execute(_INSERT_ACCESS, {**_ACCESS_DEFAULTS, **values, "at": time.time()})
 
     def accesses(self, **filters: Any) -> list[AccessRecord]:
         """Access records, oldest first, filtered by column equality."""
@@ -213,7 +225,7 @@ class Database:
 
     def record_incident(self, kind: str, asset_id: str | None, detail: str) -> None:
         """Append an incident."""
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(insert(Incident).values(at=time.time(), kind=kind, asset_id=asset_id, detail=detail))
 
     def incidents(self) -> list[Incident]:
@@ -257,6 +269,13 @@ class Database:
                 q = q.where(col(GrantRequestRow.asset_id) == asset_id.lower())
             return list(s.exec(q.order_by(col(GrantRequestRow.created_at))).all())
 
+    def issued_grants(self, consumer: str, asset_id: str, states: list[str]) -> list[tuple[GrantRequest, str]]:
+        """(request, grant id) of the grant requests in ``states`` for (consumer, asset), oldest first."""
+        params = {"consumer": consumer.lower(), "asset": asset_id.lower(), "states": states}
+        with self.engine.connect() as conn:
+            rows = conn.execute(_ISSUED_GRANTS, params).all()
+        return [(GrantRequest.from_json(json.loads(rj)), gid) for rj, gid in rows]
+
     def transition(
         self, grant_id: str, from_states: tuple[GrantState, ...], to: GrantState, reason: str = "", tx: str = ""
     ) -> bool:
@@ -269,8 +288,29 @@ class Database:
             )
             .values(state=to.value, reason=reason, updated_at=time.time(), **({"tx": tx} if tx else {}))
         )
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             return int(conn.execute(stmt).rowcount or 0) == 1
+
+
+# Hot statements, built once (building a statement per call costs more than running it on SQLite).
+_CONSUME = (
+    update(UsageCounter)
+    .where(col(UsageCounter.grant_id) == bindparam("gid"), col(UsageCounter.used) < col(UsageCounter.max_count))
+    .values(used=col(UsageCounter.used) + 1)
+)
+_USED = select(UsageCounter.used).where(col(UsageCounter.grant_id) == bindparam("gid"))
+_INSERT_ACCESS = insert(AccessRecord)
+_ACCESS_DEFAULTS: dict[str, Any] = {
+    "method": "", "path": "", "consumer": None, "asset_id": None, "grant_id": None, "purpose": None,
+    "bytes": 0, "content_hash": None, "block": None,
+}
+_ISSUED_GRANTS = (
+    select(GrantRequestRow.request_json, GrantRequestRow.grant_id)
+    .where(col(GrantRequestRow.consumer) == bindparam("consumer"),
+           col(GrantRequestRow.asset_id) == bindparam("asset"),
+           col(GrantRequestRow.state).in_(bindparam("states", expanding=True)))
+    .order_by(col(GrantRequestRow.created_at))
+)
 
 
 def _ensure_counter(conn: Connection, grant_id: str, max_count: int) -> None:

@@ -14,7 +14,8 @@ Hierarchy::
         └── StoredFileTampered        integrity check failed (GCM tag, MAC or hash)
     └── ApiError                      a refusal with an HTTP status and a stable code (see ERROR_TABLE)
         ├── BadRequest                malformed JSON / fields, invalid ids, body too large, bad range
-        ├── AuthError                 missing or bad signature, expired request, replayed nonce
+        ├── AuthError                 missing or bad signature, expired request, replayed nonce,
+        │                             invalid or expired session token
         ├── AccessDenied              membership, grant state, count, purpose, jurisdiction, compute-only
         ├── NotFound                  unknown asset, grant or request
         ├── Conflict                  grant already requested/issued, request not pending
@@ -145,6 +146,14 @@ class NonceReplayed(AuthError):
     """The nonce was already used by this signer."""
 
 
+class SessionInvalid(AuthError):
+    """The bearer session token is malformed, not issued by this gateway, or bound to another address."""
+
+
+class SessionExpired(AuthError):
+    """The bearer session token has expired: sign a new ``POST /session``."""
+
+
 class AccessDenied(ApiError):
     """The caller is authenticated but not allowed to do this."""
 
@@ -251,6 +260,8 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     BadSignature: (401, "bad_signature"),
     RequestExpired: (401, "request_expired"),
     NonceReplayed: (409, "nonce_replayed"),
+    SessionInvalid: (401, "session_invalid"),
+    SessionExpired: (401, "session_expired"),
     AccessDenied: (403, "access_denied"),
     NotMember: (403, "not_member"),
     ParticipantSuspended: (403, "participant_suspended"),

@@ -16,13 +16,13 @@ from pathlib import Path
 from eth_account.signers.local import LocalAccount
 
 from chain.client import Chain
-from chain.contracts import AssetsClient, GrantsClient
+from chain.contracts import AnchorsClient, AssetsClient, GrantsClient
 from chain.eip712 import recover_grant_signer
 from chain.errors import ChainError, ChainUnavailable, ContractRevert
 from chain.keys import Keystore
 from chain.settings import ChainSettings
 from chain.types import GrantRequest, Policy
-from gateway.auth import Authenticator, Caller
+from gateway.auth import Authenticator, Caller, SessionKeys
 from gateway.chainview import ChainView
 from gateway.db import Database, GrantRequestRow, GrantState
 from gateway.errors import (
@@ -70,6 +70,7 @@ class Gateway:
         self.auth = Authenticator(
             self.chain.chain_id, self.usage_grants, self.view, self.db,
             self.settings.max_request_ttl_s, self.settings.clock_skew_s,
+            sessions=SessionKeys.for_gateway(self.store.derive_key, self.chain.chain_id, self.usage_grants),
         )
         self._grants_tx: GrantsClient | None = None
 
@@ -116,6 +117,12 @@ class Gateway:
         if self.provider is None:
             raise GatewayError("this gateway has no provider key: it cannot register assets")
         return AssetsClient(self.chain, self.chain.sender(self.provider))
+
+    def anchors_tx(self) -> AnchorsClient:
+        """An AnchorRegistry client that signs as the provider (shares the grants client's nonce tracking)."""
+        if self.provider is None:
+            raise GatewayError("this gateway has no provider key: it cannot anchor roots")
+        return AnchorsClient(self.chain, self.grants_tx().sender)
 
     def grant_id(self, request: GrantRequest) -> str:
         """The id UsageGrants gives ``request`` (computed locally)."""

@@ -30,10 +30,16 @@ class GatewaySettings:
     max_chain_staleness_s: float = 30.0  # refuse when the last good read of the head is older
     max_block_age_s: float | None = None  # refuse when the head block's timestamp is older (BFT chains)
     head_poll_interval_s: float = 1.0
+    # a signed call or session call uses a head read that started at most this long before it arrived:
+    # 0 = strict (reads are shared between concurrent requests, never older than the request)
+    head_max_lag_s: float = 0.0
+    session_ttl_s: int = 300  # lifetime of a bearer session token from POST /session (at most)
     max_body_bytes: int = 64 * 1024
     max_request_ttl_s: int = 300  # a signed request may not expire further ahead than this
     clock_skew_s: int = 30
     catalog_title: str = "TDS provider catalog"
+    notary_batch_size: int = 1000  # seal as soon as this many receipts are pending (one anchor tx per batch)
+    notary_interval_s: float = 5.0  # ...or when the oldest pending receipt is this old; 0 disables the notary thread
 
     @property
     def gateway_dir(self) -> Path:

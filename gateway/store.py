@@ -129,6 +129,11 @@ class MasterKey:
         """A public fingerprint of the key (not usable to recover it)."""
         return self._key_id
 
+    def derive_key(self, label: bytes) -> bytes:
+        """A 32-byte key for another purpose (HKDF-SHA256, ``label`` separates purposes)."""
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"tds-gateway/derived/" + label)
+        return hkdf.derive(self._key)
+
     def __repr__(self) -> str:
         return f"MasterKey(id={self._key_id})"
 
@@ -425,6 +430,10 @@ class EncryptedStore:
 
     def __repr__(self) -> str:
         return f"EncryptedStore(root={str(self.root)!r}, master_key={self._master!r})"
+
+    def derive_key(self, label: bytes) -> bytes:
+        """A key derived from the master key for another purpose (see :meth:`MasterKey.derive_key`)."""
+        return self._master.derive_key(label)
 
     # ---- writing -----------------------------------------------------------
 

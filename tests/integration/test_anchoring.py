@@ -1,0 +1,391 @@
+"""The notary over a real anvil and real gateway HTTP: receipts, sealing, anchoring, proofs, crashes, bulk assets.
+
+Every proof is checked three ways: ``notary.proofs.verify_offline``, ``AnchorRegistry.verifyInclusion``
+on-chain, and ``StandardMerkleTree.verify`` of the ``@openzeppelin/merkle-tree`` JS package.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from chain.contracts import AnchorsClient
+from chain.types import Policy, Role
+from gateway.anchoring import (
+    AnchoredAssets,
+    Notary,
+    NotaryWorker,
+    anchor_assets,
+    folder_assets,
+)
+from gateway.app import create_app
+from gateway.auth import sign_call
+from gateway.db import Database
+from notary.proofs import ProofDocument, verify_offline
+from tests.integration.gateway_fixtures import CREDENTIAL, GatewayEnv, _start_server, build_env
+
+pytestmark = pytest.mark.integration
+
+ROOT_DIR = Path(__file__).resolve().parents[2]
+OPEN = Policy(purposes=("research",), jurisdictions=("DE",), max_count=50)
+JS_VERIFY = """
+const {StandardMerkleTree} = require('@openzeppelin/merkle-tree');
+const docs = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+console.log(JSON.stringify(docs.map(d => StandardMerkleTree.verify(d.root, d.leaf_encoding, d.values, d.proof))));
+"""
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayEnv]:
+    """The gateway fixture with an onboarded auditor and no notary thread (tests seal and anchor by hand)."""
+    home = tmp_path_factory.mktemp("notary-home")
+    e = build_env(home)
+    try:
+        e.devnet.fund(e.keystore.create("auditor"))
+        e.operator().onboard(e.keystore.address("auditor"), Role.AUDITOR, "FR", CREDENTIAL)
+        e.settings = replace(e.settings, notary_interval_s=0)
+        e.gateway.settings = e.settings
+        app = create_app(e.settings, e.gateway)
+        e.server = _start_server(app, e.settings.port)
+        e.server._tds_app = app  # type: ignore[attr-defined]
+        yield e
+    finally:
+        if e.server is not None:
+            e.server.should_exit = True
+            e.server._tds_thread.join(timeout=10)
+        e.devnet.stop()
+
+
+@pytest.fixture(scope="module")
+def notary(env: GatewayEnv) -> Notary:
+    """The notary the served app uses."""
+    return env.server._tds_app.state.notary  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def asset(env: GatewayEnv) -> dict[str, str]:
+    """An open asset with an issued grant (count 50) for `consumer`."""
+    reg = env.new_asset(OPEN, size=10_000)
+    with env.client("consumer") as c:
+        grant = c.request_grant(reg.asset_id, "research", max_count=50)
+    return {"asset": reg.asset_id, "grant": grant["grant_id"]}
+
+
+def signed_get(env: GatewayEnv, who: str, target: str) -> httpx.Response:
+    gw = env.gateway
+    return httpx.get(env.url + target, headers=sign_call(env.account(who), gw.chain_id, gw.usage_grants, "GET", target))
+
+
+def fetch(env: GatewayEnv, asset: dict[str, str], tmp: Path, who: str = "consumer", times: int = 1) -> None:
+    with env.client(who) as c:
+        for i in range(times):
+            c.fetch(asset["asset"], tmp / f"out-{who}-{i}.bin")
+
+
+def new_receipt_ids(env: GatewayEnv, since: int) -> list[str]:
+    return [f"rcpt-{r.id}" for r in env.gateway.db.accesses() if (r.id or 0) > since]
+
+
+def last_access_id(env: GatewayEnv) -> int:
+    records = env.gateway.db.accesses()
+    return int(records[-1].id or 0) if records else 0
+
+
+def anchors(env: GatewayEnv) -> AnchorsClient:
+    """A read-only AnchorRegistry client on a fresh connection."""
+    return AnchorsClient(env.chain())
+
+
+def events(env: GatewayEnv, root: str) -> int:
+    return len(anchors(env).anchored_events(root))
+
+
+def verify_js(docs: list[ProofDocument]) -> list[bool]:
+    out = subprocess.run(["node", "-e", JS_VERIFY], input=json.dumps([d.to_dict() for d in docs]), cwd=ROOT_DIR,
+                         capture_output=True, text=True, check=True, timeout=60)
+    return list(json.loads(out.stdout))
+
+
+def verify_three_ways(env: GatewayEnv, docs: list[ProofDocument]) -> None:
+    client = anchors(env)
+    for doc in docs:
+        assert doc.state == "anchored"
+        assert doc.chain_id == env.gateway.chain_id and doc.contract == env.gateway.chain.address("AnchorRegistry")
+        verify_offline(doc)
+        assert client.verify_inclusion(doc.root, list(doc.proof), doc.leaf)
+        assert client.get(doc.root)["block"] == doc.anchor_block  # type: ignore[index]
+    assert verify_js(docs) == [True] * len(docs)
+
+
+# ---- receipts ----------------------------------------------------------------------------------------------
+
+
+def test_every_decision_becomes_a_receipt(env: GatewayEnv, notary: Notary, asset: dict[str, str],
+                                          tmp_path: Path) -> None:
+    notary.seal_all()
+    since = last_access_id(env)
+    fetch(env, asset, tmp_path, times=2)
+    assert httpx.get(f"{env.url}/assets/{asset['asset']}/data").status_code == 401  # unsigned: a deny
+    assert signed_get(env, "outsider", f"/assets/{asset['asset']}/data").status_code == 403
+    ids = new_receipt_ids(env, since)
+    assert len(ids) == 4
+    states = [signed_get(env, "auditor", f"/receipts/{rid}").json() for rid in ids]
+    assert [s["state"] for s in states] == ["pending"] * 4
+    assert [s["receipt"]["decision"] for s in states] == ["allow", "allow", "deny", "deny"]
+    allow = states[0]["receipt"]
+    assert allow["grant_id"] == asset["grant"] and allow["asset_id"] == asset["asset"]
+    assert allow["content_hash"] == asset["asset"] and allow["byte_count"] == 10_000
+    assert allow["purpose"] == "research"  # the grant's: the access declared none
+    assert allow["consumer"] == env.keystore.address("consumer")
+    mine = signed_get(env, "consumer", f"/receipts?grant={asset['grant']}&after={since}").json()["receipts"]
+    assert [r["receipt"]["receipt_id"] for r in mine] == ids[:2]
+    everyone = signed_get(env, "auditor", f"/receipts?after={since}").json()["receipts"]
+    assert [r["receipt"]["receipt_id"] for r in everyone] == ids
+    pending = signed_get(env, "consumer", f"/receipts/{ids[0]}/proof")
+    assert pending.status_code == 404 and "pending" in pending.json()["error"]["message"]
+
+
+def test_seal_then_anchor_proof_verifies_three_ways(env: GatewayEnv, notary: Notary, asset: dict[str, str],
+                                                    tmp_path: Path) -> None:
+    notary.seal_all()
+    notary.anchor_sealed()
+    since = last_access_id(env)
+    fetch(env, asset, tmp_path, times=3)
+    rid = new_receipt_ids(env, since)[-1]
+    (sealed,) = notary.seal_all()
+    assert sealed.leaf_count == 3
+    accepted = signed_get(env, "consumer", f"/receipts/{rid}/proof").json()
+    assert accepted["state"] == "accepted" and accepted["root"] == sealed.root
+    assert accepted["anchor_tx"] is None and accepted["anchor_block"] is None
+    verify_offline(ProofDocument.from_dict(accepted))
+    assert not anchors(env).verify_inclusion(sealed.root, accepted["proof"], accepted["leaf"])  # not anchored yet
+    (done,) = notary.anchor_sealed()
+    assert done.sent and done.root == sealed.root
+    doc = ProofDocument.from_dict(signed_get(env, "consumer", f"/receipts/{rid}/proof").json())
+    assert doc.anchor_tx == done.anchor_tx and doc.anchor_block == done.anchor_block
+    verify_three_ways(env, [doc])
+    status = signed_get(env, "consumer", f"/receipts/{rid}").json()
+    assert status["state"] == "anchored" and status["root"] == sealed.root
+    assert notary.anchor_sealed() == []  # nothing left: no second tx
+    assert events(env, sealed.root) == 1
+
+
+def test_receipts_export_is_the_auditor_file_format(env: GatewayEnv, notary: Notary, asset: dict[str, str],
+                                                   tmp_path: Path) -> None:
+    from audit.receipts import parse_line
+
+    fetch(env, asset, tmp_path)
+    notary.seal_all()
+    notary.anchor_sealed()
+    fetch(env, asset, tmp_path)  # stays pending: proof null
+    resp = signed_get(env, "auditor", "/receipts/export")
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("application/x-ndjson")
+    entries = [parse_line(line) for line in resp.text.splitlines()]
+    assert len(entries) == env.gateway.db.count_accesses()
+    assert entries[-1].proof is None
+    anchored = [e for e in entries if e.proof is not None]
+    assert anchored and all(e.proof_problem() is None and e.proof.state == "anchored" for e in anchored)
+    assert signed_get(env, "provider", "/receipts/export").status_code == 200
+
+
+def test_proof_refused_to_others(env: GatewayEnv, notary: Notary, asset: dict[str, str], tmp_path: Path) -> None:
+    since = last_access_id(env)
+    fetch(env, asset, tmp_path)
+    rid = new_receipt_ids(env, since)[0]
+    notary.seal_all()
+    target = f"/receipts/{rid}/proof"
+    other = signed_get(env, "consumer2", target)
+    assert other.status_code == 404 and other.json()["error"]["code"] == "not_found"
+    assert signed_get(env, "consumer2", f"/receipts/{rid}").status_code == 404
+    assert httpx.get(env.url + target).status_code == 401
+    assert signed_get(env, "outsider", target).json()["error"]["code"] == "not_member"
+    assert signed_get(env, "suspended", target).json()["error"]["code"] == "participant_suspended"
+    assert signed_get(env, "consumer2", "/receipts/export").json()["error"]["code"] == "access_denied"
+    assert signed_get(env, "consumer2", f"/receipts?after={since}").json()["receipts"] == []
+    assert signed_get(env, "consumer", target).status_code == 200
+    assert signed_get(env, "auditor", target).status_code == 200
+    assert signed_get(env, "auditor", "/receipts/rcpt-999999999").status_code == 404
+    assert signed_get(env, "auditor", "/receipts/nonsense/proof").status_code == 404
+
+
+# ---- crashes and retries -------------------------------------------------------------------------------------
+
+CRASH_AFTER_SEAL = """
+import os, sys
+from pathlib import Path
+from chain.client import Chain
+from chain.settings import ChainSettings
+from gateway.anchoring import Notary
+from gateway.db import Database
+home, rpc, db_url = sys.argv[1:4]
+chain = Chain.connect(ChainSettings(home=Path(home), rpc_url=rpc))
+notary = Notary(Database.connect(db_url).engine, None, chain_id=chain.chain_id,
+                contract=chain.address("AnchorRegistry"), purpose_of=lambda g: "research")
+batch = notary.seal_pending()
+print(batch.root, flush=True)
+os._exit(9)  # dies before anchoring, without any cleanup
+"""
+
+
+def fresh_notary(env: GatewayEnv) -> Notary:
+    """A new notary as after a restart: new engine, new chain connection, new signer."""
+    chain = env.chain()
+    sender = chain.sender(env.account("provider"))
+    return Notary(Database.connect(env.settings.database_url).engine, AnchorsClient(chain, sender),
+                  chain_id=chain.chain_id, contract=chain.address("AnchorRegistry"),
+                  purpose_of=lambda _g: "research")
+
+
+def test_crash_between_sealing_and_anchoring(env: GatewayEnv, notary: Notary, asset: dict[str, str],
+                                             tmp_path: Path) -> None:
+    notary.seal_all()
+    notary.anchor_sealed()
+    since = last_access_id(env)
+    fetch(env, asset, tmp_path, times=2)
+    # "crash before sealing": nothing batched them yet; a separate process seals, then dies before anchoring
+    proc = subprocess.run([sys.executable, "-c", CRASH_AFTER_SEAL, str(env.home), env.chain_settings.rpc_url,
+                           env.settings.database_url], cwd=ROOT_DIR, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT_DIR)})
+    assert proc.returncode == 9, proc.stderr
+    root = proc.stdout.strip()
+    rid = new_receipt_ids(env, since)[0]
+    assert signed_get(env, "consumer", f"/receipts/{rid}").json()["state"] == "accepted"
+    assert anchors(env).get(root) is None and events(env, root) == 0
+    restarted = fresh_notary(env)
+    (done,) = restarted.anchor_sealed()
+    assert done.sent and done.root == root
+    assert fresh_notary(env).anchor_sealed() == [] and notary.anchor_sealed() == []
+    assert events(env, root) == 1
+    doc = ProofDocument.from_dict(signed_get(env, "consumer", f"/receipts/{rid}/proof").json())
+    verify_three_ways(env, [doc])
+
+
+class Crash(BaseException):
+    """The process dies (not an Exception: nothing catches it)."""
+
+
+class CrashAfterSend(AnchorsClient):
+    """Sends the anchor tx, then the process 'dies' before the notary records it."""
+
+    def anchor(self, root: str, leaf_count: int, kind: int) -> Any:
+        self.sent = super().anchor(root, leaf_count, kind)
+        raise Crash()
+
+
+def test_crash_after_anchor_tx_is_healed_from_the_chain(env: GatewayEnv, notary: Notary,
+                                                        asset: dict[str, str], tmp_path: Path) -> None:
+    notary.seal_all()
+    notary.anchor_sealed()
+    fetch(env, asset, tmp_path)
+    (sealed,) = notary.seal_all()
+    chain = env.chain()
+    crashing = CrashAfterSend(chain, chain.sender(env.account("provider")))
+    doomed = Notary(env.gateway.db.engine, crashing, chain_id=chain.chain_id,
+                    contract=chain.address("AnchorRegistry"))
+    with pytest.raises(Crash):
+        doomed.anchor_sealed()
+    real_tx = crashing.sent["transactionHash"].to_0x_hex()
+    assert events(env, sealed.root) == 1
+    (healed,) = fresh_notary(env).anchor_sealed()
+    assert not healed.sent  # found on-chain, nothing re-sent
+    assert (healed.anchor_tx, healed.anchor_block) == (real_tx, int(crashing.sent["blockNumber"]))
+    assert events(env, sealed.root) == 1
+    # a retry after success sends nothing either
+    assert notary.anchor_sealed() == []
+    again = fresh_notary(env)
+    from gateway.anchoring import anchor_once
+
+    assert not anchor_once(again.anchors, sealed.root, sealed.leaf_count, AnchorsClient.KIND_RECEIPTS).sent  # type: ignore[arg-type]
+    assert events(env, sealed.root) == 1
+
+
+# ---- sealing on size and on time -------------------------------------------------------------------------------
+
+
+def test_worker_seals_on_size_then_on_time(env: GatewayEnv, notary: Notary, asset: dict[str, str],
+                                           tmp_path: Path) -> None:
+    notary.seal_all()
+    notary.anchor_sealed()
+    fetch(env, asset, tmp_path, times=5)
+    worker = NotaryWorker(notary, batch_size=2, interval_s=3600)
+    other = NotaryWorker(notary, batch_size=1, interval_s=0.1)  # e.g. a second gateway worker process
+    try:
+        now = time.time()
+        worker.tick(now)
+        assert notary.pending()[0] == 1  # two full batches of 2; the last one waits for its time
+        assert notary.anchor_sealed() == []  # tick anchored both
+        other.tick()
+        assert notary.pending()[0] == 1  # `worker` holds the lease: `other` does nothing
+        worker.tick(now + 3601)
+        assert notary.pending()[0] == 0
+    finally:
+        worker.stop()
+    fetch(env, asset, tmp_path)
+    other.tick()  # released: the other process takes over
+    assert notary.pending()[0] == 0
+    other.stop()
+
+
+def test_gateway_thread_anchors_by_itself(env: GatewayEnv, asset: dict[str, str], tmp_path: Path) -> None:
+    """A second gateway app on the same database with the notary thread on (0.3 s)."""
+    from gateway.service import Gateway
+
+    settings = replace(env.settings, port=_free_port(), notary_interval_s=0.3)
+    gw = Gateway.open(settings, env.chain_settings)
+    server = _start_server(create_app(settings, gw), settings.port)
+    try:
+        since = last_access_id(env)
+        fetch(env, asset, tmp_path)
+        rid = new_receipt_ids(env, since)[0]
+        deadline = time.monotonic() + 20
+        state = ""
+        while time.monotonic() < deadline and state != "anchored":
+            time.sleep(0.2)
+            state = signed_get(env, "consumer", f"/receipts/{rid}").json()["state"]
+        assert state == "anchored"
+    finally:
+        server.should_exit = True
+        server._tds_thread.join(timeout=10)
+
+
+def _free_port() -> int:
+    from tests.integration.gateway_fixtures import free_port
+
+    return free_port()
+
+
+# ---- bulk asset anchoring ----------------------------------------------------------------------------------------
+
+
+def test_bulk_anchor_50_assets_in_one_transaction(env: GatewayEnv, tmp_path: Path) -> None:
+    folder = tmp_path / "folder"
+    (folder / "sub").mkdir(parents=True)
+    for i in range(50):
+        (folder / ("sub" if i % 5 == 0 else "") / f"f{i:02}.bin").write_bytes(os.urandom(100 + i))
+    files = folder_assets(folder)
+    assert len(files) == 50
+    chain = env.chain()
+    client = AnchorsClient(chain, chain.sender(env.account("provider")))
+    block_before = env.block_number()
+    done: AnchoredAssets = anchor_assets(client, list(files.values()))
+    assert done.sent and done.leaf_count == 50 and len(done.proofs) == 50
+    assert env.block_number() == block_before + 1  # one transaction
+    assert events(env, done.root) == 1
+    anchor = client.get(done.root)
+    assert anchor is not None and anchor["kind"] == AnchorsClient.KIND_ASSETS and anchor["leaf_count"] == 50
+    docs = [done.proofs[h] for h, _size in files.values()]
+    assert all(d.kind == "asset" and list(d.values) == [h, str(size)] for d, (h, size) in zip(docs, files.values()))
+    verify_three_ways(env, docs)
+    again = anchor_assets(client, list(files.values()))  # a retry: same root, nothing sent
+    assert not again.sent and again.anchor_tx == done.anchor_tx and again.proofs == done.proofs
+    assert events(env, done.root) == 1
