@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
-from sqlalchemy import Engine, UniqueConstraint, event
+from sqlalchemy import BigInteger, Engine, UniqueConstraint, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Field, Session, SQLModel, create_engine
@@ -34,7 +34,7 @@ class _FromLog(SQLModel):
     block_number: int = Field(index=True)
     tx_hash: str
     log_index: int
-    timestamp: int
+    timestamp: int = Field(sa_type=BigInteger)
 
 
 class Meta(SQLModel, table=True):
@@ -51,7 +51,7 @@ class BlockRow(SQLModel, table=True):
     __tablename__ = "blocks"
     number: int = Field(primary_key=True)
     hash: str
-    timestamp: int
+    timestamp: int = Field(sa_type=BigInteger)
 
 
 class EventRow(_FromLog, table=True):
@@ -86,7 +86,7 @@ class AssetRow(_FromLog, table=True):
     __tablename__ = "assets"
     asset_id: str = Field(primary_key=True)
     provider: str = Field(index=True)
-    size: int
+    size: int = Field(sa_type=BigInteger)
     metadata_hash: str
     metadata_uri: str
     owners: str  # JSON list of addresses
@@ -126,8 +126,8 @@ class PolicyRow(_FromLog, table=True):
     id: int | None = Field(default=None, primary_key=True)
     asset_id: str = Field(index=True)
     epoch: int
-    not_before: int
-    not_after: int
+    not_before: int = Field(sa_type=BigInteger)
+    not_after: int = Field(sa_type=BigInteger)
     max_count: int
     price_per_access: str
     compute_only: bool
@@ -144,12 +144,12 @@ class GrantRow(_FromLog, table=True):
     asset_id: str = Field(index=True)
     consumer: str = Field(index=True)
     purpose: str
-    not_before: int
-    not_after: int
+    not_before: int = Field(sa_type=BigInteger)
+    not_after: int = Field(sa_type=BigInteger)
     max_count: int
     price_per_access: str
     nonce: str
-    deadline: int
+    deadline: int = Field(sa_type=BigInteger)
     signature: str
 
 

@@ -16,7 +16,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, event, func, insert, update
+from sqlalchemy import BigInteger, bindparam, event, func, insert, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
@@ -79,7 +79,7 @@ class UsedNonce(SQLModel, table=True):
 
     signer: str = Field(primary_key=True, max_length=42)
     nonce: str = Field(primary_key=True, max_length=80)
-    expiry: int = Field(index=True)
+    expiry: int = Field(index=True, sa_type=BigInteger)  # uint32 > 2**31 after 2038
 
 
 class AccessRecord(SQLModel, table=True):
@@ -97,9 +97,9 @@ class AccessRecord(SQLModel, table=True):
     asset_id: str | None = Field(default=None, index=True, max_length=HASH_LEN)
     grant_id: str | None = Field(default=None, index=True, max_length=HASH_LEN)
     purpose: str | None = None
-    bytes: int = 0
+    bytes: int = Field(default=0, sa_type=BigInteger)  # objects over 2 GiB
     content_hash: str | None = Field(default=None, max_length=HASH_LEN)
-    block: int | None = None
+    block: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class UsageCounter(SQLModel, table=True):
