@@ -19,15 +19,12 @@ import pytest
 import uvicorn
 from eth_account.signers.local import LocalAccount
 
-from chain.client import Chain, connect_web3
-from chain.compile import all_abis, compile_contracts
+from chain.client import Chain
 from chain.contracts import GrantsClient, ParticipantsClient
-from chain.deploy import deploy_all
 from chain.devnet import Devnet, rpc
+from chain.devspace import CREDENTIAL, provision
 from chain.keys import Keystore
-from chain.revert import RevertDecoder
 from chain.settings import ChainSettings
-from chain.tx import TxSender
 from chain.types import Policy, Role
 from gateway.app import create_app
 from gateway.client import GatewayClient
@@ -35,7 +32,6 @@ from gateway.registration import Registration
 from gateway.service import Gateway, register_asset
 from gateway.settings import GatewaySettings
 
-CREDENTIAL = "0x" + "c0" * 32
 MEMBERS = {  # name: (roles, jurisdiction)
     "provider": (Role.PROVIDER, "DE"),
     "consumer": (Role.CONSUMER, "DE"),
@@ -127,22 +123,8 @@ def _start_server(app: Any, port: int) -> uvicorn.Server:
 
 def build_env(home: Path) -> GatewayEnv:
     """Start anvil, deploy, onboard everyone, open the gateway and serve it."""
-    rpc_port = free_port()
-    chain_settings = ChainSettings(home=home, rpc_url=f"http://127.0.0.1:{rpc_port}")
-    devnet = Devnet(chain_settings.devnet_dir, port=rpc_port)
-    devnet.start()
-    keystore = Keystore(chain_settings.keystore_dir)
-    for name in ACCOUNTS:
-        devnet.fund(keystore.create(name))
-    w3 = connect_web3(chain_settings)
-    compiled = compile_contracts()
-    deployer = TxSender(w3, keystore.account("operator"), w3.eth.chain_id, RevertDecoder(all_abis(compiled)))
-    deploy_all(deployer, compiled).save(chain_settings.deployment_file(w3.eth.chain_id))
-    chain = Chain.connect(chain_settings)
-    ops = ParticipantsClient(chain, chain.sender(keystore.account("operator")))
-    for name, (roles, region) in MEMBERS.items():
-        ops.onboard(keystore.address(name), roles, region, CREDENTIAL)
-    ops.suspend(keystore.address("suspended"))
+    chain_settings = ChainSettings(home=home, rpc_url=f"http://127.0.0.1:{free_port()}")
+    devnet, _chain, keystore = provision(chain_settings, MEMBERS, ACCOUNTS, suspended=("suspended",))
     settings = GatewaySettings(home=home, port=free_port(), head_poll_interval_s=0.2, max_chain_staleness_s=5.0)
     gateway = Gateway.open(settings, chain_settings)
     return GatewayEnv(home, devnet, chain_settings, settings, gateway, keystore)

@@ -1,0 +1,49 @@
+"""A throwaway data space on the embedded devnet, for tests, benchmarks and local experiments.
+
+``provision`` starts anvil on a loopback port under ``settings.home``, creates and funds keystore
+accounts, deploys the contracts and onboards members: the same steps as ``tds init``, ``tds chain up``,
+``tds deploy`` and ``tds participant onboard``, in one call. Devnet only (it funds with anvil RPC).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from urllib.parse import urlparse
+
+from chain.client import Chain, connect_web3
+from chain.compile import all_abis, compile_contracts
+from chain.contracts import ParticipantsClient
+from chain.deploy import deploy_all
+from chain.devnet import Devnet
+from chain.keys import Keystore
+from chain.revert import RevertDecoder
+from chain.settings import ChainSettings
+from chain.tx import TxSender
+from chain.types import Role
+
+CREDENTIAL = "0x" + "c0" * 32
+
+
+def provision(
+    settings: ChainSettings,
+    members: Mapping[str, tuple[Role, str]],
+    extra_accounts: Iterable[str] = (),
+    suspended: Iterable[str] = (),
+) -> tuple[Devnet, Chain, Keystore]:
+    """Start the devnet at ``settings.rpc_url``, deploy, onboard ``members`` (name: (roles, jurisdiction))."""
+    devnet = Devnet(settings.devnet_dir, port=urlparse(settings.rpc_url).port or 8545)
+    devnet.start()
+    keystore = Keystore(settings.keystore_dir)
+    for name in dict.fromkeys(("operator", *members, *extra_accounts)):
+        devnet.fund(keystore.create(name))
+    w3 = connect_web3(settings)
+    contracts = compile_contracts()
+    operator = TxSender(w3, keystore.account("operator"), w3.eth.chain_id, RevertDecoder(all_abis(contracts)))
+    deploy_all(operator, contracts).save(settings.deployment_file(w3.eth.chain_id))
+    chain = Chain.connect(settings)
+    participants = ParticipantsClient(chain, chain.sender(keystore.account("operator")))
+    for name, (roles, jurisdiction) in members.items():
+        participants.onboard(keystore.address(name), roles, jurisdiction, CREDENTIAL)
+    for name in suspended:
+        participants.suspend(keystore.address(name))
+    return devnet, chain, keystore
