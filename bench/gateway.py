@@ -1,18 +1,27 @@
-"""Gateway benchmark: authorized fetches vs. a no-check baseline, side by side on the same server stack.
+"""Gateway benchmark: authorized fetches vs. no-check baselines, side by side on the same server stack.
 
-The gateway runs as its own process (``gateway.server``: real uvicorn, the real app plus one extra
-``/baseline/{id}`` route that serves the same decrypted bytes the same way with no checks). The
-load comes from other processes on loopback: ``wrk`` when installed (one thread, fixed headers),
-else an asyncio keep-alive HTTP/1.1 client in a second Python process. Baseline and authorized
-runs alternate, each bounded in time; figures are medians over the repeats.
+The gateway runs as in deployment: ``gateway.server.serve`` (real uvicorn, 1..N worker processes)
+with its notary as ONE separate process sealing and anchoring the access receipts the runs
+produce (batch 1000 or every 5 s, one anchor transaction per batch), so anchoring load is present
+but not in the serving process. The app gets two extra routes: ``/baseline/{id}`` serves the same
+stored object the same way (decrypt AES-GCM + SHA-256 while streaming, same 1 MiB chunks, same
+StreamingResponse path) with no checks: authorized/baseline is the cost of the checks alone;
+``/plain/{id}`` serves a plaintext copy from disk in the same chunks through the same path, with no
+decryption or hashing: authorized/plain is the cost of checks + decryption (10 MiB rows only: at
+1 KiB decryption costs microseconds). The load comes from other processes on loopback: ``wrk``
+when installed (one thread, fixed headers), else an asyncio keep-alive HTTP/1.1 client in a second
+Python process. Kinds alternate, each run bounded in time; figures are medians over the repeats.
+Each worker count gets a fresh gateway (and notary) process.
 
 "authorized" = a bearer session token (``POST /session`` once, then ``Authorization: Bearer``; every
 check still runs per request: membership, grant liveness, window, purpose, region, count, access
 record). "signed" = an EIP-712 signature and single-use nonce on every request (pre-signed before
 timing; always the Python generator, as wrk cannot send a new nonce per request), next to its own
-baseline. The last line is JSON.
+baseline (first worker count only). Peak RSS while streaming 1 GiB is taken from a fresh gateway
+process that served nothing before; the long-lived process's figure is printed next to it. The
+last line is JSON (headline figures: the first worker count; the others under ``workers_<n>``).
 
-    .venv/bin/python -m bench.gateway [--quick] [--skip-1gib] [--workers N] [--generator python]
+    .venv/bin/python -m bench.gateway [--quick] [--skip-1gib] [--workers 1,2] [--generator python]
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +45,7 @@ from chain.devnet import rpc
 from chain.types import Policy
 
 SMALL = 1 << 20  # same rule as gateway.access.SMALL_BODY: read whole, then one response body
+BENCH_FACTORY = "bench.gateway:bench_app"
 
 # ---- Python load generator (a second process) ---------------------------------------------------------
 
@@ -156,47 +167,63 @@ def run_wrk(job: dict[str, Any], script: Path) -> dict[str, Any]:
 
 
 def bench_app() -> Any:
-    """uvicorn factory: the gateway app from env settings, plus the no-check ``/baseline/{id}`` route."""
+    """uvicorn factory: the gateway app from env settings, plus the no-check ``/baseline`` and ``/plain`` routes."""
     from fastapi.responses import Response, StreamingResponse
 
+    from gateway.access import parse_id
     from gateway.server import app_from_env
 
     app = app_from_env()
     gw = app.state.gateway
+    plain_dir = gw.settings.home / "plain"
 
     def baseline(asset_id: str) -> Response:
-        reader = gw.store.open_range(asset_id.lower())
+        reader = gw.store.open_range(parse_id(asset_id))  # decrypts and hashes, as the real route
         headers = {"Content-Length": str(reader.length)}
         if reader.length <= SMALL:  # same strategy as the real route: small bodies in one piece
             return Response(b"".join(reader), media_type="application/octet-stream", headers=headers)
         return StreamingResponse(reader, media_type="application/octet-stream", headers=headers)
 
+    def plain(asset_id: str) -> Response:
+        path = plain_dir / parse_id(asset_id)
+        size = path.stat().st_size
+        headers = {"Content-Length": str(size)}
+        if size <= SMALL:
+            return Response(path.read_bytes(), media_type="application/octet-stream", headers=headers)
+        return StreamingResponse(_file_chunks(path, gw.store.chunk_size), media_type="application/octet-stream",
+                                 headers=headers)
+
     app.add_api_route("/baseline/{asset_id}", baseline, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/plain/{asset_id}", plain, methods=["GET"], include_in_schema=False)
     return app
 
 
-def serve_main(workers: int) -> None:
-    """Entry point of the server process (settings come from the environment)."""
-    import uvicorn
+def _file_chunks(path: Path, chunk_size: int) -> Any:
+    with open(path, "rb") as f:
+        while chunk := f.read(chunk_size):
+            yield chunk
 
-    from gateway.server import settings_from_env, uvicorn_options
+
+def serve_main(workers: int, notary: bool) -> None:
+    """Entry point of the server process: ``gateway.server.serve`` (and its notary process) with the bench app."""
+    from gateway.server import serve, settings_from_env
 
     settings = settings_from_env()
-    uvicorn.run("bench.gateway:bench_app", factory=True, workers=workers if workers > 1 else None,
-                **uvicorn_options(settings))
+    serve(settings if notary else replace(settings, notary_mode="off"), workers=workers, factory=BENCH_FACTORY)
 
 
 class ServerProcess:
-    """The gateway in its own process group (stopped by its pid when done)."""
+    """The gateway (and its notary process) in its own process group, stopped by SIGTERM to its pid."""
 
-    def __init__(self, settings: Any, rpc_url: str, workers: int) -> None:
+    def __init__(self, settings: Any, rpc_url: str, workers: int, notary: bool = True) -> None:
         from gateway.server import SETTINGS_ENV, settings_to_env
 
         env = {**os.environ, SETTINGS_ENV: settings_to_env(settings), "TDS_HOME": str(settings.home),
                "TDS_RPC_URL": rpc_url}
-        self.proc = subprocess.Popen([sys.executable, "-m", "bench.gateway", "--serve", "--workers", str(workers)],
-                                     env=env, start_new_session=True)
+        cmd = [sys.executable, "-m", "bench.gateway", "--serve", "--workers", str(workers)]
+        self.proc = subprocess.Popen(cmd + ([] if notary else ["--no-notary"]), env=env, start_new_session=True)
         self.url = f"http://127.0.0.1:{settings.port}"
+        self.workers = workers
 
     def wait_ready(self, timeout: float = 60) -> None:
         import httpx
@@ -206,23 +233,30 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError("gateway process exited")
             try:
-                if httpx.get(self.url + "/health", timeout=2).status_code == 200:
+                if httpx.get(self.url + "/health", timeout=2).status_code == 200 and len(self.pids()) >= self.workers:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
         raise RuntimeError("gateway did not become ready")
 
+    def _children(self) -> list[int]:
+        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return [int(p) for p in path.read_text().split()] if path.exists() else []
+
     def pids(self) -> list[int]:
         """The serving processes (the workers under a uvicorn supervisor, else the process itself)."""
-        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
-        kids = [int(p) for p in children.read_text().split()] if children.exists() else []
-        return [k for k in kids if _cmdline(k).find("multiprocessing") >= 0] or [self.proc.pid]
+        kids = [k for k in self._children() if "spawn_main" in _cmdline(k)]
+        return kids if self.workers > 1 else [self.proc.pid]
+
+    def notary_pid(self) -> int | None:
+        """The notary process (a child of the serving process), if running."""
+        return next((k for k in self._children() if "gateway.notary_process" in _cmdline(k)), None)
 
     def stop(self) -> None:
         self.proc.terminate()
         try:
-            self.proc.wait(timeout=15)
+            self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
@@ -242,19 +276,24 @@ def _status_kib(pid: int, field: str) -> int:
     return 0
 
 
+def _mib(pids: list[int], field: str) -> float:
+    return round(max(_status_kib(pid, field) for pid in pids) / 1024, 1)
+
+
 # ---- the measurement -------------------------------------------------------------------------------------------
 
 
-def main() -> None:  # noqa: PLR0915 - a linear script
-    """Set up a space and a gateway process, measure, print figures and the JSON summary."""
+def main() -> None:
+    """Set up a space, then per worker count a gateway (+ notary) process; measure; print the JSON summary."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--quick", action="store_true", help="shorter runs, fewer repeats")
+    parser.add_argument("--quick", action="store_true", help="shorter runs")
     parser.add_argument("--skip-1gib", action="store_true", help="skip the 1 GiB streaming memory figure")
-    parser.add_argument("--workers", type=int, default=1, help="gateway worker processes (default 1)")
+    parser.add_argument("--workers", default="1,2", help="gateway worker counts, one fresh gateway each (default 1,2)")
+    parser.add_argument("--no-notary", action="store_true", help="no notary process (diagnostics only)")
     parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
-    parser.add_argument("--repeats", type=int, default=None, help="runs per figure (median; default 3, quick 3)")
+    parser.add_argument("--repeats", type=int, default=None, help="runs per figure (median; default 3)")
     parser.add_argument("--duration", type=float, default=None, help="seconds per run (default 5, quick 2)")
     parser.add_argument("--skip-signed", action="store_true", help="skip the signed-per-request figures")
     args = parser.parse_args()
@@ -262,105 +301,261 @@ def main() -> None:  # noqa: PLR0915 - a linear script
         load_main()
         return
     if args.serve:
-        serve_main(args.workers)
+        serve_main(int(args.workers), notary=not args.no_notary)
         return
-
-    from gateway.client import GatewayClient
-    from gateway.service import Gateway, register_asset, revoke_grant
-    from gateway.settings import GatewaySettings
 
     wrk = shutil.which("wrk") if args.generator in ("auto", "wrk") else None
     if args.generator == "wrk" and wrk is None:
         raise SystemExit("wrk is not installed (apt-get install wrk), use --generator python")
-    generator = "wrk" if wrk else "python"
-    duration = args.duration or (2.0 if args.quick else 5.0)
-    repeats = args.repeats or 3
-    script = Path(tempfile.mkstemp(suffix=".lua")[1])
-    script.write_text(_WRK_LUA)
-
-    with start_space() as space:
-        settings = GatewaySettings(home=space.home, port=_free_port())
-        gw = Gateway.open(settings, space.chain.settings, chain=space.chain,
-                          provider=space.keystore.account("provider"))  # bench-side: register, revoke
-        server = ServerProcess(settings, space.devnet.rpc_url, args.workers)
-        try:
-            server.wait_ready()
-            summary = _measure(args, space, gw, server, generator, duration, repeats, script,
-                               GatewayClient, register_asset, revoke_grant)
-        finally:
-            server.stop()
-            script.unlink(missing_ok=True)
+    bench = Bench(args, "wrk" if wrk else "python")
+    try:
+        summary = bench.run()
+    finally:
+        bench.script.unlink(missing_ok=True)
     print(json.dumps(summary))
 
 
-def _measure(args: Any, space: Any, gw: Any, server: Any, generator: str, duration: float, repeats: int,
-             script: Path, client_cls: Any, register: Any, revoke: Any) -> dict[str, Any]:  # noqa: PLR0913
-    consumer = space.keystore.account("consumer")
-    client = client_cls(server.url, consumer)
-    session_client = client_cls(server.url, consumer, session=True)
-    policy = Policy(purposes=("bench",))
-    assets = {}
-    for label, size in (("1kib", 1024), ("10mib", 10 * 2**20)):
-        path = space.home / f"{label}.bin"
+class Bench:
+    """One benchmark run: a data space, assets and grants, then one gateway process per worker count."""
+
+    def __init__(self, args: Any, generator: str) -> None:
+        self.args = args
+        self.generator = generator
+        self.duration = args.duration or (2.0 if args.quick else 5.0)
+        self.repeats = args.repeats or 3
+        self.worker_counts = [int(w) for w in str(args.workers).split(",") if w.strip()]
+        self.script = Path(tempfile.mkstemp(suffix=".lua")[1])
+        self.script.write_text(_WRK_LUA)
+
+    def run(self) -> dict[str, Any]:
+        from gateway.client import GatewayClient
+        from gateway.service import Gateway
+        from gateway.settings import GatewaySettings
+
+        with start_space() as space:
+            self.space = space
+            self.settings = GatewaySettings(home=space.home, port=_free_port())
+            self.gw = Gateway.open(self.settings, space.chain.settings, chain=space.chain,
+                                   provider=space.keystore.account("provider"))  # bench-side: register, revoke
+            consumer = space.keystore.account("consumer")
+            self.client = GatewayClient(self.settings.base_url, consumer)
+            self.session = GatewayClient(self.settings.base_url, consumer, session=True)
+            self.signer = {"key": consumer.key.hex(), "chain_id": self.gw.chain_id, "contract": self.gw.usage_grants}
+            print(f"generator: {self.generator} (signed rows: python); gateway workers: {self.worker_counts}; "
+                  f"notary: {'off' if self.args.no_notary else 'separate process'}; {self.duration:g} s per run, "
+                  f"median of {self.repeats}", flush=True)
+            with self._server(self.worker_counts[0]) as server:  # grants are issued by the gateway itself
+                self._setup_assets()
+            summary: dict[str, Any] = {}
+            long_lived: dict[str, Any] = {}
+            for i, workers in enumerate(self.worker_counts):
+                with self._server(workers) as server:
+                    row = self._workers_row(server, signed=i == 0 and not self.args.skip_signed)
+                    if i == 0:
+                        long_lived = self._long_lived(server)
+                        row["revocation_blocks"] = self._revocation_blocks()
+                if i == 0:
+                    summary.update(row)
+                else:
+                    summary[f"workers_{workers}"] = row
+            peak = None if self.args.skip_1gib else self._fresh_peak_rss()
+        summary.update({"peak_rss_mib_1gib": peak, **long_lived, "generator": self.generator,
+                        "workers": self.worker_counts[0], "notary": "off" if self.args.no_notary else "process",
+                        "run_s": self.duration, "repeats": self.repeats})
+        return summary
+
+    # ---- setup ----
+
+    def _server(self, workers: int) -> Any:
+        bench = self
+
+        class Running:
+            def __enter__(self) -> ServerProcess:
+                self.server = ServerProcess(bench.settings, bench.space.devnet.rpc_url, workers,
+                                            notary=not bench.args.no_notary)
+                try:
+                    self.server.wait_ready()
+                except BaseException:
+                    self.server.stop()
+                    raise
+                return self.server
+
+            def __exit__(self, *exc: object) -> None:
+                self.server.stop()
+
+        return Running()
+
+    def _setup_assets(self) -> None:
+        from gateway.service import register_asset
+
+        policy = Policy(purposes=("bench",))
+        plain = self.space.home / "plain"
+        plain.mkdir()
+        sizes = [("1kib", 1024), ("10mib", 10 * 2**20)] + ([] if self.args.skip_1gib else [("1gib", 2**30)])
+        self.assets: dict[str, str] = {}
+        for label, size in sizes:
+            path = self.space.home / f"{label}.bin"
+            with open(path, "wb") as f:
+                for _ in range(max(1, size // 2**20)):
+                    f.write(os.urandom(min(size, 2**20)))
+            asset_id = register_asset(self.gw, path, policy).asset_id
+            self.client.request_grant(asset_id, "bench", max_count=2**24 - 1 if label != "1gib" else 10)
+            self.assets[label] = asset_id
+            if label == "1gib":
+                path.unlink()
+            else:
+                path.rename(plain / asset_id)
+        self.revoke_asset = register_asset(self.gw, self._write("revoke.bin", 64), policy).asset_id
+        self.session.open_session()
+
+    def _write(self, name: str, size: int) -> Path:
+        path = self.space.home / name
         path.write_bytes(os.urandom(size))
-        asset_id = register(gw, path, policy).asset_id
-        client.request_grant(asset_id, "bench", max_count=2**24 - 1)
-        assets[label] = asset_id
-    session_client.open_session()
-    base = {"host": "127.0.0.1", "port": gw.settings.port}
-    signer = {"key": consumer.key.hex(), "chain_id": gw.chain_id, "contract": gw.usage_grants}
+        return path
 
-    def run(job: dict[str, Any], gen: str) -> dict[str, Any]:
-        return run_wrk(job, script) if gen == "wrk" else run_python_load(job)
+    # ---- load ----
 
-    def fresh_token() -> dict[str, str]:
-        return session_client.auth_headers("GET", "/")  # renewed before it expires
+    def _run(self, job: dict[str, Any], generator: str | None = None) -> dict[str, Any]:
+        if (generator or self.generator) == "wrk":
+            return run_wrk(job, self.script)
+        return run_python_load(job)
 
-    print(f"generator: {generator} (signed rows: python); gateway workers: {args.workers}; "
-          f"{duration:g} s per run, median of {repeats}", flush=True)
-    figures: dict[str, dict[str, Any]] = {}
-    plan = [("1kib", 1), ("1kib", 50), ("10mib", 1), ("10mib", 50)]
-    for label, conc in plan:
-        kinds = {"baseline": (f"/baseline/{assets[label]}", lambda: {}),
-                 "authorized": (f"/assets/{assets[label]}/data", fresh_token)}
-        _side_by_side(figures, kinds, label, conc, base, duration, repeats, lambda j: run(j, generator))
-    if not args.skip_signed:
-        for conc in (1, 50):
-            n = int(duration * (400 if conc == 1 else 900)) + 50  # more pre-signed requests than a run can use
-            kinds = {"baseline_py": (f"/baseline/{assets['1kib']}", lambda: {}),
-                     "signed": (f"/assets/{assets['1kib']}/data", lambda: {})}
-            _side_by_side(figures, kinds, "1kib", conc, base, duration, repeats,
-                          lambda j: run_python_load({**j, **({"sign": {**signer, "n": n}}
-                                                             if "/data" in j["target"] else {})}))
+    def _workers_row(self, server: ServerProcess, signed: bool) -> dict[str, Any]:
+        workers = server.workers
+        print(f"-- gateway workers: {workers} (serving pids {server.pids()}, notary pid {server.notary_pid()})",
+              flush=True)
+        base = {"host": "127.0.0.1", "port": self.settings.port}
+        before = self._notary_state()
+        token = lambda: self.session.auth_headers("GET", "/")  # noqa: E731 - renewed before it expires
+        figures: dict[str, dict[str, Any]] = {}
+        for label, conc in (("1kib", 1), ("1kib", 50), ("10mib", 1), ("10mib", 50)):
+            a = self.assets[label]
+            kinds = {"baseline": (f"/baseline/{a}", dict), "authorized": (f"/assets/{a}/data", token)}
+            if label == "10mib":
+                kinds = {"plain": (f"/plain/{a}", dict), **kinds}
+            _side_by_side(figures, kinds, label, conc, base, self.duration, self.repeats, self._run)
+        if signed:
+            for conc in (1, 50):
+                n = int(self.duration * (400 if conc == 1 else 900)) + 50  # more pre-signed than a run can use
+                signer = {"sign": {**self.signer, "n": n}}
+                kinds = {"baseline_py": (f"/baseline/{self.assets['1kib']}", dict),
+                         "signed": (f"/assets/{self.assets['1kib']}/data", dict)}
+                _side_by_side(figures, kinds, "1kib", conc, base, self.duration, self.repeats,
+                              lambda j: run_python_load({**j, **(signer if "/data" in j["target"] else {})}))
+        after = self._notary_state()
+        print(f"notary (separate process): {after['anchored'] - before['anchored']} batches anchored, "
+              f"{after['sealed_receipts'] - before['sealed_receipts']} receipts sealed during the runs; "
+              f"{after['pending']} pending at the end", flush=True)
+        return _row(figures, signed)
+
+    def _notary_state(self) -> dict[str, int]:
+        with self.gw.db.engine.connect() as conn:
+            def one(sql: str) -> int:
+                try:
+                    return int(conn.exec_driver_sql(sql).scalar() or 0)
+                except Exception:  # noqa: BLE001 - tables not created yet
+                    return 0
+
+            return {"anchored": one("SELECT count(*) FROM notary_batches WHERE state = 'anchored'"),
+                    "sealed_receipts": one("SELECT count(*) FROM notary_batch_members"),
+                    "pending": one("SELECT count(*) FROM access_records r LEFT JOIN notary_batch_members m "
+                                   "ON m.access_id = r.id WHERE m.access_id IS NULL")}
+
+    # ---- memory ----
+
+    def _stream_1gib(self, server: ServerProcess) -> tuple[float, float, float]:
+        """(RSS before, peak RSS during, MiB/s) of the serving process(es) streaming 1 GiB (VmHWM reset first)."""
+        pids = server.pids()
+        for pid in pids:
+            Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset the peak-RSS high-water mark
+        before = _mib(pids, "VmRSS")
+        target = f"/assets/{self.assets['1gib']}/data"
+        res = run_python_load({"host": "127.0.0.1", "port": self.settings.port, "target": target,
+                               "headers_list": [self.client.signed_headers("GET", target)], "concurrency": 1,
+                               "duration_s": 600})
+        assert res["statuses"] == {"200": 1} or res["statuses"] == {200: 1}, res
+        return before, _mib(pids, "VmHWM"), res["bytes"] / res["seconds"] / 2**20
+
+    def _long_lived(self, server: ServerProcess) -> dict[str, Any]:
+        """RSS of the process that served every run above (and of its notary), printed for transparency."""
+        pids, notary = server.pids(), server.notary_pid()
+        figures: dict[str, Any] = {"rss_mib_long_lived": _mib(pids, "VmRSS"),
+                                   "hwm_mib_long_lived": _mib(pids, "VmHWM")}
+        if notary is not None:
+            figures["rss_mib_notary"] = _mib([notary], "VmRSS")
+        if not self.args.skip_1gib:
+            before, peak, speed = self._stream_1gib(server)
+            figures["peak_rss_mib_1gib_long_lived"] = peak
+            print(f"1 GiB stream, long-lived process: {speed:.0f} MiB/s, RSS {before:.0f} -> peak {peak:.0f} MiB",
+                  flush=True)
+        print(f"long-lived serving process: RSS {figures['rss_mib_long_lived']} MiB, "
+              f"high-water {figures['hwm_mib_long_lived']} MiB; notary process RSS {figures.get('rss_mib_notary')} MiB",
+              flush=True)
+        return figures
+
+    def _fresh_peak_rss(self) -> float:
+        """Peak RSS of a fresh gateway process (1 worker, nothing served before) streaming 1 GiB."""
+        with self._server(1) as server:
+            before, peak, speed = self._stream_1gib(server)
+        print(f"1 GiB stream, fresh process: {speed:.0f} MiB/s, RSS {before:.0f} -> peak {peak:.0f} MiB", flush=True)
+        return peak
+
+    # ---- revocation ----
+
+    def _revocation_blocks(self) -> int:
+        """Blocks mined after the revoke tx's block until the gateway first refuses (0: at once)."""
+        from gateway.client import GatewayClientError
+        from gateway.service import revoke_grant
+
+        grant = self.session.request_grant(self.revoke_asset, "bench", max_count=100)["grant_id"]
+        out = self.space.home / "revoke.out"
+        self.session.fetch(self.revoke_asset, out)
+        revoke_grant(self.gw, grant)  # mined in this process: the gateway learns it from the chain only
+        revoke_block = self.gw.chain.w3.eth.block_number
+        for _ in range(10):
+            try:
+                self.session.fetch(self.revoke_asset, out)
+            except GatewayClientError as exc:
+                assert exc.code == "grant_revoked", exc
+                blocks = int(self.gw.chain.w3.eth.block_number - revoke_block)
+                print(f"revocation: refused {blocks} block(s) after the revoke block", flush=True)
+                return blocks
+            rpc(self.space.devnet.rpc_url, "evm_mine")
+        return 99
+
+
+def _row(figures: dict[str, dict[str, Any]], signed: bool) -> dict[str, Any]:
+    """The summary figures of one worker count."""
 
     def overhead(kind: str, base_kind: str, label: str, conc: int) -> float:
         a, b = figures[f"{kind}_{label}_c{conc}"]["rps"], figures[f"{base_kind}_{label}_c{conc}"]["rps"]
         return round(1 - a / b, 3)
 
-    peak = None if args.skip_1gib else _peak_rss_1gib(space, gw, server, client, register, policy, base)
-    revocation_blocks = _revocation_blocks(space, session_client, gw, revoke, register, policy)
-    print(f"revocation: refused {revocation_blocks} block(s) after the revoke block", flush=True)
-    summary: dict[str, Any] = {
+    row: dict[str, Any] = {
         "overhead_10mib": overhead("authorized", "baseline", "10mib", 50),
         "overhead_10mib_c1": overhead("authorized", "baseline", "10mib", 1),
+        "overhead_10mib_vs_plain": overhead("authorized", "plain", "10mib", 50),
+        "overhead_10mib_vs_plain_c1": overhead("authorized", "plain", "10mib", 1),
+        "decrypt_cost_10mib": overhead("baseline", "plain", "10mib", 50),
         "overhead_1kib": overhead("authorized", "baseline", "1kib", 50),
         "overhead_1kib_c1": overhead("authorized", "baseline", "1kib", 1),
         "rps_1kib_c50": round(figures["authorized_1kib_c50"]["rps"], 1),
         "rps_1kib_c50_baseline": round(figures["baseline_1kib_c50"]["rps"], 1),
+        "rps_1kib_c1": round(figures["authorized_1kib_c1"]["rps"], 1),
         "p99_ms_1kib_c1": round(figures["authorized_1kib_c1"]["p99_ms"], 2),
         "p50_ms_1kib_c1": round(figures["authorized_1kib_c1"]["p50_ms"], 2),
         "p99_ms_1kib_c50": round(figures["authorized_1kib_c50"]["p99_ms"], 2),
+        "mib_s_10mib_c50": round(figures["authorized_10mib_c50"]["mib_s"], 1),
+        "errors": sum(f["errors"] for f in figures.values()),
     }
-    if not args.skip_signed:
-        summary.update({
+    if signed:
+        row.update({
             "rps_1kib_c50_signed": round(figures["signed_1kib_c50"]["rps"], 1),
             "rps_1kib_c50_baseline_py": round(figures["baseline_py_1kib_c50"]["rps"], 1),
             "overhead_1kib_signed": overhead("signed", "baseline_py", "1kib", 50),
             "p99_ms_1kib_c1_signed": round(figures["signed_1kib_c1"]["p99_ms"], 2),
         })
-    summary.update({"peak_rss_mib_1gib": peak, "revocation_blocks": revocation_blocks,
-                    "generator": generator, "workers": args.workers, "run_s": duration, "repeats": repeats})
-    return summary
+    return row
 
 
 def _side_by_side(figures: dict[str, dict[str, Any]], kinds: dict[str, Any], label: str, conc: int,
@@ -377,58 +572,13 @@ def _side_by_side(figures: dict[str, dict[str, Any]], kinds: dict[str, Any], lab
         med = {key: statistics.median(r[key] for r in results) for key in ("rps", "p50_ms", "p99_ms")}
         errors = sum(r["errors"] for r in results)
         mib_s = statistics.median(r["bytes"] / r["seconds"] / 2**20 for r in results)
-        figures[f"{kind}_{label}_c{conc}"] = {**med, "errors": errors}
+        figures[f"{kind}_{label}_c{conc}"] = {**med, "errors": errors, "mib_s": mib_s}
         spread = f"{min(r['rps'] for r in results):.0f}..{max(r['rps'] for r in results):.0f}"
         print(f"{kind:11s} {label:5s} c={conc:<3d} rps={med['rps']:8.1f} ({spread}) MiB/s={mib_s:8.1f} "
               f"p50={med['p50_ms']:7.2f} ms p99={med['p99_ms']:7.2f} ms err={errors} "
               f"[{results[0]['generator']}]", flush=True)
         if errors:
             print(f"  !! {kind} {label} c={conc}: {errors} non-200 responses", flush=True)
-
-
-def _peak_rss_1gib(space: Any, gw: Any, server: Any, client: Any, register: Any, policy: Policy,
-                   base: dict[str, Any]) -> float:
-    """Peak RSS (VmHWM, reset before the stream) of the serving process(es) while streaming 1 GiB."""
-    path = space.home / "1gib.bin"
-    with open(path, "wb") as f:
-        for _ in range(1024):
-            f.write(os.urandom(2**20))
-    big = register(gw, path, policy).asset_id
-    client.request_grant(big, "bench", max_count=10)
-    path.unlink()
-    pids = server.pids()
-    for pid in pids:
-        Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset the peak-RSS high-water mark
-    before = max(_status_kib(pid, "VmRSS") for pid in pids) / 1024
-    headers = client.signed_headers("GET", f"/assets/{big}/data")
-    res = run_python_load({**base, "target": f"/assets/{big}/data", "headers_list": [headers], "concurrency": 1,
-                           "duration_s": 600})
-    peak = max(_status_kib(pid, "VmHWM") for pid in pids) / 1024
-    print(f"1 GiB stream: {res['bytes'] / res['seconds'] / 2**20:.0f} MiB/s (status {res['statuses']}), "
-          f"server RSS {before:.0f} -> peak {peak:.0f} MiB", flush=True)
-    return round(peak, 1)
-
-
-def _revocation_blocks(space: Any, client: Any, gw: Any, revoke: Any, register: Any, policy: Policy) -> int:
-    """Blocks mined after the revoke tx's block until the gateway first refuses (0: at once)."""
-    from gateway.client import GatewayClientError
-
-    path = space.home / "revoke.bin"
-    path.write_bytes(os.urandom(64))
-    asset_id = register(gw, path, policy).asset_id
-    grant = client.request_grant(asset_id, "bench", max_count=100)["grant_id"]
-    out = space.home / "revoke.out"
-    client.fetch(asset_id, out)
-    revoke(gw, grant)  # mined in its own process: the gateway process learns it from the chain only
-    revoke_block = gw.chain.w3.eth.block_number
-    for _ in range(10):
-        try:
-            client.fetch(asset_id, out)
-        except GatewayClientError as exc:
-            assert exc.code == "grant_revoked", exc
-            return int(gw.chain.w3.eth.block_number - revoke_block)
-        rpc(space.devnet.rpc_url, "evm_mine")
-    return 99
 
 
 if __name__ == "__main__":

@@ -56,23 +56,60 @@ def gateway_group() -> None:
 
 @gateway_group.command("serve")
 @click.option("--port", type=int, default=None, help="Port (default: config / TDS_GATEWAY_PORT / 8700).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="HTTP worker processes (they share the database and the store).")
+@click.option("--no-notary", is_flag=True,
+              help="Start no notary process (run `tds gateway notary` elsewhere, or `tds gateway anchor`).")
 @click.option("--log-level", default="warning", show_default=True)
 @pass_cli
-def serve(c: CliContext, port: int | None, log_level: str) -> None:
-    """Serve the gateway until interrupted."""
+def serve(c: CliContext, port: int | None, workers: int, no_notary: bool, log_level: str) -> None:
+    """Serve the gateway until interrupted, with one notary process that seals and anchors receipts."""
+    from gateway.app import create_app
+    from gateway.server import serve as serve_http
+
+    settings = _serve_settings(c, port=port, notary_mode="off" if no_notary else None)
+    gw = _service_call(lambda: _gateway(c, settings))  # fail early (chain, keystore, store) with an exit code
+    running = {"process": "notary process", "thread": "notary thread in each worker"}.get(
+        settings.notary_mode if settings.notary_enabled else "off", "no notary")
+    err.print(f"gateway for {gw.provider_address} on http://{settings.host}:{settings.port} "
+              f"(chain {gw.chain_id}, store {settings.store_path}, {workers} worker(s), {running})", highlight=False)
+    app = create_app(settings, gw) if workers == 1 else None
+    serve_http(settings, workers=workers, log_level=log_level, app=app)
+
+
+@gateway_group.command("notary")
+@click.option("--log-level", default="info", show_default=True)
+@pass_cli
+def notary(c: CliContext, log_level: str) -> None:
+    """Run the notary in the foreground (seal receipts on size or time, anchor the roots) until interrupted.
+
+    For gateways served with `--no-notary`; several notaries on one database are safe (one holds the lease).
+    """
+    import logging
+
+    from gateway.notary_process import run_notary
+
+    settings = _serve_settings(c)
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s notary %(levelname)s %(message)s")
+    gw = _service_call(lambda: _gateway(c, settings))
+    err.print(f"notary for {gw.provider_address} (batch {settings.notary_batch_size}, "
+              f"every {settings.notary_interval_s:g} s)", highlight=False)
+    _service_call(lambda: run_notary(settings, gw))
+
+
+def _serve_settings(c: CliContext, port: int | None = None, notary_mode: str | None = None) -> GatewaySettings:
+    """Settings for processes started from here: child processes sign with the same account (``--as``)."""
     import dataclasses
 
-    import uvicorn
-
-    from gateway.app import create_app
-
     settings = _settings(c)
+    changes: dict[str, Any] = {}
     if port is not None:
-        settings = dataclasses.replace(settings, port=port)
-    gw = _service_call(lambda: _gateway(c, settings))
-    err.print(f"gateway for {gw.provider_address} on http://{settings.host}:{settings.port} "
-              f"(chain {gw.chain_id}, store {settings.store_path})", highlight=False)
-    uvicorn.run(create_app(settings, gw), host=settings.host, port=settings.port, log_level=log_level)
+        changes["port"] = port
+    if notary_mode is not None:
+        changes["notary_mode"] = notary_mode
+    if c.account_name:
+        changes["provider_account"] = c.account_name
+    return dataclasses.replace(settings, **changes)
 
 
 # ---- provider: deciding on grants ---------------------------------------------------------------------------

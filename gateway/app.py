@@ -488,8 +488,9 @@ def _dataset(gw: Gateway, asset_id: str) -> dict[str, Any] | None:
 # Who may read: any signed call by an active participant; the provider of this gateway and any participant
 # holding the auditor role see every receipt, a consumer sees only the receipts naming its address (other
 # receipts answer 404, as if absent). GET /receipts/export (JSONL for `tds audit check --receipts`) is for
-# the provider and auditors only. The notary thread (seal on size or time, then anchor) runs in the
-# lifespan when ``notary_interval_s`` > 0.
+# the provider and auditors only. The notary (seal on size or time, then anchor) runs in the app's lifespan
+# only with ``notary_mode="thread"`` (embedded use, tests); ``tds gateway serve`` runs it as a separate
+# process (gateway.notary_process), out of the serving process's GIL.
 
 
 def _receipt_routes(app: FastAPI, gw: Gateway) -> None:
@@ -549,10 +550,11 @@ def _receipt_routes(app: FastAPI, gw: Gateway) -> None:
 
 
 def _run_notary_in_lifespan(app: FastAPI, notary: Any, settings: GatewaySettings) -> None:
-    """Wrap the app's lifespan so the notary thread starts with the app and stops (after its step) with it."""
+    """With ``notary_mode="thread"``: the notary thread starts with the app and stops (after its step) with it."""
     from gateway.anchoring import NotaryWorker
 
-    if settings.notary_interval_s <= 0 or notary.anchors is None or notary.anchors.sender is None:
+    if settings.notary_mode != "thread" or not settings.notary_enabled or notary.anchors is None \
+            or notary.anchors.sender is None:
         return
     inner = app.router.lifespan_context
 

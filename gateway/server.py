@@ -1,11 +1,14 @@
-"""Serving the gateway with uvicorn: one process, or several worker processes sharing DB and store.
+"""Serving the gateway with uvicorn: one process, or several worker processes sharing DB and store,
+plus (``notary_mode="process"``, the default) ONE separate notary process that seals and anchors.
 
 Each worker builds its own :class:`gateway.service.Gateway` (chain view, caches, head reads are per
 process and stay correct: caches are keyed by block number, every request reads a fresh head).
 What must be shared is shared through the database (single-use nonces, usage counters, access
-records) or derived from the master key (session tokens verify in every worker).
+records) or derived from the master key (session tokens verify in every worker). The notary
+process reads the access records the workers commit (see :mod:`gateway.notary_process`); it is
+stopped when serving stops (SIGTERM, SIGINT), after its current step.
 
-    serve(settings, workers=4)        # what ``tds gateway serve --workers 4`` should call
+    serve(settings, workers=4)        # what ``tds gateway serve --workers 4`` calls
 """
 
 from __future__ import annotations
@@ -13,30 +16,67 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
+import threading
 from pathlib import Path
 from typing import Any
 
 from gateway.settings import GatewaySettings
 
 SETTINGS_ENV = "TDS_GATEWAY_SERVE_SETTINGS"  # settings handed to worker processes (JSON, no secrets)
+APP_FACTORY = "gateway.server:app_from_env"
 
 
-def serve(settings: GatewaySettings, workers: int = 1, log_level: str = "warning", app: Any = None) -> None:
-    """Serve until interrupted; ``app`` (single process only) defaults to ``create_app(settings)``."""
+def serve(
+    settings: GatewaySettings,
+    workers: int = 1,
+    log_level: str = "warning",
+    app: Any = None,
+    factory: str = APP_FACTORY,
+) -> None:
+    """Serve until SIGTERM/SIGINT, with the notary process when ``settings.notary_mode == "process"``.
+
+    ``app`` (single process only) defaults to ``create_app(settings)``; ``factory`` is the uvicorn
+    app factory (``module:function``) worker processes call, with the settings in the environment.
+    """
     import uvicorn
 
+    if app is not None and workers > 1:
+        raise ValueError("several workers build their own app: pass settings, not an app")
     options = uvicorn_options(settings, log_level)
-    if workers <= 1:
-        if app is None:
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if main else None  # uvicorn re-raises it
+    notary = None
+    try:
+        notary = _start_notary(settings, log_level)
+        if app is None and workers <= 1 and factory == APP_FACTORY:
             from gateway.app import create_app
 
             app = create_app(settings)
-        uvicorn.run(app, **options)
-        return
-    if app is not None:
-        raise ValueError("several workers build their own app: pass settings, not an app")
-    os.environ[SETTINGS_ENV] = settings_to_env(settings)
-    uvicorn.run("gateway.server:app_from_env", factory=True, workers=workers, **options)
+        if app is not None:
+            uvicorn.run(app, **options)
+        else:
+            os.environ[SETTINGS_ENV] = settings_to_env(settings)
+            uvicorn.run(factory, factory=True, workers=workers if workers > 1 else None, **options)
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+        if notary is not None:
+            notary.stop()
+
+
+def _start_notary(settings: GatewaySettings, log_level: str) -> Any:
+    if settings.notary_mode != "process" or not settings.notary_enabled:
+        return None
+    from gateway.notary_process import NotaryProcess
+    from gateway.service import load_master_key
+
+    load_master_key(settings)  # create it here, once, rather than racing in the children
+    return NotaryProcess.start(settings, log_level)
+
+
+def _exit_on_sigterm(_sig: int, _frame: Any) -> None:
+    raise SystemExit(0)  # a graceful stop: unwind (and stop the notary) instead of dying on the spot
 
 
 def uvicorn_options(settings: GatewaySettings, log_level: str = "warning") -> dict[str, Any]:

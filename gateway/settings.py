@@ -15,6 +15,9 @@ from typing import Any
 from chain.settings import DEFAULT_HOME
 
 
+NOTARY_MODES = ("process", "thread", "off")
+
+
 @dataclass(frozen=True)
 class GatewaySettings:
     """How one provider's gateway listens, stores, checks and fails closed."""
@@ -39,7 +42,20 @@ class GatewaySettings:
     clock_skew_s: int = 30
     catalog_title: str = "TDS provider catalog"
     notary_batch_size: int = 1000  # seal as soon as this many receipts are pending (one anchor tx per batch)
-    notary_interval_s: float = 5.0  # ...or when the oldest pending receipt is this old; 0 disables the notary thread
+    notary_interval_s: float = 5.0  # ...or when the oldest pending receipt is this old; 0 disables the notary
+    # where the notary (seal on size/time, anchor) runs: "process" = one separate process started by
+    # `tds gateway serve` / gateway.server.serve (the app runs none); "thread" = inside the app's
+    # lifespan (embedded use, tests); "off" = nowhere (seal and anchor with `tds gateway anchor`)
+    notary_mode: str = "process"
+
+    def __post_init__(self) -> None:
+        if self.notary_mode not in NOTARY_MODES:
+            raise ValueError(f"notary_mode must be one of {', '.join(NOTARY_MODES)}, not {self.notary_mode!r}")
+
+    @property
+    def notary_enabled(self) -> bool:
+        """Whether receipts are sealed and anchored automatically (in some process or thread)."""
+        return self.notary_mode != "off" and self.notary_interval_s > 0
 
     @property
     def gateway_dir(self) -> Path:

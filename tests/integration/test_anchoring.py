@@ -337,10 +337,10 @@ def test_worker_seals_on_size_then_on_time(env: GatewayEnv, notary: Notary, asse
 
 
 def test_gateway_thread_anchors_by_itself(env: GatewayEnv, asset: dict[str, str], tmp_path: Path) -> None:
-    """A second gateway app on the same database with the notary thread on (0.3 s)."""
+    """A second gateway app on the same database with the notary thread on (0.3 s; embedded use)."""
     from gateway.service import Gateway
 
-    settings = replace(env.settings, port=_free_port(), notary_interval_s=0.3)
+    settings = replace(env.settings, port=_free_port(), notary_interval_s=0.3, notary_mode="thread")
     gw = Gateway.open(settings, env.chain_settings)
     server = _start_server(create_app(settings, gw), settings.port)
     try:

@@ -1,0 +1,176 @@
+"""The notary in its own process: seal receipts on size or time and anchor them, away from request serving.
+
+Sealing builds Merkle trees in Python (holding the GIL) and every anchor transaction mines a block;
+inside a serving process both show up as request latency. So ``tds gateway serve`` starts ONE
+notary process next to its HTTP worker(s) and stops it when it stops (:class:`NotaryProcess`).
+The durability rules are those of :mod:`gateway.anchoring` whatever process runs them: access
+records are committed by the serving process before its response; a batch is committed before its
+anchor transaction is sent; anchoring reads the chain first, so it happens once. The database lease
+keeps a second notary (another ``serve``, a ``tds gateway notary``, a ``notary_mode="thread"`` app)
+from doing the same work twice.
+
+    run_notary(settings)                        # foreground until SIGTERM/SIGINT: ``tds gateway notary``
+    proc = NotaryProcess.start(settings)        # a child process (what ``serve`` does)
+    proc.stop()
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from gateway.errors import GatewayError
+from gateway.settings import GatewaySettings
+
+if TYPE_CHECKING:
+    from gateway.service import Gateway
+
+log = logging.getLogger("tds.gateway.notary")
+
+PARENT_POLL_S = 0.5
+RESTART_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
+
+
+class NotaryUnavailable(GatewayError):
+    """The notary cannot run: no provider key to anchor with, or the notary is disabled in the settings."""
+
+
+def run_notary(
+    settings: GatewaySettings,
+    gateway: Gateway | None = None,
+    stop: threading.Event | None = None,
+    parent_pid: int | None = None,
+) -> None:
+    """Run the notary worker until ``stop`` is set, SIGTERM/SIGINT arrives, or ``parent_pid`` is gone.
+
+    Returns after the worker's current step (a step is never cut between sealing and recording an
+    anchor except by a hard kill, which the next run heals from the chain).
+    """
+    from gateway.anchoring import Notary, NotaryWorker
+    from gateway.service import Gateway
+
+    if settings.notary_interval_s <= 0:
+        raise NotaryUnavailable("notary_interval_s is 0: the notary is disabled")
+    gw = gateway or Gateway.open(settings)
+    notary = Notary.for_gateway(gw)
+    if notary.anchors is None or notary.anchors.sender is None:
+        raise NotaryUnavailable("the gateway has no provider key: it cannot anchor")
+    stop = stop or threading.Event()
+    _stop_on_signals(stop)
+    worker = NotaryWorker(notary, settings.notary_batch_size, settings.notary_interval_s)
+    worker.start()
+    log.info("notary running (pid %s, batch %s, interval %s s)", os.getpid(), settings.notary_batch_size,
+             settings.notary_interval_s)
+    try:
+        while not stop.wait(PARENT_POLL_S):
+            if parent_pid is not None and os.getppid() != parent_pid:
+                log.warning("the serving process %s is gone: stopping", parent_pid)
+                break
+            if not worker.alive:  # pragma: no cover - the worker catches everything per tick
+                raise NotaryUnavailable("the notary thread died")
+    finally:
+        worker.stop()
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda _sig, _frame: stop.set())
+
+
+class NotaryProcess:
+    """One notary child process, restarted (with backoff) if it dies while its owner serves."""
+
+    def __init__(self, settings: GatewaySettings, log_level: str = "warning") -> None:
+        self.settings = settings
+        self.log_level = log_level
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._watcher: threading.Thread | None = None
+
+    @classmethod
+    def start(cls, settings: GatewaySettings, log_level: str = "warning") -> NotaryProcess:
+        """Spawn the notary process (settings handed down as JSON in the environment, no secrets)."""
+        self = cls(settings, log_level)
+        self._spawn()
+        self._watcher = threading.Thread(target=self._watch, name="tds-notary-watch", daemon=True)
+        self._watcher.start()
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        """The current child's pid."""
+        return self.proc.pid if self.proc is not None else None
+
+    def _spawn(self) -> None:
+        from gateway.server import SETTINGS_ENV, settings_to_env
+
+        env = {**os.environ, SETTINGS_ENV: settings_to_env(replace(self.settings, notary_mode="process"))}
+        cmd = [sys.executable, "-m", "gateway.notary_process", "--parent", str(os.getpid()),
+               "--log-level", self.log_level]
+        with self._lock:
+            if not self._stopping.is_set():
+                self.proc = subprocess.Popen(cmd, env=env)
+
+    def _watch(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            proc = self.proc
+            if proc is None:
+                return
+            code = proc.wait()
+            if self._stopping.is_set():
+                return
+            delay = RESTART_BACKOFF_S[min(failures, len(RESTART_BACKOFF_S) - 1)]
+            log.error("notary process %s exited with %s; restarting in %s s", proc.pid, code, delay)
+            failures += 1
+            if self._stopping.wait(delay):
+                return
+            self._spawn()
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        """SIGTERM the child, wait up to ``timeout`` (it finishes its step), then SIGKILL; its exit code."""
+        with self._lock:
+            self._stopping.set()
+            proc = self.proc
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log.error("notary process %s did not stop within %s s: killing it", proc.pid, timeout)
+                proc.kill()
+                proc.wait()
+        return proc.returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the child: ``python -m gateway.notary_process --parent PID``."""
+    from gateway.server import settings_from_env
+
+    parser = argparse.ArgumentParser(prog="python -m gateway.notary_process")
+    parser.add_argument("--parent", type=int, default=None, help="stop when this process is gone")
+    parser.add_argument("--log-level", default="warning")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s notary %(levelname)s %(message)s")
+    try:
+        run_notary(settings_from_env(), parent_pid=args.parent)
+    except GatewayError as exc:
+        log.error("notary: %s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
