@@ -19,6 +19,7 @@ from chain.errors import ChainError, ChainUnavailable, ContractRevert, Transacti
 from chain.revert import RevertDecoder
 
 GAS_MARGIN = 1.2
+NONCE_RETRIES = 5
 PRIORITY_FEE_WEI = 10**9
 
 
@@ -72,7 +73,7 @@ class TxSender:
         """Assign a nonce, sign, send, wait for the receipt."""
         tx = {k: v for k, v in tx.items() if k != "from"}
         with self._lock:
-            for attempt in range(2):
+            for attempt in range(NONCE_RETRIES):
                 nonce = self._next_nonce()
                 signed = self.account.sign_transaction({**tx, "nonce": nonce, "chainId": self.chain_id})
                 try:
@@ -81,7 +82,8 @@ class TxSender:
                     break
                 except Web3RPCError as exc:
                     self._nonce = None  # resync from the node
-                    if attempt == 0 and "nonce" in str(exc).lower():
+                    if attempt + 1 < NONCE_RETRIES and _nonce_conflict(exc):
+                        # another process signing with this key took the nonce (gateway workers, notary)
                         continue
                     raise ChainError(f"transaction rejected by the node: {exc}") from exc
                 except (ConnectionError, OSError) as exc:
@@ -128,3 +130,8 @@ class TxSender:
         if base is None:
             return {"gasPrice": self.w3.eth.gas_price}
         return {"maxFeePerGas": 2 * int(base) + PRIORITY_FEE_WEI, "maxPriorityFeePerGas": PRIORITY_FEE_WEI}
+
+
+def _nonce_conflict(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "nonce" in text or "already known" in text or "replacement transaction underpriced" in text

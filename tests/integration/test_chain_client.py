@@ -79,3 +79,39 @@ def test_rejected_transaction_sends_nothing(space: Space) -> None:
     assert sender.w3.eth.get_transaction_count(sender.address) == nonce
     assert AssetsClient(assets.chain).get("0x" + "77" * 32) is None
     assert GrantsClient(assets.chain).get_policy("0x" + "77" * 32) is None
+
+
+def test_fast_view_calls_match_web3_and_decode_reverts(space: Space) -> None:
+    chain = space.chain()
+    participants, assets, grants = space.clients()
+    consumer = space.address("consumer")
+    reg = participants.contract.functions
+    calls = [
+        reg.getParticipant(consumer),
+        reg.isActive(consumer, 2),
+        assets.contract.functions.getAsset(b"\x01" * 32),
+        grants.contract.functions.getPolicy(b"\x02" * 32),
+        grants.contract.functions.liveness(b"\x03" * 32),
+        chain.contract("AnchorRegistry").functions.getAnchor(b"\x04" * 32),
+    ]
+    for fn in calls:
+        expected = fn.call()
+        got = chain.call(fn)
+        assert (tuple(got) if isinstance(got, list) else got) == expected, fn.fn_name
+    with pytest.raises(Exception) as info:
+        chain.call(reg.requireActive(space.address("outsider"), 0))
+    assert type(info.value).__name__ == "ParticipantUnknown"
+    assert info.value.error_args["account"].lower() == space.address("outsider").lower()
+
+
+def test_two_senders_sharing_a_key_recover_from_nonce_conflicts(space: Space) -> None:
+    """Gateway workers and the notary process sign with the provider key, each with its own nonce cache."""
+    account = Keystore(space.settings.keystore_dir).account("auditor")
+    chain_a, chain_b = space.chain(), space.chain()
+    a = AnchorsClient(chain_a, chain_a.sender(account))
+    b = AnchorsClient(chain_b, chain_b.sender(account))
+    roots = ["0x" + os.urandom(32).hex() for _ in range(16)]
+    with ThreadPoolExecutor(4) as pool:
+        receipts = list(pool.map(lambda i: (a, b)[i % 2].anchor(roots[i], 1, 1), range(16)))
+    assert all(r["status"] == 1 for r in receipts)
+    assert all(a.get(r) is not None for r in roots)
