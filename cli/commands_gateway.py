@@ -292,7 +292,8 @@ def fetch(c: CliContext, asset_id: str, output: Path, grant_id: str | None, purp
             asset_id, output, grant_id=grant_id, purpose=purpose,
             progress=lambda done, total: bar.update(task, completed=done, total=total or None))))
     data = {"asset_id": asset_id.lower(), "file": str(result.path), "bytes": result.size,
-            "sha256": result.sha256, "verified": True, "grant_id": result.grant_id}
+            "sha256": result.sha256, "verified": True, "grant_id": result.grant_id,
+            "receipt_id": result.receipt_id}
     emit_json(data) if as_json else kv("fetched and verified", data)
 
 

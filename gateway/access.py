@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chain.types import GrantRequest, Liveness
+from gateway.anchoring import receipt_id_of
 from gateway.auth import Caller
 from gateway.db import GrantState
 from gateway.errors import (
@@ -71,6 +72,7 @@ class Delivery:
     partial: bool
     first: bytes
     reader: ObjectReader
+    receipt_id: str | None = None  # the notary receipt of this access (GET /receipts/{id}/proof)
 
     @property
     def body(self) -> bytes | None:
@@ -115,11 +117,13 @@ def authorize_fetch(
     reader, first, start, end, size = _open(gw, asset_id, range_header)
     access = None if record is None else {**record, "decision": "allow", "code": "ok", "grant_id": grant_id,
                                           "bytes": end - start, "content_hash": asset_id}
-    if not gw.db.consume(grant_id, request.max_count, access):
+    access_id = gw.db.consume(grant_id, request.max_count, access)
+    if access_id is None:
         reader.close()
         raise CountExhausted(f"grant {grant_id} has used all {request.max_count} accesses")
     partial = (start, end) != (0, size)
-    return Delivery(asset_id, grant_id, asset_id[2:], size, start, end, partial, first, reader)
+    receipt = receipt_id_of(access_id) if access_id else None
+    return Delivery(asset_id, grant_id, asset_id[2:], size, start, end, partial, first, reader, receipt)
 
 
 SMALL_BODY = 1 << 20

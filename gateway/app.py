@@ -395,6 +395,7 @@ def _routes(app: FastAPI, gw: Gateway) -> None:
         headers = {
             "X-Content-SHA256": delivery.sha256,
             "X-TDS-Grant": delivery.grant_id,
+            **({"X-TDS-Receipt": delivery.receipt_id} if delivery.receipt_id else {}),
             "Accept-Ranges": "bytes",
             "Content-Length": str(delivery.end - delivery.start),
             "Cache-Control": "no-store",

@@ -45,6 +45,7 @@ class FetchResult:
     size: int
     sha256: str
     grant_id: str
+    receipt_id: str | None = None  # the notary receipt of this access; its proof: GET /receipts/{id}/proof
 
 
 class GatewayClient:
@@ -185,6 +186,7 @@ class GatewayClient:
                             progress(done, total)
                 claimed = resp.headers.get("x-content-sha256", "")
                 grant = resp.headers.get("x-tds-grant", "")
+                receipt = resp.headers.get("x-tds-receipt")
             digest = h.hexdigest()
             if digest != asset_id.lower().removeprefix("0x") or digest != claimed:
                 raise IntegrityError(200, "hash_mismatch",
@@ -192,7 +194,7 @@ class GatewayClient:
             os.replace(tmp, out)
         finally:
             tmp.unlink(missing_ok=True)
-        return FetchResult(out, done, "0x" + digest, grant)
+        return FetchResult(out, done, "0x" + digest, grant, receipt)
 
     def _json(self, resp: httpx.Response) -> dict[str, Any]:
         if resp.status_code >= 400:

@@ -179,21 +179,23 @@ class Database:
 
     # ---- usage counters ----------------------------------------------------
 
-    def consume(self, grant_id: str, max_count: int, access: dict[str, Any] | None = None) -> bool:
-        """Use one access of ``grant_id`` atomically; False when all ``max_count`` are used.
+    def consume(self, grant_id: str, max_count: int, access: dict[str, Any] | None = None) -> int | None:
+        """Use one access of ``grant_id`` atomically; None when all ``max_count`` are used.
 
         With ``access``, the access record (``record_access`` fields) is inserted in the same
-        transaction, so the count is used if and only if the record is committed.
+        transaction, so the count is used if and only if the record is committed; the record's id
+        (the receipt's number) is returned. Without it, 0 means "used".
         """
         for attempt in range(2):
             with self._write() as conn:  # write first: the row lock is taken by the UPDATE itself
                 if attempt:
                     _ensure_counter(conn, grant_id, max_count)
                 if int(conn.execute(_CONSUME, {"gid": grant_id}).rowcount or 0) == 1:
-                    if access is not None:
-                        conn.execute(_INSERT_ACCESS, {**_ACCESS_DEFAULTS, **access, "at": time.time()})
-                    return True
-        return False
+                    if access is None:
+                        return 0
+                    result = conn.execute(_INSERT_ACCESS, {**_ACCESS_DEFAULTS, **access, "at": time.time()})
+                    return int(result.inserted_primary_key[0])
+        return None
 
     def used(self, grant_id: str) -> int:
         """Accesses used so far."""

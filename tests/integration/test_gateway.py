@@ -99,6 +99,7 @@ def test_fetch_streams_verified_bytes_and_uses_one_count(gw_env: GatewayEnv, gra
     assert state["state"] == "issued" and state["liveness"] == "live" and state["used"] == 1
     rec = gw_env.gateway.db.accesses(decision="allow", grant_id=granted["grant"])[-1]
     assert rec.bytes == result.size and rec.content_hash == granted["asset"] and rec.code == "ok"
+    assert result.receipt_id == f"rcpt-{rec.id}"  # the consumer learns its receipt with the bytes
 
 
 def test_range_request(gw_env: GatewayEnv, granted: dict[str, Any]) -> None:
