@@ -203,6 +203,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.worker_threads > 0:  # sync routes run on this many threads (anyio's default: 40)
+            import anyio.to_thread
+
+            anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         stop = threading.Event()
         thread = threading.Thread(target=_housekeeping, args=(gw, stop), name="tds-gateway-head", daemon=True)
         thread.start()

@@ -36,6 +36,7 @@ class GatewaySettings:
     # a signed call or session call uses a head read that started at most this long before it arrived:
     # 0 = strict (reads are shared between concurrent requests, never older than the request)
     head_max_lag_s: float = 0.0
+    worker_threads: int = 8  # threads running request handlers per worker process (0: anyio's default, 40)
     session_ttl_s: int = 300  # lifetime of a bearer session token from POST /session (at most)
     max_body_bytes: int = 64 * 1024
     max_request_ttl_s: int = 300  # a signed request may not expire further ahead than this

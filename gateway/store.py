@@ -46,6 +46,8 @@ import re
 import secrets
 import shutil
 import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -425,6 +427,10 @@ class EncryptedStore:
         self.root = Path(root)
         self.chunk_size = chunk_size
         self._master = master_key
+        # parsed headers by their exact bytes: a header that was authenticated once parses to the same
+        # result again, so the MAC check, key unwrap and key derivation are skipped on a repeat read
+        self._headers: OrderedDict[tuple[str, bytes], _Header] = OrderedDict()
+        self._headers_lock = threading.Lock()
         for sub in (self.root, self.root / ".tmp", self.root / ".trash"):
             sub.mkdir(mode=0o700, parents=True, exist_ok=True)
 
@@ -667,6 +673,20 @@ class EncryptedStore:
         return header, data
 
     def _parse_header(self, asset_id: str, raw: bytes) -> _Header:
+        key = (asset_id, raw)
+        with self._headers_lock:
+            cached = self._headers.get(key)
+            if cached is not None:
+                self._headers.move_to_end(key)
+                return cached
+        header = self._authenticate_header(asset_id, raw)
+        with self._headers_lock:
+            self._headers[key] = header
+            while len(self._headers) > _HEADER_CACHE_SIZE:
+                self._headers.popitem(last=False)
+        return header
+
+    def _authenticate_header(self, asset_id: str, raw: bytes) -> _Header:
         fields = _load_header_json(asset_id, raw)
         if fields.get("format") != FORMAT_NAME or fields.get("version") != FORMAT_VERSION:
             raise UnsupportedStoreFormat(
@@ -687,6 +707,9 @@ class EncryptedStore:
         if not hmac.compare_digest(mac, expect.digest()):
             raise StoredFileTampered(asset_id, "header MAC mismatch (header edited)")
         return _header_from_fields(asset_id, fields, _derive(data_key, b"enc"))
+
+
+_HEADER_CACHE_SIZE = 4096
 
 
 def _load_header_json(asset_id: str, raw: bytes) -> dict[str, Any]:

@@ -415,3 +415,15 @@ def test_key_material_never_shown(tmp_path: Path, key: MasterKey) -> None:
         pickle.dumps(key)
     with pytest.raises(MasterKeyError):
         MasterKey(b"short")
+
+
+def test_header_edited_after_a_cached_read_is_still_caught(store: EncryptedStore) -> None:
+    data = os.urandom(3 * CHUNK + 5)
+    store.put_bytes(AID, data)
+    assert read_all(store, expected_sha256=hashlib.sha256(data).digest()) == data  # header now cached
+    header_path = store.root / AID[2:] / "header.json"
+    header = json.loads(header_path.read_text())
+    header["size"] = header.get("size", 0) + 1 if "size" in header else 1
+    header_path.write_text(json.dumps(header))
+    with pytest.raises(StoredFileTampered):
+        read_all(store)
