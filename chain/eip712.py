@@ -10,6 +10,12 @@ from eth_account.signers.local import LocalAccount
 
 from chain.types import GrantRequest
 
+EIP712_DOMAIN_TYPE: list[dict[str, str]] = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
 GRANT_DOMAIN_NAME = "TDS UsageGrants"
 GRANT_DOMAIN_VERSION = "1"
 GRANT_REQUEST_TYPES: dict[str, list[dict[str, str]]] = {
@@ -40,15 +46,7 @@ def grant_domain(chain_id: int, verifying_contract: str) -> dict[str, Any]:
 def grant_typed_data(chain_id: int, verifying_contract: str, request: GrantRequest) -> dict[str, Any]:
     """Full EIP-712 document (what eth_signTypedData_v4 / ethers signTypedData take)."""
     return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            **GRANT_REQUEST_TYPES,
-        },
+        "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **GRANT_REQUEST_TYPES},
         "primaryType": "GrantRequest",
         "domain": grant_domain(chain_id, verifying_contract),
         "message": request.message(),

@@ -37,7 +37,7 @@ from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
-from chain.eip712 import GRANT_REQUEST_TYPES, grant_domain
+from chain.eip712 import EIP712_DOMAIN_TYPE, GRANT_REQUEST_TYPES, grant_domain
 from chain.types import Participant, ParticipantStatus, Role
 from gateway.chainview import ChainView
 from gateway.db import Database
@@ -54,12 +54,6 @@ from gateway.errors import (
 
 GATEWAY_DOMAIN_NAME = "TDS Gateway"
 GATEWAY_DOMAIN_VERSION = "1"
-EIP712_DOMAIN_TYPE = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
 GATEWAY_REQUEST_TYPES: dict[str, list[dict[str, str]]] = {
     "GatewayRequest": [
         {"name": "method", "type": "string"},
