@@ -151,7 +151,8 @@ class Database:
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = create_engine(url, pool_size=32, max_overflow=32, pool_pre_ping=True)
-        SQLModel.metadata.create_all(engine)
+        # only this module's tables (the audit index shares SQLModel's metadata but not this database)
+        SQLModel.metadata.create_all(engine, tables=[m.__table__ for m in GATEWAY_TABLES])  # type: ignore[attr-defined]
         return cls(engine)
 
     @contextmanager
@@ -331,3 +332,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+GATEWAY_TABLES = (GrantRequestRow, UsedNonce, AccessRecord, UsageCounter, Incident)
