@@ -389,3 +389,50 @@ def test_bulk_anchor_50_assets_in_one_transaction(env: GatewayEnv, tmp_path: Pat
     again = anchor_assets(client, list(files.values()))  # a retry: same root, nothing sent
     assert not again.sent and again.anchor_tx == done.anchor_tx and again.proofs == done.proofs
     assert events(env, done.root) == 1
+
+
+def test_auditor_cli_fetches_and_verifies_a_proof_and_anchors_a_folder(
+    env: GatewayEnv, notary: Notary, asset: dict[str, str], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`tds audit receipts|proof|verify-proof` and `tds asset anchor-folder` as an auditor would run them."""
+    from cli.main import main as tds
+
+    monkeypatch.setenv("TDS_RPC_URL", env.devnet.rpc_url)
+    home = ["--home", str(env.home)]
+    with env.client("consumer") as c:
+        fetched = c.fetch(asset["asset"], tmp_path / "cli.bin")
+    assert fetched.receipt_id is not None
+    notary.seal_all()
+    notary.anchor_sealed()
+
+    capsys.readouterr()
+    assert tds([*home, "--as", "auditor", "audit", "receipts", "--gateway", env.url, "-o",
+                str(tmp_path / "r.jsonl")]) == 0
+    exported = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert fetched.receipt_id in {e["receipt"]["receipt_id"] for e in exported}
+    proof_file = tmp_path / "proof.json"
+    assert tds([*home, "--as", "auditor", "audit", "proof", fetched.receipt_id, "--gateway", env.url,
+                "-o", str(proof_file)]) == 0
+    assert json.loads(proof_file.read_text())["state"] == "anchored"
+    assert tds([*home, "audit", "verify-proof", str(proof_file)]) == 0
+    assert "valid" in capsys.readouterr().out
+
+    # a consumer may not read someone else's receipt through the CLI either
+    with env.client("consumer2") as c2:
+        other = c2.http.get(f"/receipts/{fetched.receipt_id}/proof",
+                            headers=c2.signed_headers("GET", f"/receipts/{fetched.receipt_id}/proof"))
+    assert other.status_code == 404
+
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"f{i}.csv").write_bytes(os.urandom(100 + i))
+    capsys.readouterr()
+    assert tds([*home, "asset", "anchor-folder", str(folder), "-o", str(tmp_path / "proofs"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["files"] == 5 and result["sent"] is True
+    assert tds([*home, "audit", "verify-proof", str(tmp_path / "proofs" / "f3.csv.proof.json")]) == 0
+    capsys.readouterr()
+    assert tds([*home, "asset", "anchor-folder", str(folder), "--json"]) == 0  # again: nothing sent
+    assert json.loads(capsys.readouterr().out)["sent"] is False
