@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -32,7 +33,10 @@ def anvil_binary(root: Path = PROJECT_ROOT) -> Path:
     for path in candidates:
         if path.exists():
             return path
-    raise ChainError("anvil is not installed: run ./scripts/bootstrap (npm ci)")
+    on_path = shutil.which("anvil")
+    if on_path:
+        return Path(on_path)
+    raise ChainError("anvil is not installed: run ./scripts/bootstrap (npm ci), or put Foundry's anvil on PATH")
 
 
 def rpc(url: str, method: str, params: list[object] | None = None, timeout: float = 2.0) -> object:
