@@ -144,9 +144,32 @@ class Policy:
         if unknown:
             raise ValueError(f"unknown policy keys: {', '.join(sorted(unknown))}")
         values = dict(data)
+        if not isinstance(values.get("purposes", []), list) or not isinstance(values.get("jurisdictions", []), list):
+            raise ValueError("purposes and jurisdictions must be JSON lists")
         values["purposes"] = tuple(values.get("purposes", ()))
-        values["jurisdictions"] = tuple(j.upper() for j in values.get("jurisdictions", ()))
-        return cls(**values)
+        values["jurisdictions"] = tuple(str(j).upper() for j in values.get("jurisdictions", ()))
+        policy = cls(**values)
+        policy.validate()
+        return policy
+
+    def validate(self) -> None:
+        """Raise ValueError for terms UsageGrants would reject (checked before anything is sent)."""
+        for name, bits in (("not_before", 32), ("not_after", 32), ("max_count", 24), ("price_per_access", 96)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**bits:
+                raise ValueError(f"{name} must be an integer in [0, 2**{bits}), not {value!r}")
+        if self.not_after and self.not_after <= self.not_before:
+            raise ValueError(f"not_after ({self.not_after}) must be after not_before ({self.not_before})")
+        for name in ("compute_only", "auto_approve"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false")
+        if len(self.purposes) > 255 or len(self.jurisdictions) > 255:
+            raise ValueError("at most 255 purposes and 255 jurisdictions")
+        if not all(isinstance(p, str) and p for p in self.purposes):
+            raise ValueError("purposes must be non-empty strings")
+        bad = [j for j in self.jurisdictions if len(j) != 2 or not j.isascii() or not j.isalpha()]
+        if bad:
+            raise ValueError(f"jurisdictions must be ISO 3166-1 alpha-2 codes, not {', '.join(bad)}")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Any, Callable
 from chain.contracts import AssetsClient, GrantsClient
 from chain.types import Policy
 from gateway.store import EncryptedStore
+from notary.errors import FileUnreadable
 from notary.hashing import sha256_file
 
 Progress = Callable[[int], None]
@@ -105,6 +106,8 @@ def register_asset(
     """Register ``path`` as an asset. Raises chain/notary errors; leaves nothing behind on failure."""
     if assets.sender is None:
         raise ValueError("registering needs the provider's signing account")
+    if policy is not None:
+        policy.validate()  # a policy the contract would refuse must not leave a registered, policy-less asset
     size = path.stat().st_size
     asset_id = "0x" + sha256_file(path, progress).hex()
     doc = metadata_document(path, asset_id, size, title, description, assets.sender.address)
@@ -121,7 +124,7 @@ def register_asset(
         stored = True
         if "0x" + stored_obj.sha256_hex != asset_id:
             store.delete(asset_id)
-            raise ValueError(f"{path} changed while it was being registered")
+            raise FileUnreadable(str(path), "the file changed while it was being registered")
     try:
         receipt = submit()
     except Exception:

@@ -200,3 +200,15 @@ def test_configured_chain_id_must_match_node(space: Space, capsys: pytest.Captur
     finally:
         del os.environ["TDS_CHAIN_ID"]
     assert r.code == 3 and "expects 5" in r.err
+
+
+def test_invalid_policy_is_refused_before_anything_is_registered(
+    space: Space, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _file(tmp_path, "pol.bin", os.urandom(64))
+    _assert_rejected(space, capsys, ["asset", "register", str(path), "--policy",
+                                     '{"not_before": 2000000000, "not_after": 1000000000}'], 2, "must be after")
+    _assert_rejected(space, capsys, ["asset", "register", str(path), "--policy", '{"jurisdictions": ["Germany"]}'],
+                     2, "alpha-2")
+    asset_id = "0x" + hashlib.sha256(path.read_bytes()).hexdigest()
+    assert space.tds("asset", "show", asset_id, capsys=capsys).code == 5

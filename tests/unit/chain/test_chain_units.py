@@ -90,6 +90,12 @@ def test_policy_json_is_strict() -> None:
     assert p.jurisdictions == ("DE",) and p.max_count == 3 and p.auto_approve
     with pytest.raises(ValueError, match="unknown policy keys: maxCount"):
         Policy.from_json({"maxCount": 3})
+    for bad, reason in [({"not_before": 10, "not_after": 5}, "must be after"),
+                        ({"max_count": 2**24}, "max_count"), ({"max_count": -1}, "max_count"),
+                        ({"jurisdictions": ["DEU"]}, "alpha-2"), ({"purposes": [""]}, "non-empty"),
+                        ({"auto_approve": "yes"}, "true or false"), ({"purposes": "research"}, "JSON lists")]:
+        with pytest.raises(ValueError, match=reason):
+            Policy.from_json(bad)
 
 
 def test_grant_request_signature_recovers_consumer() -> None:
