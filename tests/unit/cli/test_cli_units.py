@@ -59,3 +59,21 @@ def test_no_node_is_an_environment_error(capsys: pytest.CaptureFixture[str], tmp
     monkeypatch.setenv("TDS_RPC_URL", "http://127.0.0.1:9")  # discard port: nothing listens
     assert main(["--home", str(tmp_path), "deploy"]) == EXIT_ENVIRONMENT
     assert "run `tds chain up`" in capsys.readouterr().err
+
+
+def test_gateway_errors_become_a_code_and_an_exit_status(capsys: pytest.CaptureFixture[str], tmp_path,  # type: ignore[no-untyped-def]
+                                                         monkeypatch) -> None:
+    from chain.devnet import Devnet
+    from gateway.errors import ChainUnavailableError, MasterKeyError
+
+    def fail(exc: Exception):  # type: ignore[no-untyped-def]
+        def raise_(*_a, **_k):  # type: ignore[no-untyped-def]
+            raise exc
+        return raise_
+
+    monkeypatch.setattr(Devnet, "status", fail(MasterKeyError("master key file is not 32 bytes")))
+    assert main(["--home", str(tmp_path), "chain", "status"]) == EXIT_ERROR
+    assert "master key file is not 32 bytes" in capsys.readouterr().err
+    monkeypatch.setattr(Devnet, "status", fail(ChainUnavailableError("node down")))
+    assert main(["--home", str(tmp_path), "chain", "status"]) == EXIT_ENVIRONMENT
+    assert "chain_unavailable" in capsys.readouterr().err
