@@ -10,8 +10,8 @@ import click
 from chain.contracts import AssetsClient, GrantsClient
 from chain.types import Asset, Policy
 from cli.context import CliContext
-from cli.errors import EXIT_REJECTED, CliFailure, Mismatch, NotFound
-from cli.output import byte_progress, emit_json, kv, out, table
+from cli.errors import CliFailure, Mismatch, NotFound
+from cli.output import byte_progress, emit_json, kv, table
 from gateway.registration import MetadataStore, register_asset
 from gateway.service import load_master_key
 from gateway.settings import GatewaySettings
@@ -201,5 +201,3 @@ def set_policy(c: CliContext, asset_id: str, policy: str) -> None:
     receipt = grants.set_policy(asset_id, parsed)
     kv("policy set", {"asset_id": asset_id, "tx": receipt["transactionHash"].to_0x_hex(), **parsed.to_json()})
 
-
-__all__ = ["asset", "EXIT_REJECTED", "out"]

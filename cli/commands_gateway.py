@@ -9,7 +9,7 @@ import click
 
 from cli.context import CliContext
 from cli.errors import EXIT_ENVIRONMENT, EXIT_MISMATCH, EXIT_NOT_FOUND, EXIT_REJECTED, CliFailure
-from cli.output import emit_json, err, kv, out, table
+from cli.output import emit_json, err, kv, table
 from gateway.client import GatewayClient, GatewayClientError, IntegrityError
 from gateway.db import GrantState
 from gateway.errors import GatewayError, error_status
@@ -296,5 +296,3 @@ def fetch(c: CliContext, asset_id: str, output: Path, grant_id: str | None, purp
             "receipt_id": result.receipt_id}
     emit_json(data) if as_json else kv("fetched and verified", data)
 
-
-__all__ = ["register", "out"]

@@ -10,7 +10,7 @@ import click
 from chain.contracts import ParticipantsClient
 from chain.types import ParticipantStatus, Role, did_pkh
 from cli.context import CliContext
-from cli.errors import CliFailure, NotFound
+from cli.errors import NotFound
 from cli.output import emit_json, kv, table
 
 pass_cli = click.make_pass_decorator(CliContext)
@@ -108,5 +108,3 @@ def list_participants(c: CliContext, as_json: bool) -> None:
     table(["address", "roles", "jurisdiction", "status"],
           [[p.address, ",".join(p.roles.names()), p.jurisdiction, p.status.name.lower()] for p in rows])
 
-
-__all__ = ["participant", "CliFailure"]

@@ -17,7 +17,6 @@ from gateway.anchoring import receipt_id_of
 from gateway.auth import Caller
 from gateway.db import GrantState
 from gateway.errors import (
-    ApiError,
     CountExhausted,
     GrantMissing,
     InvalidId,

@@ -22,7 +22,7 @@ from eth_account.signers.local import LocalAccount
 from chain.client import Chain
 from chain.contracts import GrantsClient, ParticipantsClient
 from chain.devnet import Devnet, rpc
-from chain.devspace import CREDENTIAL, provision
+from chain.devspace import CREDENTIAL, provision  # noqa: F401  (CREDENTIAL: re-exported for tests)
 from chain.keys import Keystore
 from chain.settings import ChainSettings
 from chain.types import Policy, Role
