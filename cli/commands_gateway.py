@@ -8,11 +8,10 @@ from typing import Any, Callable
 import click
 
 from cli.context import CliContext
-from cli.errors import EXIT_ENVIRONMENT, EXIT_MISMATCH, EXIT_NOT_FOUND, EXIT_REJECTED, CliFailure
+from cli.errors import EXIT_ENVIRONMENT, EXIT_MISMATCH, CliFailure, exit_code_for_status
 from cli.output import emit_json, err, kv, table
 from gateway.client import GatewayClient, GatewayClientError, IntegrityError
 from gateway.db import GrantState
-from gateway.errors import GatewayError, error_status
 from gateway.settings import GatewaySettings
 
 pass_cli = click.make_pass_decorator(CliContext)
@@ -34,16 +33,6 @@ def _gateway(c: CliContext, settings: GatewaySettings | None = None) -> Any:
 
     settings = settings or _settings(c)
     return Gateway.open(settings, c.settings, chain=c.chain(), provider=c.account_for(settings.provider_account))
-
-
-def _service_call(fn: Callable[[], Any]) -> Any:
-    """Run a gateway service call; map its error to an exit code with the stable error code."""
-    try:
-        return fn()
-    except GatewayError as exc:
-        status, code = error_status(exc)
-        exit_code = EXIT_NOT_FOUND if status == 404 else EXIT_ENVIRONMENT if status == 503 else EXIT_REJECTED
-        raise CliFailure(f"{code}: {exc}", exit_code) from exc
 
 
 # ---- provider: the gateway process ------------------------------------------------------------------------
@@ -68,7 +57,7 @@ def serve(c: CliContext, port: int | None, workers: int, no_notary: bool, log_le
     from gateway.server import serve as serve_http
 
     settings = _serve_settings(c, port=port, notary_mode="off" if no_notary else None)
-    gw = _service_call(lambda: _gateway(c, settings))  # fail early (chain, keystore, store) with an exit code
+    gw = _gateway(c, settings)  # fail early (chain, keystore, store) with an exit code
     running = {"process": "notary process", "thread": "notary thread in each worker"}.get(
         settings.notary_mode if settings.notary_enabled else "off", "no notary")
     err.print(f"gateway for {gw.provider_address} on http://{settings.host}:{settings.port} "
@@ -91,10 +80,10 @@ def notary(c: CliContext, log_level: str) -> None:
 
     settings = _serve_settings(c)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s notary %(levelname)s %(message)s")
-    gw = _service_call(lambda: _gateway(c, settings))
+    gw = _gateway(c, settings)
     err.print(f"notary for {gw.provider_address} (batch {settings.notary_batch_size}, "
               f"every {settings.notary_interval_s:g} s)", highlight=False)
-    _service_call(lambda: run_notary(settings, gw))
+    run_notary(settings, gw)
 
 
 def _serve_settings(c: CliContext, port: int | None = None, notary_mode: str | None = None) -> GatewaySettings:
@@ -128,7 +117,7 @@ def grant_list(c: CliContext, state: str | None, as_json: bool) -> None:
     """Grant requests, oldest first."""
     from gateway.service import list_grant_requests
 
-    rows = _service_call(lambda: list_grant_requests(_gateway(c), GrantState(state) if state else None))
+    rows = list_grant_requests(_gateway(c), GrantState(state) if state else None)
     if as_json:
         emit_json([r.to_json() for r in rows])
         return
@@ -144,7 +133,7 @@ def grant_approve(c: CliContext, grant_id: str) -> None:
     """Approve a pending request: the grant goes on-chain with the consumer's signature."""
     from gateway.service import approve_grant
 
-    row = _service_call(lambda: approve_grant(_gateway(c), grant_id))
+    row = approve_grant(_gateway(c), grant_id)
     kv("grant issued", {"grant_id": row.grant_id, "state": row.state, "tx": row.tx})
 
 
@@ -156,7 +145,7 @@ def grant_deny(c: CliContext, grant_id: str, reason: str) -> None:
     """Deny a pending request (nothing goes on-chain)."""
     from gateway.service import deny_grant
 
-    row = _service_call(lambda: deny_grant(_gateway(c), grant_id, reason))
+    row = deny_grant(_gateway(c), grant_id, reason)
     kv("grant denied", {"grant_id": row.grant_id, "state": row.state, "reason": row.reason})
 
 
@@ -167,7 +156,7 @@ def grant_revoke(c: CliContext, grant_id: str) -> None:
     """Revoke an issued grant; gateways refuse it from the next block."""
     from gateway.service import revoke_grant
 
-    tx = _service_call(lambda: revoke_grant(_gateway(c), grant_id))
+    tx = revoke_grant(_gateway(c), grant_id)
     receipt = c.chain().w3.eth.get_transaction_receipt(tx)
     kv("grant revoked", {"grant_id": grant_id.lower(), "tx": tx, "block": receipt["blockNumber"]})
 
@@ -189,23 +178,18 @@ def _client(c: CliContext) -> GatewayClient:
     return GatewayClient(url, c.account_for("consumer"))
 
 
-def _client_call(fn: Callable[[], Any]) -> Any:
+def client_call(fn: Callable[[], Any]) -> Any:
+    """Run a consumer/auditor call to a gateway; refusals and transport failures become exit codes."""
+    import httpx
+
     try:
         return fn()
     except IntegrityError as exc:
         raise CliFailure(f"{exc.code}: {exc}", EXIT_MISMATCH) from exc
     except GatewayClientError as exc:
-        exit_code = (EXIT_NOT_FOUND if exc.status == 404 else EXIT_ENVIRONMENT if exc.status == 503
-                     else EXIT_REJECTED)
-        raise CliFailure(f"refused by the gateway: {exc}", exit_code) from exc
-    except OSError as exc:
-        raise CliFailure(f"cannot reach the gateway: {exc}", EXIT_ENVIRONMENT) from exc
-
-
-def _httpx_errors() -> tuple[type[BaseException], ...]:
-    import httpx
-
-    return (httpx.TransportError,)
+        raise CliFailure(f"refused by the gateway: {exc}", exit_code_for_status(exc.status)) from exc
+    except (httpx.TransportError, OSError) as exc:
+        raise CliFailure(f"cannot reach the gateway: {exc or type(exc).__name__}", EXIT_ENVIRONMENT) from exc
 
 
 @consumer.command("catalog")
@@ -214,7 +198,7 @@ def _httpx_errors() -> tuple[type[BaseException], ...]:
 def catalog(c: CliContext, as_json: bool) -> None:
     """The gateway's catalog (DCAT 3 with ODRL offers)."""
     with _client(c) as client:
-        doc = _client_call(lambda: _transport(client.catalog))
+        doc = client_call(client.catalog)
     if as_json:
         emit_json(doc)
         return
@@ -240,13 +224,6 @@ def _summarise_offer(offer: dict[str, Any]) -> str:
     return "; ".join(str(p) for p in parts) or "-"
 
 
-def _transport(fn: Callable[[], Any]) -> Any:
-    try:
-        return fn()
-    except _httpx_errors() as exc:
-        raise OSError(str(exc) or type(exc).__name__) from exc
-
-
 @consumer.command("request")
 @click.argument("asset_id")
 @click.option("--purpose", required=True, help="Purpose of use (must be allowed by the asset's policy).")
@@ -257,8 +234,8 @@ def _transport(fn: Callable[[], Any]) -> Any:
 def request(c: CliContext, asset_id: str, purpose: str, max_count: int | None, days: float, as_json: bool) -> None:
     """Sign an EIP-712 grant request and send it; prints the grant id and state (issued or pending)."""
     with _client(c) as client:
-        result = _client_call(lambda: _transport(
-            lambda: client.request_grant(asset_id, purpose, max_count=max_count, duration_s=int(days * 86400))))
+        result = client_call(
+            lambda: client.request_grant(asset_id, purpose, max_count=max_count, duration_s=int(days * 86400)))
     emit_json(result) if as_json else kv(f"grant {result.get('state')}", result)
 
 
@@ -269,7 +246,7 @@ def request(c: CliContext, asset_id: str, purpose: str, max_count: int | None, d
 def grant_state(c: CliContext, grant_id: str, as_json: bool) -> None:
     """A grant's state as the gateway sees it (on-chain liveness, uses left)."""
     with _client(c) as client:
-        result = _client_call(lambda: _transport(lambda: client.grant(grant_id)))
+        result = client_call(lambda: client.grant(grant_id))
     emit_json(result) if as_json else kv("grant", result)
 
 
@@ -288,9 +265,9 @@ def fetch(c: CliContext, asset_id: str, output: Path, grant_id: str | None, purp
     with _client(c) as client, Progress("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                                          console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(f"fetching {asset_id[:10]}…", total=None)
-        result = _client_call(lambda: _transport(lambda: client.fetch(
+        result = client_call(lambda: client.fetch(
             asset_id, output, grant_id=grant_id, purpose=purpose,
-            progress=lambda done, total: bar.update(task, completed=done, total=total or None))))
+            progress=lambda done, total: bar.update(task, completed=done, total=total or None)))
     data = {"asset_id": asset_id.lower(), "file": str(result.path), "bytes": result.size,
             "sha256": result.sha256, "verified": True, "grant_id": result.grant_id,
             "receipt_id": result.receipt_id}

@@ -10,7 +10,6 @@ import click
 
 from chain.contracts import AnchorsClient
 from cli.context import CliContext
-from cli.errors import EXIT_ENVIRONMENT, EXIT_NOT_FOUND, EXIT_REJECTED, CliFailure
 from cli.output import emit_json, kv, table
 from gateway.client import GatewayClient
 
@@ -32,14 +31,11 @@ def register(root: click.Group) -> None:
 def anchor_now(c: CliContext, as_json: bool) -> None:
     """Seal every pending access receipt into Merkle batches and anchor them now (the gateway also does
     this by itself on size or time)."""
-    from cli.commands_gateway import _gateway, _service_call
+    from cli.commands_gateway import _gateway
     from gateway.anchoring import Notary
 
-    def run() -> tuple[list[Any], list[Any]]:
-        notary = Notary.for_gateway(_gateway(c))
-        return notary.seal_all(), notary.anchor_sealed()
-
-    sealed, anchored = _service_call(run)
+    notary = Notary.for_gateway(_gateway(c))
+    sealed, anchored = notary.seal_all(), notary.anchor_sealed()
     rows = [{"root": a.root, "tx": a.anchor_tx, "block": a.anchor_block, "sent": a.sent} for a in anchored]
     if as_json:
         emit_json({"sealed": [s.__dict__ for s in sealed], "anchored": rows})
@@ -76,23 +72,10 @@ def anchor_folder(c: CliContext, directory: Path, out_dir: Path | None, as_json:
 
 
 def _gateway_get(c: CliContext, gateway_url: str | None, path: str) -> Any:
-    url = gateway_url or c.gateway_url()
-    import httpx
+    from cli.commands_gateway import client_call
 
-    with GatewayClient(url, c.account_for("auditor")) as client:
-        try:
-            resp = client.http.get(path, headers=client.signed_headers("GET", path))
-        except httpx.TransportError as exc:
-            raise CliFailure(f"cannot reach the gateway at {url}: {exc}", EXIT_ENVIRONMENT) from exc
-    if resp.status_code >= 400:
-        try:
-            err = resp.json()["error"]
-            message = f"{err['code']} ({resp.status_code}): {err['message']}"
-        except (ValueError, KeyError, TypeError):
-            message = f"HTTP {resp.status_code}"
-        raise CliFailure(f"refused by the gateway: {message}",
-                         EXIT_NOT_FOUND if resp.status_code == 404 else EXIT_REJECTED)
-    return resp
+    with GatewayClient(gateway_url or c.gateway_url(), c.account_for("auditor")) as client:
+        return client_call(lambda: client.get_signed(path))
 
 
 @click.command("proof")

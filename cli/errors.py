@@ -69,6 +69,15 @@ def describe_revert(exc: ContractRevert) -> str:
     return f"{hint.format(**exc.error_args)} [{exc}]"
 
 
+def exit_code_for_status(status: int) -> int:
+    """Exit code for a gateway refusal or failure with this HTTP status."""
+    if status == 404:
+        return EXIT_NOT_FOUND
+    if status == 503:
+        return EXIT_ENVIRONMENT
+    return EXIT_REJECTED if 400 <= status < 500 else EXIT_ERROR
+
+
 def exit_code_for(exc: BaseException) -> int:
     """Exit code of a domain error."""
     if isinstance(exc, (ChainUnavailable, DeploymentMissing, WrongChain, KeystoreError)):

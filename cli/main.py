@@ -10,16 +10,7 @@ import click
 
 from chain.errors import ChainError, ContractRevert
 from cli.context import CliContext
-from cli.errors import (
-    EXIT_ENVIRONMENT,
-    EXIT_ERROR,
-    EXIT_NOT_FOUND,
-    EXIT_REJECTED,
-    EXIT_USAGE,
-    CliFailure,
-    describe_revert,
-    exit_code_for,
-)
+from cli.errors import EXIT_USAGE, CliFailure, describe_revert, exit_code_for, exit_code_for_status
 from cli.output import err
 from gateway.errors import GatewayError
 from notary.errors import NotaryError
@@ -79,11 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
         status, code = error_status(exc)
         err.print(f"[red]error:[/red] {code}: {exc}", highlight=False)
-        if status == 404:
-            return EXIT_NOT_FOUND
-        if status == 503:
-            return EXIT_ENVIRONMENT
-        return EXIT_REJECTED if 400 <= status < 500 else EXIT_ERROR
+        return exit_code_for_status(status)
     except (ChainError, NotaryError, OSError) as exc:
         err.print(f"[red]error:[/red] {_describe(exc)}", highlight=False)
         if os.environ.get("TDS_DEBUG"):

@@ -147,6 +147,12 @@ class GatewayClient:
         headers = {**self.auth_headers("POST", "/grants", body), "Content-Type": "application/json"}
         return self._json(self.http.post("/grants", content=body, headers=headers))
 
+    def get_signed(self, target: str) -> httpx.Response:
+        """A signed GET (receipts, proofs, exports); raises GatewayClientError on a refusal."""
+        resp = self.http.get(target, headers=self.signed_headers("GET", target))
+        _raise_for_error(resp)
+        return resp
+
     def grant(self, grant_id: str) -> dict[str, Any]:
         """A grant's state."""
         target = f"/grants/{grant_id}"
@@ -197,13 +203,20 @@ class GatewayClient:
         return FetchResult(out, done, "0x" + digest, grant, receipt)
 
     def _json(self, resp: httpx.Response) -> dict[str, Any]:
-        if resp.status_code >= 400:
-            try:
-                err = resp.json()["error"]
-                raise GatewayClientError(resp.status_code, str(err["code"]), str(err["message"]))
-            except (ValueError, KeyError, TypeError):
-                raise GatewayClientError(resp.status_code, "http_error", resp.text[:200]) from None
+        _raise_for_error(resp)
         return dict(resp.json())
+
+
+def _raise_for_error(resp: httpx.Response) -> None:
+    """GatewayClientError with the gateway's stable code for a 4xx/5xx answer."""
+    if resp.status_code < 400:
+        return
+    try:
+        err = resp.json()["error"]
+        code, message = str(err["code"]), str(err["message"])
+    except (ValueError, KeyError, TypeError):
+        raise GatewayClientError(resp.status_code, "http_error", resp.text[:200]) from None
+    raise GatewayClientError(resp.status_code, code, message)
 
 
 def _offer(dataset: dict[str, Any]) -> dict[str, int]:
