@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eth_utils import keccak
-from web3.exceptions import TransactionNotFound
 
-from chain.client import Chain, guarded
+from chain.client import Chain
 from chain.contracts import AnchorsClient
 from notary.errors import ProofMalformed
 from notary.merkle import bytes32, leaf_hash, process_proof
@@ -138,12 +137,9 @@ class _Verification:
                                              f"in block {anchor['block']}")
         if doc.anchor_tx is None:
             return
-        w3 = self.chain.w3
-        try:
-            receipt = guarded(lambda: w3.eth.get_transaction_receipt(doc.anchor_tx), self.chain.settings.rpc_url)
-        except TransactionNotFound:
-            raise _Failed("anchor_mismatch", f"anchoring tx {doc.anchor_tx} is not on chain "
-                                             f"{self.chain.chain_id}") from None
+        receipt = self.chain.transaction_receipt(doc.anchor_tx)
+        if receipt is None:
+            raise _Failed("anchor_mismatch", f"anchoring tx {doc.anchor_tx} is not on chain {self.chain.chain_id}")
         if int(receipt["blockNumber"]) != anchor["block"]:
             raise _Failed("anchor_mismatch", f"anchoring tx {doc.anchor_tx} is in block {receipt['blockNumber']}, "
                                              f"the root was anchored in block {anchor['block']}")

@@ -88,6 +88,15 @@ class Chain:
         """Latest block number."""
         return guarded(lambda: int(self.w3.eth.block_number), self.settings.rpc_url)
 
+    def transaction_receipt(self, tx_hash: str) -> Any | None:
+        """The receipt of a mined transaction, or None if this chain has no such transaction."""
+        from web3.exceptions import TransactionNotFound
+
+        try:
+            return guarded(lambda: self.w3.eth.get_transaction_receipt(tx_hash), self.settings.rpc_url)  # type: ignore[arg-type]
+        except TransactionNotFound:
+            return None
+
     def call(self, fn: Any, block: int | str = "latest") -> Any:
         """Run a view call (raw ``eth_call``), decoding custom errors and translating connection failures.
 

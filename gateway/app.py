@@ -67,10 +67,10 @@ class GrantRequestIn(BaseModel):
 
     def to_request(self) -> GrantRequest:
         """As the chain layer's value type (checksummed consumer, lower-case asset id)."""
-        from web3 import Web3
+        from eth_utils import to_checksum_address
 
         data = self.model_dump()
-        data["consumer"] = Web3.to_checksum_address(self.consumer)
+        data["consumer"] = to_checksum_address(self.consumer)
         data["asset_id"] = self.asset_id.lower()
         return GrantRequest.from_json(data)
 

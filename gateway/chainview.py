@@ -10,20 +10,18 @@ successful read recovers by itself.
 
 from __future__ import annotations
 
-import http.client
-import json
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from web3 import Web3
+from eth_utils import to_checksum_address
 
 from chain.client import Chain
 from chain.contracts import AssetsClient, GrantsClient, ParticipantsClient, b32
 from chain.errors import ChainError, ContractRevert
+from chain.rpc import KeepAliveRpc
 from chain.types import Grant, GrantRequest, Liveness, Participant, Policy
 from gateway.errors import ChainStale, ChainUnavailableError
 
@@ -64,76 +62,6 @@ class PolicyState:
     epoch: int
 
 
-class HeadRpc:
-    """Standard JSON-RPC over one keep-alive HTTP connection, for the head read every access needs.
-
-    web3's request pipeline (middleware, requests' per-call proxy/env lookup) costs ~0.35 ms of CPU
-    per call; this costs ~0.1 ms. Used only for plain HTTP(S) providers without custom request
-    options; anything else goes through web3. Failures raise ChainUnavailableError (fail closed).
-    """
-
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
-        parts = urllib.parse.urlsplit(url)
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname or "127.0.0.1"
-        self._port = parts.port or (443 if self._https else 80)
-        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        self._timeout = timeout
-        self._conn: http.client.HTTPConnection | None = None
-        self._lock = threading.Lock()
-        self._id = 0
-
-    @classmethod
-    def for_provider(cls, provider: Any) -> "HeadRpc | None":
-        """A HeadRpc for a plain web3 HTTPProvider, else None."""
-        from web3 import HTTPProvider
-
-        options = dict(getattr(provider, "_request_kwargs", None) or {})
-        timeout = options.pop("timeout", 10.0)
-        if type(provider) is not HTTPProvider or options or not isinstance(timeout, (int, float)):
-            return None  # custom headers, auth, proxies...: keep web3's pipeline
-        url = str(provider.endpoint_uri or "")
-        parts = urllib.parse.urlsplit(url)
-        return cls(url, float(timeout)) if parts.scheme in ("http", "https") and not parts.username else None
-
-    def call(self, method: str, params: list[Any]) -> Any:
-        """One call; reconnects once if the kept-alive connection went away."""
-        with self._lock:
-            self._id += 1
-            body = json.dumps({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params}).encode()
-            for attempt in range(2):
-                try:
-                    return self._send(body)
-                except (OSError, http.client.HTTPException) as exc:
-                    self.close()
-                    if attempt:
-                        raise ChainUnavailableError(f"chain unavailable: {type(exc).__name__}") from exc
-        raise AssertionError("unreachable")
-
-    def _send(self, body: bytes) -> Any:
-        if self._conn is None:
-            kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            self._conn = kind(self._host, self._port, timeout=self._timeout)
-        self._conn.request("POST", self._path, body, {"Content-Type": "application/json"})
-        resp = self._conn.getresponse()
-        raw = resp.read()
-        if resp.status != 200:
-            raise ChainUnavailableError(f"chain unavailable: HTTP {resp.status}")
-        try:
-            data = json.loads(raw)
-            if "error" in data:
-                raise ChainUnavailableError(f"chain unavailable: {data['error'].get('message')}")
-            return data["result"]
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ChainUnavailableError("chain unavailable: malformed JSON-RPC answer") from exc
-
-    def close(self) -> None:
-        """Drop the connection (the next call reconnects)."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-
 class ChainView:
     """Head tracking and block-keyed caches over the TDS contracts (read-only)."""
 
@@ -164,7 +92,7 @@ class ChainView:
         self._done_gen = 0
         self._reading = False
         self._outcome: Head | str = "no head read yet"
-        self._rpc = HeadRpc.for_provider(chain.w3.provider)
+        self._rpc = KeepAliveRpc.for_provider(chain.w3.provider)
 
     # ---- head ----------------------------------------------------------------
 
@@ -227,9 +155,10 @@ class ChainView:
 
     def _read_head(self, now: float) -> Head:
         if self._rpc is not None:  # the hot read: one keep-alive connection, no web3 request pipeline
+            rpc = self._rpc
             if self.max_block_age_s is None:
-                return Head(int(self._rpc.call("eth_blockNumber", []), 16), None, now)
-            raw = self._rpc.call("eth_getBlockByNumber", ["latest", False])
+                return Head(int(self._guard(lambda: rpc.call("eth_blockNumber", [])), 16), None, now)
+            raw = self._guard(lambda: rpc.call("eth_getBlockByNumber", ["latest", False]))
             return Head(int(raw["number"], 16), int(raw["timestamp"], 16), now)
         if self.max_block_age_s is None:
             number = self._guard(lambda: int(self.chain.w3.eth.block_number))
@@ -268,7 +197,7 @@ class ChainView:
             provider, size, _version, active, *_rest = self.chain.call(fn, block)
             if int(provider, 16) == 0:
                 return None
-            return AssetState(asset_id, Web3.to_checksum_address(provider), int(size), bool(active))
+            return AssetState(asset_id, to_checksum_address(provider), int(size), bool(active))
 
         return self._cached(("asset", asset_id), block, read)
 
@@ -316,7 +245,7 @@ class ChainView:
     def issued_for(self, asset_id: str, consumer: str) -> list[GrantRequest]:
         """Requests of every grant issued for (asset, consumer), oldest first (reads events)."""
         logs = self._guard(
-            lambda: self.grants.issued(assetId=b32(asset_id), consumer=Web3.to_checksum_address(consumer))
+            lambda: self.grants.issued(assetId=b32(asset_id), consumer=to_checksum_address(consumer))
         )
         return [GrantRequest.from_event(log["args"]) for log in logs]
 
