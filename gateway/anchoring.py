@@ -47,7 +47,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from chain.contracts import AnchorsClient
 from chain.errors import ContractRevert
-from gateway.db import HASH_LEN, AccessRecord
+from gateway.db import HASH_LEN, AccessRecord, insert_unless_exists
 from gateway.errors import GatewayError, NotFound
 from notary.errors import NotaryError
 from notary.hashing import sha256_file
@@ -341,12 +341,7 @@ class Notary:
         """Take or renew the notary lease for ``holder``; False while another holder's lease is live."""
         now = time.time()
         with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                from sqlalchemy.dialects.postgresql import insert as dialect_insert
-            else:
-                from sqlalchemy.dialects.sqlite import insert as dialect_insert
-            conn.execute(dialect_insert(NotaryLease).values(id=1, holder=holder, until=now + ttl_s)
-                         .on_conflict_do_nothing(index_elements=["id"]))
+            insert_unless_exists(conn, NotaryLease, "id", id=1, holder=holder, until=now + ttl_s)
             taken = conn.execute(update(NotaryLease).where(
                 col(NotaryLease.id) == 1, (col(NotaryLease.holder) == holder) | (col(NotaryLease.until) < now)
             ).values(holder=holder, until=now + ttl_s))

@@ -316,14 +316,18 @@ _ISSUED_GRANTS = (
 )
 
 
-def _ensure_counter(conn: Connection, grant_id: str, max_count: int) -> None:
-    """Create the counter row unless it exists (race-free on SQLite and PostgreSQL)."""
+def insert_unless_exists(conn: Connection, model: Any, key: str, **values: Any) -> None:
+    """INSERT ... ON CONFLICT (key) DO NOTHING: race-free creation on SQLite and PostgreSQL."""
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(UsageCounter).values(grant_id=grant_id, used=0, max_count=max_count)
-    conn.execute(stmt.on_conflict_do_nothing(index_elements=["grant_id"]))
+    conn.execute(dialect_insert(model).values(**values).on_conflict_do_nothing(index_elements=[key]))
+
+
+def _ensure_counter(conn: Connection, grant_id: str, max_count: int) -> None:
+    """Create the counter row unless it exists."""
+    insert_unless_exists(conn, UsageCounter, "grant_id", grant_id=grant_id, used=0, max_count=max_count)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
