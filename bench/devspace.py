@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from chain.client import Chain
 from chain.devnet import Devnet
-from chain.devspace import provision
+from chain.devspace import free_port, provision
 from chain.keys import Keystore
 from chain.settings import ChainSettings
 from chain.types import Role
@@ -39,15 +38,9 @@ class DevSpace:
         self.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_space(extra_accounts: tuple[str, ...] = ()) -> DevSpace:
     """Start anvil in a temp dir, create and fund keys, deploy, onboard provider/consumer/auditor."""
     home = Path(tempfile.mkdtemp(prefix="tds-bench-"))
-    settings = replace(ChainSettings(home=home), rpc_url=f"http://127.0.0.1:{_free_port()}")
+    settings = replace(ChainSettings(home=home), rpc_url=f"http://127.0.0.1:{free_port()}")
     devnet, chain, keystore = provision(settings, MEMBERS, extra_accounts)
     return DevSpace(home, devnet, chain, keystore)

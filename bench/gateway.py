@@ -40,7 +40,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench.devspace import _free_port, start_space
+from bench.devspace import start_space
+from chain.devspace import free_port
 from chain.devnet import rpc
 from chain.types import Policy
 
@@ -334,7 +335,7 @@ class Bench:
 
         with start_space() as space:
             self.space = space
-            self.settings = GatewaySettings(home=space.home, port=_free_port())
+            self.settings = GatewaySettings(home=space.home, port=free_port())
             self.gw = Gateway.open(self.settings, space.chain.settings, chain=space.chain,
                                    provider=space.keystore.account("provider"))  # bench-side: register, revoke
             consumer = space.keystore.account("consumer")

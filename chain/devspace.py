@@ -7,6 +7,7 @@ accounts, deploys the contracts and onboards members: the same steps as ``tds in
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlparse
 
@@ -22,6 +23,13 @@ from chain.tx import TxSender
 from chain.types import Role
 
 CREDENTIAL = "0x" + "c0" * 32
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now (for a devnet, a gateway or a test server)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def provision(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -13,16 +12,10 @@ import pytest
 from chain.contracts import AssetsClient, GrantsClient, ParticipantsClient
 from chain.client import Chain
 from chain.settings import ChainSettings
+from chain.devspace import free_port
 from cli.main import main as tds_main
 
 CREDENTIAL = "0x" + "c0" * 32
-
-
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -7,7 +7,6 @@ they suspend participants, move chain time and stop the node.
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from eth_account.signers.local import LocalAccount
 from chain.client import Chain
 from chain.contracts import GrantsClient, ParticipantsClient
 from chain.devnet import Devnet, rpc
-from chain.devspace import CREDENTIAL, provision  # noqa: F401  (CREDENTIAL: re-exported for tests)
+from chain.devspace import CREDENTIAL, free_port, provision  # noqa: F401  (CREDENTIAL: re-exported for tests)
 from chain.keys import Keystore
 from chain.settings import ChainSettings
 from chain.types import Policy, Role
@@ -40,13 +39,6 @@ MEMBERS = {  # name: (roles, jurisdiction)
     "french": (Role.CONSUMER, "FR"),
 }
 ACCOUNTS = ("operator", *MEMBERS, "outsider")
-
-
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -16,6 +16,7 @@ import time
 from typing import Iterator
 
 import pytest
+from chain.devspace import free_port
 
 
 def _bin_dir() -> str | None:
@@ -24,12 +25,6 @@ def _bin_dir() -> str | None:
         return os.path.dirname(found[-1])
     initdb = shutil.which("initdb")
     return os.path.dirname(initdb) if initdb else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +45,7 @@ def postgres_url() -> Iterator[str]:
     workdir = tempfile.mkdtemp(prefix="tds-pg-")
     os.chmod(workdir, 0o777)
     data = os.path.join(workdir, "data")
-    port = _free_port()
+    port = free_port()
     try:
         subprocess.run([*run_as, f"{bindir}/initdb", "-D", data, "-U", "tds", "-A", "trust", "--no-sync"],
                        check=True, capture_output=True, timeout=120)

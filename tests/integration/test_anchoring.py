@@ -32,7 +32,7 @@ from gateway.app import create_app
 from gateway.auth import sign_call
 from gateway.db import Database
 from notary.proofs import ProofDocument, verify_offline
-from tests.integration.gateway_fixtures import CREDENTIAL, GatewayEnv, _start_server, build_env
+from tests.integration.gateway_fixtures import CREDENTIAL, GatewayEnv, _start_server, build_env, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -340,7 +340,7 @@ def test_gateway_thread_anchors_by_itself(env: GatewayEnv, asset: dict[str, str]
     """A second gateway app on the same database with the notary thread on (0.3 s; embedded use)."""
     from gateway.service import Gateway
 
-    settings = replace(env.settings, port=_free_port(), notary_interval_s=0.3, notary_mode="thread")
+    settings = replace(env.settings, port=free_port(), notary_interval_s=0.3, notary_mode="thread")
     gw = Gateway.open(settings, env.chain_settings)
     server = _start_server(create_app(settings, gw), settings.port)
     try:
@@ -356,12 +356,6 @@ def test_gateway_thread_anchors_by_itself(env: GatewayEnv, asset: dict[str, str]
     finally:
         server.should_exit = True
         server._tds_thread.join(timeout=10)
-
-
-def _free_port() -> int:
-    from tests.integration.gateway_fixtures import free_port
-
-    return free_port()
 
 
 # ---- bulk asset anchoring ----------------------------------------------------------------------------------------
