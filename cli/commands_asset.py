@@ -107,8 +107,12 @@ def register(c: CliContext, file: Path, title: str | None, description: str | No
     emit_json(reg.to_json()) if as_json else kv("asset registered", reg.to_json())
 
 
-def _asset_rows(rows: list[Asset]) -> list[list[object]]:
-    return [[a.asset_id, a.size, a.version, "active" if a.active else "inactive", a.provider, a.block] for a in rows]
+def _print_assets(rows: list[Asset], as_json: bool) -> None:
+    if as_json:
+        emit_json([a.to_json() for a in rows])
+        return
+    table(["asset id", "bytes", "ver", "status", "provider", "block"],
+          [[a.asset_id, a.size, a.version, "active" if a.active else "inactive", a.provider, a.block] for a in rows])
 
 
 @asset.command("list")
@@ -118,11 +122,7 @@ def _asset_rows(rows: list[Asset]) -> list[list[object]]:
 def list_assets(c: CliContext, provider: str | None, as_json: bool) -> None:
     """Every registered asset."""
     assets, _ = _clients(c, signer=False)
-    rows = assets.list(c.resolve_address(provider) if provider else None)
-    if as_json:
-        emit_json([a.to_json() for a in rows])
-    else:
-        table(["asset id", "bytes", "ver", "status", "provider", "block"], _asset_rows(rows))
+    _print_assets(assets.list(c.resolve_address(provider) if provider else None), as_json)
 
 
 @asset.command("show")
@@ -154,10 +154,7 @@ def versions(c: CliContext, asset_id: str, as_json: bool) -> None:
     rows = assets.versions(asset_id)
     if not rows:
         raise NotFound(f"no asset {asset_id}")
-    if as_json:
-        emit_json([a.to_json() for a in rows])
-    else:
-        table(["asset id", "bytes", "ver", "status", "provider", "block"], _asset_rows(rows))
+    _print_assets(rows, as_json)
 
 
 @asset.command("verify")
