@@ -16,7 +16,6 @@ from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 from web3.middleware import ExtraDataToPOAMiddleware
 
-from chain.compile import all_abis, compile_contracts
 from chain.deploy import Deployment
 from chain.errors import ChainError, ChainUnavailable, WrongChain
 from chain.revert import RevertDecoder
@@ -138,8 +137,3 @@ def _normalise(entry: dict[str, Any], value: Any) -> Any:
     if kind == "address":
         return Web3.to_checksum_address(value)
     return value
-
-
-def fresh_decoder() -> RevertDecoder:
-    """A decoder built from freshly compiled ABIs (used before any deployment exists)."""
-    return RevertDecoder(all_abis(compile_contracts()))

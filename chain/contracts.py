@@ -143,11 +143,6 @@ class AssetsClient(_Client):
         """Deactivate an asset (its provider)."""
         return self._send(self.contract.functions.deactivate(b32(asset_id)))
 
-    def exists(self, asset_id: str) -> bool:
-        """Whether the asset id is registered."""
-        state = self.chain.call(self.contract.functions.getAsset(b32(asset_id)))
-        return int(state[0], 16) != 0
-
     def get(self, asset_id: str) -> Asset | None:
         """The asset (state + registration event), or None if unknown."""
         provider, size, version, active, metadata_hash, _owners_hash, previous = self.chain.call(

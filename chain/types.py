@@ -66,11 +66,6 @@ class Participant:
     onboarded_at: int
     credential_hash: str
 
-    @property
-    def did(self) -> str:
-        """Not known without the chain id; see :func:`did_pkh`."""
-        raise AttributeError("use did_pkh(chain_id, address)")
-
     def to_json(self) -> dict[str, Any]:
         """JSON view."""
         return {
