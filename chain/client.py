@@ -7,6 +7,7 @@ a revert decoder; typed clients in :mod:`chain.contracts` are built from it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 import requests
@@ -16,7 +17,8 @@ from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 from web3.middleware import ExtraDataToPOAMiddleware
 
-from chain.deploy import Deployment
+from chain.compile import all_abis, compile_contracts
+from chain.deploy import Deployment, deploy_all
 from chain.errors import ChainError, ChainUnavailable, WrongChain
 from chain.revert import RevertDecoder
 from chain.settings import ChainSettings
@@ -34,6 +36,18 @@ def connect_web3(settings: ChainSettings) -> Web3:
     if settings.chain_id is not None and chain_id != settings.chain_id:
         raise WrongChain(f"node at {settings.rpc_url} is chain {chain_id}, configuration expects {settings.chain_id}")
     return w3
+
+
+def deploy_to(settings: ChainSettings, operator: LocalAccount) -> tuple[Deployment, Path]:
+    """Compile, deploy every TDS contract with ``operator`` as admin, write the deployment file."""
+    w3 = connect_web3(settings)
+    contracts = compile_contracts()
+    sender = TxSender(w3, operator, w3.eth.chain_id, RevertDecoder(all_abis(contracts)),
+                      poll_latency=settings.poll_latency_s, receipt_timeout=settings.receipt_timeout_s)
+    deployment = deploy_all(sender, contracts)
+    path = settings.deployment_file(deployment.chain_id)
+    deployment.save(path)
+    return deployment, path
 
 
 def guarded(fn: Callable[[], T], rpc_url: str = "the node") -> T:

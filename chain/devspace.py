@@ -11,15 +11,11 @@ import socket
 from collections.abc import Iterable, Mapping
 from urllib.parse import urlparse
 
-from chain.client import Chain, connect_web3
-from chain.compile import all_abis, compile_contracts
+from chain.client import Chain, deploy_to
 from chain.contracts import ParticipantsClient
-from chain.deploy import deploy_all
 from chain.devnet import Devnet
 from chain.keys import Keystore
-from chain.revert import RevertDecoder
 from chain.settings import ChainSettings
-from chain.tx import TxSender
 from chain.types import Role
 
 CREDENTIAL = "0x" + "c0" * 32
@@ -44,10 +40,7 @@ def provision(
     keystore = Keystore(settings.keystore_dir)
     for name in dict.fromkeys(("operator", *members, *extra_accounts)):
         devnet.fund(keystore.create(name))
-    w3 = connect_web3(settings)
-    contracts = compile_contracts()
-    operator = TxSender(w3, keystore.account("operator"), w3.eth.chain_id, RevertDecoder(all_abis(contracts)))
-    deploy_all(operator, contracts).save(settings.deployment_file(w3.eth.chain_id))
+    deploy_to(settings, keystore.account("operator"))
     chain = Chain.connect(settings)
     participants = ParticipantsClient(chain, chain.sender(keystore.account("operator")))
     for name, (roles, jurisdiction) in members.items():

@@ -7,12 +7,8 @@ from urllib.parse import urlparse
 
 import click
 
-from chain.client import connect_web3
-from chain.deploy import deploy_all
+from chain.client import deploy_to
 from chain.devnet import Devnet
-from chain.revert import RevertDecoder
-from chain.compile import all_abis, compile_contracts
-from chain.tx import TxSender
 from chain.types import did_pkh
 from cli.context import DEFAULT_GATEWAY_URL, DEMO_ACCOUNTS, CliContext
 from cli.errors import EXIT_ENVIRONMENT, CliFailure
@@ -117,14 +113,7 @@ def chain_status(c: CliContext, as_json: bool) -> None:
 @pass_cli
 def deploy(c: CliContext, as_json: bool) -> None:
     """Compile and deploy every TDS contract; the signer becomes the operator."""
-    w3 = connect_web3(c.settings)
-    contracts = compile_contracts()
-    account = c.account_for("operator")
-    sender = TxSender(w3, account, w3.eth.chain_id, RevertDecoder(all_abis(contracts)),
-                      poll_latency=c.settings.poll_latency_s, receipt_timeout=c.settings.receipt_timeout_s)
-    deployment = deploy_all(sender, contracts)
-    path = c.settings.deployment_file(deployment.chain_id)
-    deployment.save(path)
+    deployment, path = deploy_to(c.settings, c.account_for("operator"))
     if as_json:
         emit_json({"file": str(path), "chain_id": deployment.chain_id,
                    "contracts": {n: {"address": d.address, "tx": d.tx, "block": d.block}
@@ -133,4 +122,4 @@ def deploy(c: CliContext, as_json: bool) -> None:
     table(["contract", "address", "block", "tx"],
           [[n, d.address, d.block, d.tx] for n, d in deployment.contracts.items()],
           title=f"deployed on chain {deployment.chain_id} -> {path}")
-    out.print(f"operator: {did_pkh(deployment.chain_id, sender.address)}", highlight=False)
+    out.print(f"operator: {did_pkh(deployment.chain_id, deployment.deployer)}", highlight=False)
