@@ -38,11 +38,14 @@ def connect_web3(settings: ChainSettings) -> Web3:
     return w3
 
 
-def deploy_to(settings: ChainSettings, operator: LocalAccount) -> tuple[Deployment, Path]:
-    """Compile, deploy every TDS contract with ``operator`` as admin, write the deployment file."""
+def deploy_to(settings: ChainSettings, operator: Callable[[], LocalAccount]) -> tuple[Deployment, Path]:
+    """Compile, deploy every TDS contract with the operator as admin, write the deployment file.
+
+    ``operator`` unlocks the key only once the node has answered, so a missing node is reported first.
+    """
     w3 = connect_web3(settings)
     contracts = compile_contracts()
-    sender = TxSender(w3, operator, w3.eth.chain_id, RevertDecoder(all_abis(contracts)),
+    sender = TxSender(w3, operator(), w3.eth.chain_id, RevertDecoder(all_abis(contracts)),
                       poll_latency=settings.poll_latency_s, receipt_timeout=settings.receipt_timeout_s)
     deployment = deploy_all(sender, contracts)
     path = settings.deployment_file(deployment.chain_id)

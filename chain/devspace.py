@@ -40,7 +40,7 @@ def provision(
     keystore = Keystore(settings.keystore_dir)
     for name in dict.fromkeys(("operator", *members, *extra_accounts)):
         devnet.fund(keystore.create(name))
-    deploy_to(settings, keystore.account("operator"))
+    deploy_to(settings, lambda: keystore.account("operator"))
     chain = Chain.connect(settings)
     participants = ParticipantsClient(chain, chain.sender(keystore.account("operator")))
     for name, (roles, jurisdiction) in members.items():

@@ -113,7 +113,7 @@ def chain_status(c: CliContext, as_json: bool) -> None:
 @pass_cli
 def deploy(c: CliContext, as_json: bool) -> None:
     """Compile and deploy every TDS contract; the signer becomes the operator."""
-    deployment, path = deploy_to(c.settings, c.account_for("operator"))
+    deployment, path = deploy_to(c.settings, lambda: c.account_for("operator"))
     if as_json:
         emit_json({"file": str(path), "chain_id": deployment.chain_id,
                    "contracts": {n: {"address": d.address, "tx": d.tx, "block": d.block}
