@@ -26,6 +26,7 @@ from chain.keys import Keystore
 from chain.settings import ChainSettings
 from chain.types import Policy, Role
 from gateway.app import create_app
+from gateway.auth import sign_call
 from gateway.client import GatewayClient
 from gateway.registration import Registration
 from gateway.service import Gateway, register_asset
@@ -33,6 +34,7 @@ from gateway.settings import GatewaySettings
 
 MEMBERS = {  # name: (roles, jurisdiction)
     "provider": (Role.PROVIDER, "DE"),
+    "provider2": (Role.PROVIDER, "NL"),  # a second provider with its own gateway (see second_gateway)
     "consumer": (Role.CONSUMER, "DE"),
     "consumer2": (Role.CONSUMER, "DE"),
     "suspended": (Role.CONSUMER, "DE"),
@@ -98,6 +100,28 @@ class GatewayEnv:
         """Latest block."""
         return int(str(self.rpc("eth_blockNumber")), 16)
 
+    def sign(self, who: str, method: str, target: str, body: bytes = b"", **kw: Any) -> dict[str, str]:
+        """The X-TDS-* headers of one call signed by ``who`` for this gateway (kw: ttl_s, nonce, now).
+
+        Tests sign through here, so a change in what a signed call binds is made in one place.
+        """
+        gw = self.gateway
+        return sign_call(self.account(who), gw.chain_id, gw.usage_grants, method, target, body, **kw)
+
+    def second_gateway(self, provider_account: str = "provider2", name: str = "gw2") -> "GatewayEnv":
+        """Another provider's gateway on the same chain: own store, database and port, served by uvicorn.
+
+        The returned env shares devnet and keystore; stop its server with ``stop_server(env2)``.
+        """
+        home = self.home / name  # its own gateway dir (store, key, database, metadata); chain files are shared
+        home.mkdir(exist_ok=True)
+        settings = GatewaySettings(home=home, port=free_port(), head_poll_interval_s=0.2, max_chain_staleness_s=5.0,
+                                   provider_account=provider_account)
+        gateway = Gateway.open(settings, self.chain_settings)
+        other = GatewayEnv(home, self.devnet, self.chain_settings, settings, gateway, self.keystore)
+        other.server = _start_server(create_app(settings, gateway), settings.port)
+        return other
+
 
 def _start_server(app: Any, port: int) -> uvicorn.Server:
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
@@ -111,6 +135,14 @@ def _start_server(app: Any, port: int) -> uvicorn.Server:
         time.sleep(0.02)
     server._tds_thread = thread  # type: ignore[attr-defined]
     return server
+
+
+def stop_server(env: GatewayEnv) -> None:
+    """Stop the uvicorn server of ``env`` (the devnet keeps running)."""
+    if env.server is not None:
+        env.server.should_exit = True
+        env.server._tds_thread.join(timeout=10)
+        env.server = None
 
 
 def build_env(home: Path) -> GatewayEnv:
@@ -131,7 +163,5 @@ def gw_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayEnv]:
         env.server = _start_server(create_app(env.settings, env.gateway), env.settings.port)
         yield env
     finally:
-        if env.server is not None:
-            env.server.should_exit = True
-            env.server._tds_thread.join(timeout=10)
+        stop_server(env)
         env.devnet.stop()
