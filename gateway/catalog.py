@@ -1,25 +1,63 @@
 """The provider's catalog as DCAT 3 JSON-LD, each dataset offering its usage policy in ODRL 2.2.
 
 Policy constraints: ``odrl:dateTime`` (window), ``odrl:count`` (per-grant cap), ``odrl:purpose``,
-``odrl:spatial`` (consumer jurisdiction, ISO 3166-1 alpha-2) and compute-only (permission to
-``tds:compute`` with ``odrl:reproduce`` prohibited instead of ``odrl:use``).
+``odrl:spatial`` (consumer jurisdiction, ISO 3166-1 alpha-2), ``odrl:payAmount`` (price per access,
+``odrl:unit`` the settlement token) and compute-only (permission to ``tds:compute`` with
+``odrl:reproduce`` prohibited instead of ``odrl:use``).
+
+The document is linked data, not only JSON: the context types every property whose value names a
+thing (operands, operators, units, media types, uids) as ``@id``, so a JSON-LD processor (pyld,
+rdflib) reads ``"odrl:leftOperand": "odrl:count"`` as the IRI ``http://www.w3.org/ns/odrl/2/count``
+while plain-JSON readers keep seeing the compact string. Media types are IANA IRIs
+(``https://www.iana.org/assignments/media-types/text/csv``), parents and versions link to the
+dataset nodes (``urn:tds:asset:<id>``).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any
 
 from chain.types import Asset, Policy, did_pkh
 
+IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
+_MEDIA_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$")
+_IRI = {"@type": "@id"}
+
 CONTEXT: dict[str, Any] = {
     "dcat": "http://www.w3.org/ns/dcat#",
     "dct": "http://purl.org/dc/terms/",
     "odrl": "http://www.w3.org/ns/odrl/2/",
+    "prov": "http://www.w3.org/ns/prov#",
     "spdx": "http://spdx.org/rdf/terms#",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
     "tds": "https://w3id.org/tds/ns#",
+    # values that name a thing are IRIs, not strings (JSON readers still see the compact form)
+    "odrl:leftOperand": _IRI,
+    "odrl:operator": _IRI,
+    "odrl:unit": _IRI,
+    "odrl:action": _IRI,
+    "odrl:uid": _IRI,
+    "dcat:mediaType": _IRI,
+    "tds:parents": _IRI,
+    "dct:hasVersion": _IRI,
 }
+
+
+def media_type_iri(media_type: str | None) -> str:
+    """The IANA IRI of a media type (``text/csv`` -> ``https://www.iana.org/assignments/media-types/text/csv``).
+
+    Parameters (``; charset=...``) are dropped; anything that is not ``type/subtype`` becomes
+    ``application/octet-stream``.
+    """
+    text = (media_type or "").split(";", 1)[0].strip().lower()
+    return IANA_MEDIA_TYPES + (text if _MEDIA_TYPE.match(text) else "application/octet-stream")
+
+
+def asset_iri(asset_id: str) -> str:
+    """The IRI of an asset's dataset node."""
+    return f"urn:tds:asset:{asset_id}"
 
 
 def _iso(ts: int) -> dict[str, str]:
@@ -27,8 +65,11 @@ def _iso(ts: int) -> dict[str, str]:
     return {"@value": value, "@type": "xsd:dateTime"}
 
 
-def _constraint(left: str, op: str, right: Any) -> dict[str, Any]:
-    return {"odrl:leftOperand": left, "odrl:operator": {"@id": op}, "odrl:rightOperand": right}
+def _constraint(left: str, op: str, right: Any, unit: str | None = None) -> dict[str, Any]:
+    out = {"odrl:leftOperand": left, "odrl:operator": {"@id": op}, "odrl:rightOperand": right}
+    if unit:
+        out["odrl:unit"] = unit
+    return out
 
 
 def odrl_offer(asset_id: str, policy: Policy, assigner: str) -> dict[str, Any]:
@@ -44,28 +85,32 @@ def odrl_offer(asset_id: str, policy: Policy, assigner: str) -> dict[str, Any]:
         constraints.append(_constraint("odrl:purpose", "odrl:isAnyOf", list(policy.purposes)))
     if policy.jurisdictions:
         constraints.append(_constraint("odrl:spatial", "odrl:isAnyOf", list(policy.jurisdictions)))
+    target = {"@id": asset_iri(asset_id)}
     permission: dict[str, Any] = {
+        "@type": "odrl:Permission",
         "odrl:action": {"@id": "tds:compute" if policy.compute_only else "odrl:use"},
-        "odrl:target": {"@id": f"urn:tds:asset:{asset_id}"},
+        "odrl:target": target,
         "odrl:constraint": constraints,
     }
     if policy.price_per_access:
+        price = {"@value": str(policy.price_per_access), "@type": "xsd:decimal"}
         permission["odrl:duty"] = [{
+            "@type": "odrl:Duty",
             "odrl:action": {"@id": "odrl:compensate"},
-            "odrl:constraint": [_constraint("odrl:payAmount", "odrl:eq", str(policy.price_per_access))],
-            "odrl:unit": "tds:SettlementToken",
+            "odrl:constraint": [_constraint("odrl:payAmount", "odrl:eq", price, unit="tds:SettlementToken")],
         }]
+    uid = f"urn:tds:policy:{asset_id}:{policy.epoch}"
     offer: dict[str, Any] = {
-        "@id": f"urn:tds:policy:{asset_id}:{policy.epoch}",
+        "@id": uid,
         "@type": "odrl:Offer",
-        "odrl:uid": f"urn:tds:policy:{asset_id}:{policy.epoch}",
+        "odrl:uid": uid,
         "odrl:assigner": {"@id": assigner},
         "odrl:permission": [permission],
         "tds:autoApprove": policy.auto_approve,
     }
     if policy.compute_only:
-        offer["odrl:prohibition"] = [{"odrl:action": {"@id": "odrl:reproduce"},
-                                      "odrl:target": {"@id": f"urn:tds:asset:{asset_id}"}}]
+        offer["odrl:prohibition"] = [{"@type": "odrl:Prohibition", "odrl:action": {"@id": "odrl:reproduce"},
+                                      "odrl:target": target}]
     return offer
 
 
@@ -76,34 +121,50 @@ def dataset(
     meta = metadata or {}
     provider = did_pkh(chain_id, asset.provider)
     checksum = {"@type": "spdx:Checksum", "spdx:algorithm": {"@id": "spdx:checksumAlgorithm_sha256"},
-                "spdx:checksumValue": asset.asset_id[2:]}
+                "spdx:checksumValue": {"@value": asset.asset_id[2:], "@type": "xsd:hexBinary"}}
+    size = {"@value": str(asset.size), "@type": "xsd:nonNegativeInteger"}
+    parents = [asset_iri(p) for p in asset.parents]
     out: dict[str, Any] = {
-        "@id": f"urn:tds:asset:{asset.asset_id}",
+        "@id": asset_iri(asset.asset_id),
         "@type": "dcat:Dataset",
         "dct:identifier": asset.asset_id,
         "dct:title": meta.get("title", asset.asset_id),
         "dct:publisher": {"@id": provider},
         "dcat:keyword": list(meta.get("keywords", [])),
-        "dct:hasVersion": asset.version,
+        "dcat:version": str(asset.version),
         "spdx:checksum": checksum,
-        "dcat:byteSize": {"@value": str(asset.size), "@type": "xsd:nonNegativeInteger"},
+        "dcat:byteSize": size,
         "tds:metadataHash": asset.metadata_hash,
-        "tds:parents": list(asset.parents),
+        "tds:parents": parents,
+        "prov:wasDerivedFrom": [{"@id": p} for p in parents],
         "dcat:distribution": [{
             "@type": "dcat:Distribution",
             "dcat:accessURL": {"@id": f"{base_url}/assets/{asset.asset_id}/data"},
-            "dcat:mediaType": meta.get("mediaType", meta.get("media_type", "application/octet-stream")),
-            "dcat:byteSize": {"@value": str(asset.size), "@type": "xsd:nonNegativeInteger"},
+            "dcat:mediaType": media_type_iri(meta.get("mediaType", meta.get("media_type"))),
+            "dcat:byteSize": size,
             "spdx:checksum": checksum,
         }],
     }
     if meta.get("description"):
         out["dct:description"] = meta["description"]
     if asset.previous_version:
-        out["dct:replaces"] = {"@id": f"urn:tds:asset:{asset.previous_version}"}
+        previous = {"@id": asset_iri(asset.previous_version)}
+        out["dct:replaces"] = previous
+        out["dcat:previousVersion"] = previous
+        out["dct:isVersionOf"] = previous
     if policy is not None:
         out["odrl:hasPolicy"] = [odrl_offer(asset.asset_id, policy, provider)]
     return out
+
+
+def link_versions(datasets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give each dataset ``dct:hasVersion`` links to the datasets (in the list) that are its next versions."""
+    later: dict[str, list[str]] = {}
+    for ds in datasets:
+        previous = ds.get("dcat:previousVersion", {}).get("@id")
+        if previous:
+            later.setdefault(previous, []).append(ds["@id"])
+    return [{**ds, "dct:hasVersion": later[ds["@id"]]} if ds["@id"] in later else ds for ds in datasets]
 
 
 def catalog(datasets: list[dict[str, Any]], title: str, provider_did: str, base_url: str) -> dict[str, Any]:
@@ -114,5 +175,5 @@ def catalog(datasets: list[dict[str, Any]], title: str, provider_did: str, base_
         "@type": "dcat:Catalog",
         "dct:title": title,
         "dct:publisher": {"@id": provider_did},
-        "dcat:dataset": datasets,
+        "dcat:dataset": link_versions(datasets),
     }
