@@ -277,15 +277,28 @@ class GrantsClient(_Client):
 
 
 class AnchorsClient(_Client):
-    """AnchorRegistry: Merkle roots and on-chain inclusion checks."""
+    """AnchorRegistry: Merkle roots, notary keys, on-chain inclusion and receipt checks."""
 
     contract_name = "AnchorRegistry"
     KIND_RECEIPTS = 1
     KIND_ASSETS = 2
 
     def anchor(self, root: str, leaf_count: int, kind: int) -> TxReceipt:
-        """Anchor a root (any active participant)."""
+        """Anchor a root (receipts: an active provider or its notary key; assets: an active provider)."""
         return self._send(self.contract.functions.anchorRoot(b32(root), leaf_count, kind))
+
+    def register_notary(self, notary: str, dry_run: bool = False) -> TxReceipt:
+        """Bind ``notary`` to the sending provider (for ever) so it may anchor receipts roots."""
+        return self._send(self.contract.functions.registerNotary(Web3.to_checksum_address(notary)), dry_run)
+
+    def revoke_notary(self, notary: str, dry_run: bool = False) -> TxReceipt:
+        """Stop a notary key of the sending provider from anchoring (its past roots stay evidence)."""
+        return self._send(self.contract.functions.revokeNotary(Web3.to_checksum_address(notary)), dry_run)
+
+    def notary_of(self, notary: str) -> tuple[str | None, bool]:
+        """(provider the key is bound to, or None if never registered; whether it may still anchor)."""
+        provider, active = self.chain.call(self.contract.functions.notaryOf(Web3.to_checksum_address(notary)))
+        return (None if int(provider, 16) == 0 else str(provider)), bool(active)
 
     def get(self, root: str) -> dict[str, Any] | None:
         """The anchor of ``root`` or None."""
@@ -295,8 +308,26 @@ class AnchorsClient(_Client):
         return {"anchorer": anchorer, "block": block, "leaf_count": leaves, "kind": kind}
 
     def verify_inclusion(self, root: str, proof: list[str], leaf: str) -> bool:
-        """On-chain check: ``leaf`` is under the anchored ``root``."""
+        """On-chain check: ``leaf`` is under the anchored ``root`` (whoever anchored it)."""
         return bool(self.chain.call(self.contract.functions.verifyInclusion(b32(root), [b32(p) for p in proof], b32(leaf))))
+
+    def verify_receipt(self, root: str, proof: list[str], values: list[Any] | tuple[Any, ...]) -> bool:
+        """On-chain check of a receipt (its 9 leaf values, RECEIPT_LEAF_ENCODING order): under ``root``,
+        anchored as receipts by the asset's provider or a notary key that provider registered."""
+        rid, grant, asset, consumer, purpose, allowed, size, at, content = values
+        fn = self.contract.functions.verifyReceipt(
+            b32(root), [b32(p) for p in proof], b32(rid), b32(grant), b32(asset), Web3.to_checksum_address(consumer),
+            b32(purpose), int(allowed), int(size), int(at), b32(content),
+        )
+        return bool(self.chain.call(fn))
+
+    def notary_events(self, event: str = "NotaryRegistered", **filters: Any) -> list[dict[str, Any]]:
+        """NotaryRegistered or NotaryRevoked events: ``{"notary", "provider", "tx", "block"}``, oldest first."""
+        return [
+            {"notary": str(log["args"]["notary"]), "provider": str(log["args"]["provider"]),
+             "tx": log["transactionHash"].to_0x_hex(), "block": int(log["blockNumber"])}
+            for log in self._logs(event, **filters)
+        ]
 
     def anchored_events(self, root: str, from_block: int | None = None) -> list[dict[str, Any]]:
         """RootAnchored events of ``root`` (at most one unless the chain is broken), oldest first.

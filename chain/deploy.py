@@ -116,7 +116,7 @@ def deploy_all(sender: TxSender, contracts: dict[str, CompiledContract] | None =
     registry = deploy("ParticipantRegistry", sender.address)
     assets = deploy("AssetRegistry", registry)
     grants = deploy("UsageGrants", registry, assets)
-    anchors = deploy("AnchorRegistry", registry)
+    anchors = deploy("AnchorRegistry", registry, assets)
     token = deploy("SettlementToken", sender.address)
     deploy("Settlement", token, registry, assets, grants, anchors)
     first_block = min(c.block for c in deployed.values())

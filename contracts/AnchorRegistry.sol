@@ -3,33 +3,66 @@ pragma solidity ^0.8.24;
 
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {IAnchorRegistry} from "./interfaces/IAnchorRegistry.sol";
+import {IAssetRegistry} from "./interfaces/IAssetRegistry.sol";
 import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
 
 /// @title AnchorRegistry
-/// @notice Anchors Merkle roots so that any receipt or asset under them is provable on-chain.
-/// @dev One storage slot per root whatever the leaf count.
+/// @notice Anchors Merkle roots so that any receipt or asset under them is provable on-chain; only a
+/// provider (or a notary key it registered, for receipts) may anchor, and a receipt verifies only
+/// under a root anchored by its asset's provider or that provider's notary key.
+/// @dev One storage slot per root whatever the leaf count; one per notary key.
 contract AnchorRegistry is IAnchorRegistry {
     uint8 public constant KIND_RECEIPTS = 1;
     uint8 public constant KIND_ASSETS = 2;
+    uint8 private constant ROLE_PROVIDER = 1;
 
     IParticipantRegistry private immutable _participants;
+    IAssetRegistry private immutable _assets;
     mapping(bytes32 root => Anchor) private _anchors;
+    mapping(address notary => NotaryKey) private _notaries;
 
-    /// @param participants The ParticipantRegistry consulted for membership.
-    constructor(IParticipantRegistry participants) {
+    /// @param participants The ParticipantRegistry consulted for membership and roles.
+    /// @param assets The AssetRegistry naming each asset's provider.
+    constructor(IParticipantRegistry participants, IAssetRegistry assets) {
         _participants = participants;
+        _assets = assets;
     }
 
     /// @inheritdoc IAnchorRegistry
     function anchorRoot(bytes32 root, uint40 leafCount, uint8 kind) external {
-        _participants.requireActive(msg.sender, 0);
         if (root == bytes32(0)) revert AnchorZeroRoot();
         if (leafCount == 0) revert AnchorInvalidLeafCount(leafCount);
         if (kind != KIND_RECEIPTS && kind != KIND_ASSETS) revert AnchorInvalidKind(kind);
-        Anchor storage a = _anchors[root];
-        if (a.anchorer != address(0)) revert AnchorAlreadyAnchored(root);
+        if (!_mayAnchor(msg.sender, kind)) revert AnchorUnauthorized(msg.sender, kind);
+        if (_anchors[root].anchorer != address(0)) revert AnchorAlreadyAnchored(root);
         _anchors[root] = Anchor(msg.sender, uint48(block.number), leafCount, kind);
         emit RootAnchored(root, msg.sender, leafCount, kind);
+    }
+
+    /// @inheritdoc IAnchorRegistry
+    function registerNotary(address notary) external {
+        _participants.requireActive(msg.sender, ROLE_PROVIDER);
+        if (notary == address(0) || notary == msg.sender) revert AnchorNotaryInvalid(notary);
+        address bound = _notaries[notary].provider;
+        if (bound != address(0)) revert AnchorNotaryAlreadyRegistered(notary, bound);
+        _notaries[notary] = NotaryKey(msg.sender, true);
+        emit NotaryRegistered(notary, msg.sender);
+    }
+
+    /// @inheritdoc IAnchorRegistry
+    function revokeNotary(address notary) external {
+        _participants.requireActive(msg.sender, ROLE_PROVIDER);
+        NotaryKey storage key = _notaries[notary];
+        if (key.provider != msg.sender) revert AnchorNotaryNotRegistered(notary, msg.sender);
+        if (!key.active) revert AnchorNotaryAlreadyRevoked(notary);
+        key.active = false;
+        emit NotaryRevoked(notary, msg.sender);
+    }
+
+    /// @inheritdoc IAnchorRegistry
+    function notaryOf(address notary) external view returns (address provider, bool active) {
+        NotaryKey memory key = _notaries[notary];
+        return (key.provider, key.active);
     }
 
     /// @inheritdoc IAnchorRegistry
@@ -40,5 +73,52 @@ contract AnchorRegistry is IAnchorRegistry {
     /// @inheritdoc IAnchorRegistry
     function verifyInclusion(bytes32 root, bytes32[] calldata proof, bytes32 leaf) external view returns (bool) {
         return _anchors[root].anchorer != address(0) && MerkleProof.verifyCalldata(proof, root, leaf);
+    }
+
+    /// @inheritdoc IAnchorRegistry
+    function verifyReceipt(
+        bytes32 root,
+        bytes32[] calldata proof,
+        bytes32 receiptIdHash,
+        bytes32 grantId,
+        bytes32 assetId,
+        address consumer,
+        bytes32 purposeHash,
+        uint8 allowed,
+        uint64 byteCount,
+        uint64 time,
+        bytes32 contentHash
+    ) external view returns (bool) {
+        if (!_isEvidenceRoot(root, assetId)) return false;
+        return MerkleProof.verifyCalldata(
+            proof,
+            root,
+            keccak256(
+                bytes.concat(
+                    keccak256(
+                        abi.encode(
+                            receiptIdHash, grantId, assetId, consumer, purposeHash, allowed, byteCount, time, contentHash
+                        )
+                    )
+                )
+            )
+        );
+    }
+
+    /// @dev Receipts: an active provider or an active notary key of an active provider. Assets: an active provider.
+    function _mayAnchor(address caller, uint8 kind) private view returns (bool) {
+        if (_participants.isActive(caller, ROLE_PROVIDER)) return true;
+        if (kind != KIND_RECEIPTS) return false;
+        NotaryKey memory key = _notaries[caller];
+        return key.active && _participants.isActive(key.provider, ROLE_PROVIDER);
+    }
+
+    /// @dev Whether `root` is a receipts root anchored by the provider of `assetId` or a notary key it registered.
+    function _isEvidenceRoot(bytes32 root, bytes32 assetId) private view returns (bool) {
+        Anchor storage a = _anchors[root];
+        if (a.kind != KIND_RECEIPTS) return false;
+        address anchorer = a.anchorer;
+        address provider = _assets.getAsset(assetId).provider;
+        return provider != address(0) && (anchorer == provider || _notaries[anchorer].provider == provider);
     }
 }

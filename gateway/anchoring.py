@@ -205,6 +205,7 @@ class Anchored:
     sent: bool
     gas_used: int | None = None
     batch_id: int | None = None
+    anchorer: str | None = None  # who anchored the root (on-chain)
 
 
 # ---- anchoring a root exactly once ---------------------------------------------------------------------
@@ -228,14 +229,17 @@ def anchor_once(anchors: AnchorsClient, root: str, leaf_count: int, kind: int) -
                 raise
         else:
             return Anchored(root, receipt["transactionHash"].to_0x_hex(), int(receipt["blockNumber"]), True,
-                            int(receipt["gasUsed"]))
+                            int(receipt["gasUsed"]), anchorer=str(receipt["from"]))
     if existing["leaf_count"] != leaf_count or existing["kind"] != kind:
         log.warning("root %s was anchored with %s leaves kind %s (expected %s, kind %s)",
                     root, existing["leaf_count"], existing["kind"], leaf_count, kind)
     events = anchors.anchored_events(root, from_block=int(existing["block"]))
     if not events:  # pragma: no cover - node pruned its logs
         raise AnchoringError(f"root {root} is anchored in block {existing['block']} but its event is missing")
-    return Anchored(root, events[0]["tx"], events[0]["block"], False)
+    if anchors.sender is not None and str(existing["anchorer"]).lower() != anchors.sender.address.lower():
+        log.error("root %s was anchored by %s, not by this notary's key %s: its receipts are not evidence",
+                  root, existing["anchorer"], anchors.sender.address)
+    return Anchored(root, events[0]["tx"], events[0]["block"], False, anchorer=str(events[0]["anchorer"]))
 
 
 # ---- the notary ------------------------------------------------------------------------------------------
@@ -257,6 +261,7 @@ class Notary:
         contract: str,
         purpose_of: PurposeOf = lambda _g: None,
         batch_size: int = 1000,
+        provider: str | None = None,
     ) -> None:
         SQLModel.metadata.create_all(
             engine, tables=[NotaryBatch.__table__, NotaryMember.__table__, NotaryLease.__table__])
@@ -266,6 +271,8 @@ class Notary:
         self.contract = contract
         self.purpose_of = purpose_of
         self.batch_size = batch_size
+        self.provider = provider  # the gateway's provider: named in proof documents
+        self.anchorer = anchors.sender.address if anchors is not None and anchors.sender is not None else None
         self._lock = threading.RLock()
         self._batches: OrderedDict[int, Batch] = OrderedDict()
         self._floor = 0  # every access record below this id is sealed (fast path of the worker)
@@ -275,7 +282,8 @@ class Notary:
         """The notary of a gateway: its database, AnchorRegistry as the provider, grant purposes."""
         anchors = gw.anchors_tx() if gw.provider is not None else AnchorsClient(gw.chain)
         return cls(gw.db.engine, anchors, chain_id=gw.chain_id, contract=gw.chain.address("AnchorRegistry"),
-                   purpose_of=_gateway_purposes(gw), batch_size=gw.settings.notary_batch_size)
+                   purpose_of=_gateway_purposes(gw), batch_size=gw.settings.notary_batch_size,
+                   provider=gw.provider_address)
 
     # ---- sealing and anchoring ----
 
@@ -481,7 +489,7 @@ class Notary:
         doc = self._batch(batch).proofs[receipt_id]
         if batch.state == "anchored" and batch.anchor_tx and batch.anchor_block is not None:
             return doc.anchored(chain_id=self.chain_id, contract=self.contract, anchor_tx=batch.anchor_tx,
-                                anchor_block=batch.anchor_block)
+                                anchor_block=batch.anchor_block, anchorer=self.anchorer, provider=self.provider)
         return doc
 
     def _status(self, record: AccessRecord, member: NotaryMember | None, batch: NotaryBatch | None,
@@ -600,7 +608,7 @@ def anchor_assets(anchors: AnchorsClient, assets: Sequence[tuple[str, int]]) -> 
     batch = seal_assets(list(unique.items()), chain_id=chain_id, contract=contract)
     done = anchor_once(anchors, batch.root, len(unique), AnchorsClient.KIND_ASSETS)
     proofs = {h: doc.anchored(chain_id=chain_id, contract=contract, anchor_tx=done.anchor_tx,
-                              anchor_block=done.anchor_block) for h, doc in batch.proofs.items()}
+                              anchor_block=done.anchor_block, anchorer=done.anchorer) for h, doc in batch.proofs.items()}
     return AnchoredAssets(batch.root, len(unique), done.anchor_tx, done.anchor_block, done.sent, done.gas_used, proofs)
 
 

@@ -12,10 +12,16 @@ JSON shape (keys exactly these; null where noted)::
      "leaf_encoding": [...], "values": [...], "leaf": "0x<64 hex>",
      "proof": ["0x<64 hex>", ...], "chain_id": int | null,
      "contract": "0x<40 hex>" | null, "anchor_tx": "0x<64 hex>" | null,
-     "anchor_block": int | null}
+     "anchor_block": int | null,
+     "anchorer": "0x<40 hex>" | null, "anchorer_did": "did:pkh:eip155:<chain>:<address>" | null,
+     "provider": "0x<40 hex>" | null, "provider_did": "did:pkh:eip155:<chain>:<address>" | null}
 
 "accepted" documents have null anchor_tx/anchor_block; "anchored" documents
-have all four chain fields set.
+have all four chain fields set. ``anchorer`` is who anchored the root and
+``provider`` the provider of the receipt's asset (null for asset proofs); a
+receipt is evidence only when the anchorer is that provider or a notary key it
+registered on-chain (checked by the verifiers, not here). The four party fields
+came after the first documents: a document without them still parses (null).
 """
 
 from __future__ import annotations
@@ -56,7 +62,13 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "contract": (str, type(None)),
     "anchor_tx": (str, type(None)),
     "anchor_block": (int, type(None)),
+    "anchorer": (str, type(None)),
+    "anchorer_did": (str, type(None)),
+    "provider": (str, type(None)),
+    "provider_did": (str, type(None)),
 }
+OPTIONAL_FIELDS = ("anchorer", "anchorer_did", "provider", "provider_did")
+"""Fields added after the first documents: absent means null."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,10 @@ class ProofDocument:
     contract: str | None = None
     anchor_tx: str | None = None
     anchor_block: int | None = None
+    anchorer: str | None = None
+    anchorer_did: str | None = None
+    provider: str | None = None
+    provider_did: str | None = None
 
     def __post_init__(self) -> None:
         """Check every field; normalize hex to lowercase and values to canonical form."""
@@ -96,11 +112,16 @@ class ProofDocument:
             set_("contract", to_checksum_address(self.contract))
         if self.anchor_tx is not None:
             set_("anchor_tx", _hex32(self.anchor_tx, "anchor_tx"))
+        for party in ("anchorer", "provider"):
+            address, did = _party(getattr(self, party), getattr(self, f"{party}_did"), party, self.chain_id)
+            set_(party, address)
+            set_(f"{party}_did", did)
 
     def anchored(
-        self, *, chain_id: int, contract: str, anchor_tx: str, anchor_block: int
+        self, *, chain_id: int, contract: str, anchor_tx: str, anchor_block: int,
+        anchorer: str | None = None, provider: str | None = None,
     ) -> ProofDocument:
-        """Return a copy in state "anchored" with the given on-chain location."""
+        """Return a copy in state "anchored" with the given on-chain location and parties (DIDs derived)."""
         return dataclasses.replace(
             self,
             state="anchored",
@@ -108,6 +129,10 @@ class ProofDocument:
             contract=contract,
             anchor_tx=anchor_tx,
             anchor_block=anchor_block,
+            anchorer=anchorer if anchorer is not None else self.anchorer,
+            anchorer_did=None,
+            provider=provider if provider is not None else self.provider,
+            provider_did=None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -126,6 +151,7 @@ class ProofDocument:
         """Build from a parsed JSON object; raise ProofMalformed naming the bad field."""
         if not isinstance(data, dict):
             raise ProofMalformed(f"proof document must be a JSON object, got {type(data).__name__}")
+        data = {**dict.fromkeys(OPTIONAL_FIELDS), **data}
         if missing := sorted(_FIELD_TYPES.keys() - data.keys()):
             raise ProofMalformed(f"proof document is missing field(s): {', '.join(missing)}")
         if extra := sorted(data.keys() - _FIELD_TYPES.keys()):
@@ -222,7 +248,8 @@ def _seal(
 def _trusted(**fields: Any) -> ProofDocument:
     """Build a document from values this module just computed, skipping re-validation."""
     doc = object.__new__(ProofDocument)
-    defaults = {"format": FORMAT, "state": "accepted", "anchor_tx": None, "anchor_block": None}
+    defaults = {"format": FORMAT, "state": "accepted", "anchor_tx": None, "anchor_block": None,
+                **dict.fromkeys(OPTIONAL_FIELDS)}
     for name, value in {**defaults, **fields}.items():
         object.__setattr__(doc, name, value)
     return doc
@@ -255,6 +282,28 @@ def _check_chain_fields(doc: ProofDocument) -> None:
         raise ProofMalformed("an anchored proof needs chain_id, contract, anchor_tx and anchor_block")
     if doc.state == "accepted" and (doc.anchor_tx, doc.anchor_block) != (None, None):
         raise ProofMalformed("an accepted proof must have null anchor_tx and anchor_block")
+
+
+def did_pkh(chain_id: int, address: str) -> str:
+    """CAIP-10 DID of an account: ``did:pkh:eip155:<chainId>:<checksummed address>``."""
+    return f"did:pkh:eip155:{chain_id}:{to_checksum_address(address)}"
+
+
+def _party(address: Any, did: Any, name: str, chain_id: int | None) -> tuple[str | None, str | None]:
+    """Checksummed address and its DID (derived when the chain id is known); a DID that disagrees is malformed."""
+    if address is None:
+        if did is not None:
+            raise ProofMalformed(f"{name}_did is set but {name} is null")
+        return None, None
+    if not isinstance(address, str) or not _ADDRESS.match(address):
+        raise ProofMalformed(f"{name} must be a 20-byte 0x address, got {address!r:.80}")
+    body = address[2:]
+    if body not in (body.lower(), body.upper()) and not is_checksum_address(address):
+        raise ProofMalformed(f"{name} {address} has a bad EIP-55 checksum")
+    expected = None if chain_id is None else did_pkh(chain_id, address)
+    if did is not None and (not isinstance(did, str) or did.lower() != (expected or "").lower()):
+        raise ProofMalformed(f"{name}_did {did!r:.120} is not {expected or 'derivable without chain_id'}")
+    return to_checksum_address(address), expected
 
 
 def _is_int(value: Any) -> bool:

@@ -3,7 +3,7 @@ const { expect } = require('chai');
 const { ethers } = require('hardhat');
 const { loadFixture } = require('@nomicfoundation/hardhat-network-helpers');
 const { StandardMerkleTree } = require('@openzeppelin/merkle-tree');
-const { KIND_RECEIPTS, KIND_ASSETS, h, onboardedFixture } = require('./helpers');
+const { KIND_RECEIPTS, KIND_ASSETS, ROLE_PROVIDER, h, sha256, onboardedFixture, policyFixture } = require('./helpers');
 
 // An access receipt leaf: (grantId, consumer, sequence, responseHash)
 const ENCODING = ['bytes32', 'address', 'uint256', 'bytes32'];
@@ -40,14 +40,26 @@ describe('AnchorRegistry', function () {
     expect(a.kind).to.equal(BigInt(KIND_RECEIPTS));
   });
 
-  it('lets any active participant anchor (consumer, auditor), both kinds', async function () {
-    const { anchors, consumer, auditor } = await loadFixture(onboardedFixture);
-    await expect(anchors.connect(consumer).anchorRoot(h('root1'), 1, KIND_ASSETS))
+  it('lets an active provider anchor both kinds', async function () {
+    const { anchors, provider } = await loadFixture(onboardedFixture);
+    await expect(anchors.connect(provider).anchorRoot(h('root1'), 1, KIND_ASSETS))
       .to.emit(anchors, 'RootAnchored')
-      .withArgs(h('root1'), consumer.address, 1, KIND_ASSETS);
-    await expect(anchors.connect(auditor).anchorRoot(h('root2'), 2 ** 40 - 1, KIND_RECEIPTS))
+      .withArgs(h('root1'), provider.address, 1, KIND_ASSETS);
+    await expect(anchors.connect(provider).anchorRoot(h('root2'), 2 ** 40 - 1, KIND_RECEIPTS))
       .to.emit(anchors, 'RootAnchored')
-      .withArgs(h('root2'), auditor.address, 2 ** 40 - 1, KIND_RECEIPTS);
+      .withArgs(h('root2'), provider.address, 2 ** 40 - 1, KIND_RECEIPTS);
+  });
+
+  it('rejects anchoring by consumers, auditors and outsiders, either kind (AnchorUnauthorized)', async function () {
+    const { anchors, consumer, auditor, outsider } = await loadFixture(onboardedFixture);
+    for (const who of [consumer, auditor, outsider]) {
+      for (const kind of [KIND_RECEIPTS, KIND_ASSETS]) {
+        await expect(anchors.connect(who).anchorRoot(h('forged'), 3, kind))
+          .to.be.revertedWithCustomError(anchors, 'AnchorUnauthorized')
+          .withArgs(who.address, kind);
+      }
+    }
+    expect((await anchors.getAnchor(h('forged'))).anchorer).to.equal(ethers.ZeroAddress);
   });
 
   it('verifies a real proof for every leaf', async function () {
@@ -94,8 +106,8 @@ describe('AnchorRegistry', function () {
   });
 
   it('rejects anchoring a root twice, by anyone (AnchorAlreadyAnchored)', async function () {
-    const { anchors, provider, auditor, tree } = await loadFixture(anchoredFixture);
-    for (const who of [provider, auditor]) {
+    const { anchors, provider, provider2, tree } = await loadFixture(anchoredFixture);
+    for (const who of [provider, provider2]) {
       await expect(anchors.connect(who).anchorRoot(tree.root, 7, KIND_RECEIPTS))
         .to.be.revertedWithCustomError(anchors, 'AnchorAlreadyAnchored')
         .withArgs(tree.root);
@@ -119,14 +131,165 @@ describe('AnchorRegistry', function () {
     }
   });
 
-  it('rejects non-members (ParticipantUnknown) and suspended members (ParticipantNotActive)', async function () {
-    const { anchors, participants, provider, outsider } = await loadFixture(onboardedFixture);
-    await expect(anchors.connect(outsider).anchorRoot(h('r'), 1, KIND_RECEIPTS))
+  it('rejects a suspended provider (AnchorUnauthorized)', async function () {
+    const { anchors, participants, provider } = await loadFixture(onboardedFixture);
+    await participants.suspend(provider.address);
+    await expect(anchors.connect(provider).anchorRoot(h('r'), 1, KIND_RECEIPTS))
+      .to.be.revertedWithCustomError(anchors, 'AnchorUnauthorized')
+      .withArgs(provider.address, KIND_RECEIPTS);
+  });
+});
+
+// The gateway's receipt leaf (notary/receipts.py RECEIPT_LEAF_ENCODING).
+const RECEIPT = ['bytes32', 'bytes32', 'bytes32', 'address', 'bytes32', 'uint8', 'uint64', 'uint64', 'bytes32'];
+function receipts(assetId, consumer, n, salt = 'a') {
+  const values = Array.from({ length: n }, (_, i) => [
+    ethers.id(`rcpt-${salt}-${i}`), h(`grant-${salt}`), assetId, consumer, ethers.id('research'),
+    i % 2, 1000 + i, 1_700_000_000 + i, sha256(`bytes-${salt}`),
+  ]);
+  return StandardMerkleTree.of(values, RECEIPT);
+}
+const verify = (anchors, tree, i, values) => anchors.verifyReceipt(tree.root, tree.getProof(i), ...(values || tree.at(i)));
+
+/** policyFixture (ASSET_ID of provider) + a notary key registered by provider. */
+async function notaryFixture() {
+  const f = await policyFixture();
+  const notary = ethers.Wallet.createRandom().connect(ethers.provider);
+  await f.admin.sendTransaction({ to: notary.address, value: ethers.parseEther('1') });
+  await f.anchors.connect(f.provider).registerNotary(notary.address);
+  return { ...f, notary };
+}
+
+describe('AnchorRegistry notary keys', function () {
+  it('registers a key (NotaryRegistered) bound to the provider; notaryOf tells', async function () {
+    const { anchors, provider } = await loadFixture(onboardedFixture);
+    const key = ethers.Wallet.createRandom().address;
+    expect(await anchors.notaryOf(key)).to.deep.equal([ethers.ZeroAddress, false]);
+    await expect(anchors.connect(provider).registerNotary(key))
+      .to.emit(anchors, 'NotaryRegistered')
+      .withArgs(key, provider.address);
+    expect(await anchors.notaryOf(key)).to.deep.equal([provider.address, true]);
+  });
+
+  it('lets only active providers register keys', async function () {
+    const { anchors, participants, provider, consumer, outsider } = await loadFixture(onboardedFixture);
+    const key = ethers.Wallet.createRandom().address;
+    await expect(anchors.connect(consumer).registerNotary(key))
+      .to.be.revertedWithCustomError(participants, 'ParticipantMissingRole')
+      .withArgs(consumer.address, ROLE_PROVIDER);
+    await expect(anchors.connect(outsider).registerNotary(key))
       .to.be.revertedWithCustomError(participants, 'ParticipantUnknown')
       .withArgs(outsider.address);
     await participants.suspend(provider.address);
-    await expect(anchors.connect(provider).anchorRoot(h('r'), 1, KIND_RECEIPTS))
+    await expect(anchors.connect(provider).registerNotary(key))
       .to.be.revertedWithCustomError(participants, 'ParticipantNotActive')
       .withArgs(provider.address);
+  });
+
+  it('rejects the zero address and the provider itself (AnchorNotaryInvalid)', async function () {
+    const { anchors, provider } = await loadFixture(onboardedFixture);
+    for (const key of [ethers.ZeroAddress, provider.address]) {
+      await expect(anchors.connect(provider).registerNotary(key))
+        .to.be.revertedWithCustomError(anchors, 'AnchorNotaryInvalid')
+        .withArgs(key);
+    }
+  });
+
+  it('binds a key to one provider for ever, even after revocation (AnchorNotaryAlreadyRegistered)', async function () {
+    const { anchors, provider, provider2, notary } = await loadFixture(notaryFixture);
+    for (const who of [provider, provider2]) {
+      await expect(anchors.connect(who).registerNotary(notary.address))
+        .to.be.revertedWithCustomError(anchors, 'AnchorNotaryAlreadyRegistered')
+        .withArgs(notary.address, provider.address);
+    }
+    await anchors.connect(provider).revokeNotary(notary.address);
+    await expect(anchors.connect(provider2).registerNotary(notary.address))
+      .to.be.revertedWithCustomError(anchors, 'AnchorNotaryAlreadyRegistered')
+      .withArgs(notary.address, provider.address);
+  });
+
+  it('revokes a key (NotaryRevoked); only its provider, once', async function () {
+    const { anchors, provider, provider2, notary } = await loadFixture(notaryFixture);
+    await expect(anchors.connect(provider2).revokeNotary(notary.address))
+      .to.be.revertedWithCustomError(anchors, 'AnchorNotaryNotRegistered')
+      .withArgs(notary.address, provider2.address);
+    const unknown = ethers.Wallet.createRandom().address;
+    await expect(anchors.connect(provider).revokeNotary(unknown))
+      .to.be.revertedWithCustomError(anchors, 'AnchorNotaryNotRegistered')
+      .withArgs(unknown, provider.address);
+    await expect(anchors.connect(provider).revokeNotary(notary.address))
+      .to.emit(anchors, 'NotaryRevoked')
+      .withArgs(notary.address, provider.address);
+    expect(await anchors.notaryOf(notary.address)).to.deep.equal([provider.address, false]);
+    await expect(anchors.connect(provider).revokeNotary(notary.address))
+      .to.be.revertedWithCustomError(anchors, 'AnchorNotaryAlreadyRevoked')
+      .withArgs(notary.address);
+  });
+
+  it('lets a notary key anchor receipts roots only, while it and its provider are active', async function () {
+    const { anchors, participants, provider, notary } = await loadFixture(notaryFixture);
+    await expect(anchors.connect(notary).anchorRoot(h('n1'), 4, KIND_RECEIPTS))
+      .to.emit(anchors, 'RootAnchored')
+      .withArgs(h('n1'), notary.address, 4, KIND_RECEIPTS);
+    await expect(anchors.connect(notary).anchorRoot(h('n2'), 4, KIND_ASSETS))
+      .to.be.revertedWithCustomError(anchors, 'AnchorUnauthorized')
+      .withArgs(notary.address, KIND_ASSETS);
+    await participants.suspend(provider.address);
+    await expect(anchors.connect(notary).anchorRoot(h('n3'), 4, KIND_RECEIPTS))
+      .to.be.revertedWithCustomError(anchors, 'AnchorUnauthorized')
+      .withArgs(notary.address, KIND_RECEIPTS);
+    await participants.reinstate(provider.address);
+    await anchors.connect(provider).revokeNotary(notary.address);
+    await expect(anchors.connect(notary).anchorRoot(h('n3'), 4, KIND_RECEIPTS))
+      .to.be.revertedWithCustomError(anchors, 'AnchorUnauthorized')
+      .withArgs(notary.address, KIND_RECEIPTS);
+  });
+});
+
+describe('AnchorRegistry.verifyReceipt', function () {
+  it('accepts every receipt under a root its asset\'s provider anchored', async function () {
+    const { anchors, provider, consumer, assetId } = await loadFixture(policyFixture);
+    const tree = receipts(assetId, consumer.address, 5);
+    await anchors.connect(provider).anchorRoot(tree.root, 5, KIND_RECEIPTS);
+    for (let i = 0; i < 5; i++) expect(await verify(anchors, tree, i)).to.equal(true);
+  });
+
+  it('accepts receipts anchored by the provider\'s notary key, also after the key is revoked', async function () {
+    const { anchors, provider, notary, consumer, assetId } = await loadFixture(notaryFixture);
+    const tree = receipts(assetId, consumer.address, 3, 'n');
+    await anchors.connect(notary).anchorRoot(tree.root, 3, KIND_RECEIPTS);
+    expect(await verify(anchors, tree, 1)).to.equal(true);
+    await anchors.connect(provider).revokeNotary(notary.address);
+    expect(await verify(anchors, tree, 1)).to.equal(true);
+  });
+
+  it('rejects receipts of an asset under a root anchored by another provider (or its notary key)', async function () {
+    const { anchors, provider2, consumer, assetId } = await loadFixture(policyFixture);
+    const tree = receipts(assetId, consumer.address, 3, 'forged');
+    await anchors.connect(provider2).anchorRoot(tree.root, 3, KIND_RECEIPTS);
+    expect(await anchors.verifyInclusion(tree.root, tree.getProof(0), tree.leafHash(tree.at(0)))).to.equal(true);
+    expect(await verify(anchors, tree, 0)).to.equal(false);
+    const key2 = ethers.Wallet.createRandom().connect(ethers.provider);
+    await provider2.sendTransaction({ to: key2.address, value: ethers.parseEther('1') });
+    await anchors.connect(provider2).registerNotary(key2.address);
+    const tree2 = receipts(assetId, consumer.address, 2, 'forged2');
+    await anchors.connect(key2).anchorRoot(tree2.root, 2, KIND_RECEIPTS);
+    expect(await verify(anchors, tree2, 0)).to.equal(false);
+  });
+
+  it('rejects tampered values, unknown assets, assets roots and roots never anchored', async function () {
+    const { anchors, provider, consumer, assetId } = await loadFixture(policyFixture);
+    const tree = receipts(assetId, consumer.address, 4, 't');
+    expect(await verify(anchors, tree, 0)).to.equal(false); // not anchored yet
+    await anchors.connect(provider).anchorRoot(tree.root, 4, KIND_RECEIPTS);
+    const tampered = [...tree.at(2)];
+    tampered[6] = 999999; // bytes
+    expect(await verify(anchors, tree, 2, tampered)).to.equal(false);
+    const unknownAsset = receipts(sha256('never registered'), consumer.address, 2, 'u');
+    await anchors.connect(provider).anchorRoot(unknownAsset.root, 2, KIND_RECEIPTS);
+    expect(await verify(anchors, unknownAsset, 0)).to.equal(false);
+    const asAssets = receipts(assetId, consumer.address, 2, 'k');
+    await anchors.connect(provider).anchorRoot(asAssets.root, 2, KIND_ASSETS);
+    expect(await verify(anchors, asAssets, 0)).to.equal(false);
   });
 });

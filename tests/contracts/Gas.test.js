@@ -10,7 +10,7 @@ const {
 const gasOf = async (txPromise) => (await (await txPromise).wait()).gasUsed;
 
 describe('Gas report (informational)', function () {
-  it('prints gas for onboard, registerAsset, issueGrant, revokeGrant, anchorRoot', async function () {
+  it('prints gas for onboard, registerAsset, issueGrant, revokeGrant, anchorRoot (provider, notary key)', async function () {
     const gas = {};
     const { participants, assets, grants, anchors, provider, consumer } = await loadFixture(onboardedFixture);
     gas['onboard'] = await gasOf(
@@ -28,6 +28,10 @@ describe('Gas report (informational)', function () {
     gas['issueGrant (free, price 0, open policy)'] = await gasOf(grants.connect(provider).issueGrant(req, sig));
     gas['revokeGrant'] = await gasOf(grants.connect(provider).revokeGrant(req));
     gas['anchorRoot'] = await gasOf(anchors.connect(provider).anchorRoot(h('root'), 1000, KIND_RECEIPTS));
+    const notary = ethers.Wallet.createRandom().connect(ethers.provider);
+    await provider.sendTransaction({ to: notary.address, value: ethers.parseEther('1') });
+    await anchors.connect(provider).registerNotary(notary.address);
+    gas['anchorRoot (by a notary key)'] = await gasOf(anchors.connect(notary).anchorRoot(h('root2'), 1000, KIND_RECEIPTS));
 
     const width = Math.max(...Object.keys(gas).map((k) => k.length));
     console.log('\n      gas used (solc 0.8.37, optimizer 200 runs, cancun):');

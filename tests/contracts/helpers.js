@@ -69,7 +69,10 @@ async function deployFixture() {
     await participants.getAddress(),
     await assets.getAddress(),
   ]);
-  const anchors = await ethers.deployContract('AnchorRegistry', [await participants.getAddress()]);
+  const anchors = await ethers.deployContract('AnchorRegistry', [
+    await participants.getAddress(),
+    await assets.getAddress(),
+  ]);
   const token = await ethers.deployContract('SettlementToken', [admin.address]);
   const settlement = await ethers.deployContract('Settlement', [
     await token.getAddress(),

@@ -43,7 +43,7 @@ def test_python_grant_digest_matches_contract_and_grant_lifecycle(space: Space) 
 
 def test_concurrent_sends_from_one_account_keep_nonces_in_order(space: Space) -> None:
     chain = space.chain()
-    anchors = AnchorsClient(chain, chain.sender(Keystore(space.settings.keystore_dir).account("auditor")))
+    anchors = AnchorsClient(chain, chain.sender(Keystore(space.settings.keystore_dir).account("provider")))
     roots = ["0x" + hashlib.sha256(os.urandom(16)).hexdigest() for _ in range(12)]
     with ThreadPoolExecutor(6) as pool:
         receipts = list(pool.map(lambda r: anchors.anchor(r, 10, 1), roots))
@@ -106,7 +106,7 @@ def test_fast_view_calls_match_web3_and_decode_reverts(space: Space) -> None:
 
 def test_two_senders_sharing_a_key_recover_from_nonce_conflicts(space: Space) -> None:
     """Gateway workers and the notary process sign with the provider key, each with its own nonce cache."""
-    account = Keystore(space.settings.keystore_dir).account("auditor")
+    account = Keystore(space.settings.keystore_dir).account("provider")
     chain_a, chain_b = space.chain(), space.chain()
     a = AnchorsClient(chain_a, chain_a.sender(account))
     b = AnchorsClient(chain_b, chain_b.sender(account))
