@@ -10,7 +10,12 @@ Each failure has a category and a sentence an auditor can act on:
 | wrong_chain | the document names another chain id than the node's |
 | wrong_contract | the document names another contract than this deployment's AnchorRegistry |
 | not_anchored | the root was never anchored on this chain |
-| anchor_mismatch | the anchoring tx or block in the document disagrees with the chain |
+| anchor_mismatch | the anchoring tx, block, anchorer or provider in the document disagrees with the chain |
+| wrong_anchorer | a receipt's root was anchored by someone other than the provider of the receipt's asset or a
+  notary key that provider registered: it proves nothing about that provider's gateway |
+
+A receipt is checked on-chain with ``AnchorRegistry.verifyReceipt`` (inclusion + kind + anchorer), an
+asset proof with ``verifyInclusion`` (inclusion alone: asset batches are vouched for by whoever anchored).
 """
 
 from __future__ import annotations
@@ -21,10 +26,10 @@ from typing import Any
 from eth_utils import keccak
 
 from chain.client import Chain
-from chain.contracts import AnchorsClient
+from chain.contracts import AnchorsClient, AssetsClient
 from notary.errors import ProofMalformed
 from notary.merkle import bytes32, leaf_hash, process_proof
-from notary.proofs import ProofDocument
+from notary.proofs import ProofDocument, did_pkh
 
 ROOT_ANCHORED = "0x" + keccak(text="RootAnchored(bytes32,address,uint40,uint8)").hex()
 ANCHOR_KIND = {"receipt": AnchorsClient.KIND_RECEIPTS, "asset": AnchorsClient.KIND_ASSETS}
@@ -78,7 +83,8 @@ class _Verification:
 
     def run(self) -> ProofVerdict:
         try:
-            for step in (self._offline, self._identity, self._anchored, self._on_chain, self._anchor_tx):
+            for step in (self._offline, self._identity, self._anchored, self._anchorer, self._on_chain,
+                         self._anchor_tx):
                 step()
         except _Failed as exc:
             return ProofVerdict(False, exc.category, exc.reason, tuple(self.checks), self.anchor)
@@ -121,10 +127,47 @@ class _Verification:
             raise _Failed("anchor_mismatch", f"root {doc.root} is anchored as kind {self.anchor['kind']}, "
                                              f"the document is a {doc.kind} proof")
         self.checks.append(f"anchored: block {self.anchor['block']}, {self.anchor['leaf_count']} leaves, "
-                           f"by {self.anchor['anchorer']}")
+                           f"by {self._who(str(self.anchor['anchorer']))}")
+
+    def _anchorer(self) -> None:
+        doc, anchor = self.doc, self.anchor
+        assert anchor is not None
+        anchorer = str(anchor["anchorer"])
+        if doc.kind == "receipt":
+            self._receipt_anchorer(anchorer, str(doc.values[2]))
+        if doc.anchorer is not None and doc.anchorer.lower() != anchorer.lower():
+            raise _Failed("anchor_mismatch", f"the document names anchorer {self._who(doc.anchorer)}, but root "
+                                             f"{doc.root} was anchored by {self._who(anchorer)}")
+
+    def _receipt_anchorer(self, anchorer: str, asset_id: str) -> None:
+        provider = AssetsClient(self.chain).provider_of(asset_id)
+        if provider is None:
+            raise _Failed("wrong_anchorer", f"root {self.doc.root} was anchored by {self._who(anchorer)}, but asset "
+                                            f"{asset_id} is not registered on chain {self.chain.chain_id}: no provider "
+                                            "vouches for this receipt")
+        bound, _active = self.anchors.notary_of(anchorer)
+        if anchorer.lower() != provider.lower() and (bound is None or bound.lower() != provider.lower()):
+            role = f", a notary key of {bound}" if bound is not None else ""
+            raise _Failed("wrong_anchorer", f"root {self.doc.root} was anchored by {self._who(anchorer)}{role}, not by "
+                                            f"{self._who(provider)} the provider of asset {asset_id} nor a notary key "
+                                            "it registered: the receipt proves nothing")
+        if self.doc.provider is not None and self.doc.provider.lower() != provider.lower():
+            raise _Failed("anchor_mismatch", f"the document names provider {self._who(self.doc.provider)}, but "
+                                             f"AssetRegistry says asset {asset_id} is provided by {self._who(provider)}")
+        how = "the asset's provider" if bound is None or anchorer.lower() == provider.lower() \
+            else f"a notary key of the asset's provider {provider}"
+        self.checks.append(f"anchorer: {self._who(anchorer)} is {how}")
+
+    def _who(self, address: str) -> str:
+        return f"{address} ({did_pkh(self.chain.chain_id, address)})"
 
     def _on_chain(self) -> None:
         doc = self.doc
+        if doc.kind == "receipt":
+            if not self.anchors.verify_receipt(doc.root, list(doc.proof), list(doc.values)):
+                raise _Failed("forged", "forged proof: AnchorRegistry.verifyReceipt returned false")
+            self.checks.append("on-chain: AnchorRegistry.verifyReceipt returned true")
+            return
         if not self.anchors.verify_inclusion(doc.root, list(doc.proof), doc.leaf):
             raise _Failed("forged", "forged proof: AnchorRegistry.verifyInclusion returned false")
         self.checks.append("on-chain: AnchorRegistry.verifyInclusion returned true")

@@ -155,6 +155,11 @@ class AssetsClient(_Client):
             raise ChainError(f"asset {asset_id} has state but no AssetRegistered event")
         return _asset_from(logs[0], size, version, active, metadata_hash, previous)
 
+    def provider_of(self, asset_id: str) -> str | None:
+        """The asset's provider (one view call, no logs), or None if unknown."""
+        provider = self.chain.call(self.contract.functions.getAsset(b32(asset_id)))[0]
+        return None if int(provider, 16) == 0 else str(provider)
+
     def list(self, provider: str | None = None) -> list[Asset]:
         """Every registered asset (optionally of one provider), in registration order."""
         filters = {"provider": Web3.to_checksum_address(provider)} if provider else {}

@@ -154,7 +154,7 @@ def test_verify_proof_good_and_every_bad_case(space: Space, scenario: Scenario, 
     doc = next(iter(scenario.proofs.values())).to_dict()
     ok = space.tds("audit", "verify-proof", _write(tmp_path, "ok.json", doc), capsys=capsys)
     assert ok.code == 0, ok.err
-    assert "verifyInclusion returned true" in ok.out
+    assert "verifyReceipt returned true" in ok.out
     other_doc = list(scenario.proofs.values())[1].to_dict()
     flip = lambda h: h[:-1] + ("0" if h[-1] != "0" else "1")  # noqa: E731
     cases: dict[str, tuple[dict[str, Any] | str, str]] = {
