@@ -9,8 +9,11 @@ StreamingResponse path) with no checks: authorized/baseline is the cost of the c
 ``/plain/{id}`` serves a plaintext copy from disk in the same chunks through the same path, with no
 decryption or hashing: authorized/plain is the cost of checks + decryption (10 MiB rows only: at
 1 KiB decryption costs microseconds). The load comes from other processes on loopback: ``wrk``
-when installed (one thread, fixed headers), else an asyncio keep-alive HTTP/1.1 client in a second
-Python process. Kinds alternate, each run bounded in time; figures are medians over the repeats.
+(one thread, fixed headers; ``scripts/bench-setup`` installs it when missing), else, with a warning
+in the figures and ``generator_note`` in the JSON, an asyncio keep-alive HTTP/1.1 client in a second
+Python process (itself the bottleneck above ~1,000 rps). Which generator ran is printed in the
+header, on every row and in the JSON (``generator``, ``generator_version``). Kinds alternate, each
+run bounded in time; figures are medians over the repeats.
 Each worker count gets a fresh gateway (and notary) process.
 
 "authorized" = a bearer session token (``POST /session`` once, then ``Authorization: Bearer``; every
@@ -21,7 +24,7 @@ baseline (first worker count only). Peak RSS while streaming 1 GiB is taken from
 process that served nothing before; the long-lived process's figure is printed next to it. The
 last line is JSON (headline figures: the first worker count; the others under ``workers_<n>``).
 
-    .venv/bin/python -m bench.gateway [--quick] [--skip-1gib] [--workers 1,2] [--generator python]
+    .venv/bin/python -m bench.gateway [--quick] [--skip-1gib] [--workers 1,2] [--generator auto|wrk|python] [--no-setup]
 """
 
 from __future__ import annotations
@@ -293,7 +296,9 @@ def main() -> None:
     parser.add_argument("--skip-1gib", action="store_true", help="skip the 1 GiB streaming memory figure")
     parser.add_argument("--workers", default="1,2", help="gateway worker counts, one fresh gateway each (default 1,2)")
     parser.add_argument("--no-notary", action="store_true", help="no notary process (diagnostics only)")
-    parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto",
+                        help="load generator; auto = wrk, installed by scripts/bench-setup when missing")
+    parser.add_argument("--no-setup", action="store_true", help="do not try to install wrk when it is missing")
     parser.add_argument("--repeats", type=int, default=None, help="runs per figure (median; default 3)")
     parser.add_argument("--duration", type=float, default=None, help="seconds per run (default 5, quick 2)")
     parser.add_argument("--skip-signed", action="store_true", help="skip the signed-per-request figures")
@@ -305,15 +310,48 @@ def main() -> None:
         serve_main(int(args.workers), notary=not args.no_notary)
         return
 
-    wrk = shutil.which("wrk") if args.generator in ("auto", "wrk") else None
-    if args.generator == "wrk" and wrk is None:
-        raise SystemExit("wrk is not installed (apt-get install wrk), use --generator python")
-    bench = Bench(args, "wrk" if wrk else "python")
+    generator, note = choose_generator(args.generator, setup=not args.no_setup)
+    bench = Bench(args, generator)
     try:
         summary = bench.run()
     finally:
         bench.script.unlink(missing_ok=True)
+    summary.update({"generator_version": generator_version(generator), "generator_note": note})
     print(json.dumps(summary))
+
+
+SETUP_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "bench-setup"
+PYTHON_CAVEAT = ("the Python load generator is itself the bottleneck above ~1,000 rps on 2 cores: "
+                 "rps figures are lower bounds of the gateway's")
+
+
+def choose_generator(wanted: str, setup: bool = True) -> tuple[str, str | None]:
+    """The load generator to use (``wrk`` or ``python``) and a note for the figures when it is not wrk.
+
+    ``auto``/``wrk`` install wrk through ``scripts/bench-setup`` when it is missing (unless ``setup``
+    is false); ``wrk`` then fails if it is still missing, ``auto`` falls back to Python and says so.
+    """
+    if wanted == "python":
+        return "python", f"python generator chosen (--generator python); {PYTHON_CAVEAT}"
+    if shutil.which("wrk") is None and setup:
+        print(f"wrk not found: running {SETUP_SCRIPT.relative_to(SETUP_SCRIPT.parent.parent)}", flush=True)
+        subprocess.run([str(SETUP_SCRIPT)], check=False, timeout=600)
+    if shutil.which("wrk") is not None:
+        return "wrk", None
+    fix = "install it with ./scripts/bench-setup (Debian: apt-get install -y wrk)"
+    if wanted == "wrk":
+        raise SystemExit(f"wrk is not installed: {fix}, or pass --generator python")
+    note = f"wrk is not installed ({fix}); measured with the Python generator: {PYTHON_CAVEAT}"
+    print(f"WARNING: {note}", flush=True)
+    return "python", note
+
+
+def generator_version(generator: str) -> str:
+    """``wrk 4.1.0 ...`` or ``python 3.11.2 asyncio`` (the JSON's ``generator_version``)."""
+    if generator != "wrk":
+        return f"python {sys.version.split()[0]} asyncio"
+    proc = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False, timeout=10)
+    return ((proc.stdout or proc.stderr).splitlines() or ["wrk"])[0].strip()
 
 
 class Bench:
@@ -342,7 +380,8 @@ class Bench:
             self.client = GatewayClient(self.settings.base_url, consumer)
             self.session = GatewayClient(self.settings.base_url, consumer, session=True)
             self.signer = {"key": consumer.key.hex(), "chain_id": self.gw.chain_id, "contract": self.gw.usage_grants}
-            print(f"generator: {self.generator} (signed rows: python); gateway workers: {self.worker_counts}; "
+            print(f"load generator: {generator_version(self.generator)} (signed rows: python); "
+                  f"gateway workers: {self.worker_counts}; "
                   f"notary: {'off' if self.args.no_notary else 'separate process'}; {self.duration:g} s per run, "
                   f"median of {self.repeats}", flush=True)
             with self._server(self.worker_counts[0]) as server:  # grants are issued by the gateway itself
