@@ -3,6 +3,9 @@
 | code | severity | what did not add up |
 |---|---|---|
 | receipt_proof_invalid | error | a receipt's proof does not prove that receipt |
+| receipt_wrong_anchorer | error | a receipts root was anchored by someone other than the provider of its receipts' asset or a
+  notary key that provider registered: those receipts prove nothing |
+| duplicate_receipt_id | error | two different receipts carry the same receipt id |
 | access_without_grant | error | an allowed access names a grant that was never issued |
 | grant_mismatch | error | the grant belongs to another consumer or asset |
 | grant_not_issued_yet | error | the access is dated before the grant's block |
@@ -15,6 +18,7 @@
 | duplicate_receipt | warning | the same receipt id appears twice in the file |
 | receipt_not_anchored | warning | a receipt has no proof, or its batch is not anchored yet |
 | root_without_receipts | warning | an anchored receipts root has none of its receipts in the file |
+| no_receipts_verified | warning | receipts roots are anchored but not one receipt was verified against them |
 | settled_beyond_evidence | warning | more accesses settled than anchored receipts show |
 """
 
@@ -23,6 +27,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import func
@@ -32,10 +37,13 @@ from audit.db import AnchorRow, AssetRow, GrantRow, RevocationRow, SettlementRow
 from audit.queries import anchored_roots
 from audit.receipts import ReceiptEntry
 from notary.merkle import StandardMerkleTree
+from notary.proofs import did_pkh
 from notary.receipts import RECEIPT_LEAF_ENCODING
 
 FileCheck = Callable[[str], "bool | None"]
 """asset id -> True (stored bytes match the id), False (they do not), None (not stored here)."""
+NotaryOf = Callable[[str], "str | None"]
+"""address -> the provider that registered it as a notary key (AnchorRegistry.notaryOf), or None."""
 
 
 @dataclass(frozen=True)
@@ -73,36 +81,108 @@ class CheckReport:
         return {"ok": self.ok, "counted": self.counted, "findings": [f.to_json() for f in self.findings]}
 
 
-def run_check(s: Session, receipts: Sequence[ReceiptEntry] = (), file_check: FileCheck | None = None) -> CheckReport:
-    """Check receipts against grants, grant use against maxCount, anchored roots against receipts, files."""
+def run_check(s: Session, receipts: Sequence[ReceiptEntry] = (), file_check: FileCheck | None = None,
+              notary_of: NotaryOf | None = None, chain_id: int | None = None) -> CheckReport:
+    """Check receipts against grants, grant use against maxCount, anchored roots against receipts and their
+    anchorers (``notary_of`` resolves notary keys; without it only a provider's own anchors count), files."""
     findings: list[Finding] = []
     allowed = _unique(receipts, findings)
     grants = {g.grant_id: g for g in s.exec(select(GrantRow))}
     revoked = {r.grant_id: r for r in s.exec(select(RevocationRow))}
-    roots = anchored_roots(s)
+    all_roots = anchored_roots(s)
     for entry in allowed:
         findings += _receipt_findings(entry, grants, revoked)
-    findings += _proof_findings(receipts, roots)
+    findings += _proof_findings(receipts, all_roots)
+    anchorers = _Anchorers(s, notary_of, chain_id)
+    findings += anchorers.findings(receipts, all_roots)
+    roots = {r: a for r, a in all_roots.items() if r not in anchorers.unvouched}
     findings += _use_findings(s, allowed, grants, roots)
-    findings += _root_findings(receipts, roots)
+    findings += _root_findings(receipts, all_roots)
+    verified = sum(1 for e in receipts if e.proof is not None and e.proof.root in roots and e.proof_problem() is None)
+    receipt_roots = sum(1 for a in all_roots.values() if a.kind == 1)
+    if receipt_roots and not verified:
+        findings.append(Finding("warning", "no_receipts_verified", f"{receipt_roots} anchored receipts root(s)",
+                                "0 receipts were verified against them: pass the gateway's receipts with --receipts "
+                                "(`tds audit receipts -o receipts.jsonl`), else this check says nothing about accesses"))
     files = _file_findings(s, file_check, findings) if file_check else 0
-    counted = {"receipts": len(receipts), "allowed": len(allowed), "grants": len(grants),
-               "anchored_roots": len(roots), "files": files}
+    counted = {"receipts": len(receipts), "verified_receipts": verified, "allowed": len(allowed),
+               "grants": len(grants), "anchored_roots": len(all_roots), "files": files}
     return CheckReport(tuple(findings), counted)
 
 
+class _Anchorers:
+    """Who vouches for a receipts root: the provider of its receipts' asset, or a notary key it registered."""
+
+    def __init__(self, s: Session, notary_of: NotaryOf | None, chain_id: int | None) -> None:
+        self.providers = {a.asset_id: a.provider for a in s.exec(select(AssetRow))}
+        self.notary_of = notary_of
+        self.chain_id = chain_id
+        self.unvouched: set[str] = set()
+        self._bound: dict[str, str | None] = {}
+
+    def findings(self, receipts: Sequence[ReceiptEntry], roots: dict[str, AnchorRow]) -> list[Finding]:
+        pairs = sorted({(e.proof.root, e.receipt.asset_id) for e in receipts
+                        if e.proof is not None and e.proof.root in roots and roots[e.proof.root].kind == 1})
+        out = []
+        for root, asset_id in pairs:
+            problem = self._problem(roots[root].anchorer, asset_id)
+            if problem:
+                self.unvouched.add(root)
+                out.append(Finding("error", "receipt_wrong_anchorer", f"root {root}", f"root {root} {problem}: its "
+                                   "receipts prove nothing"))
+        return out
+
+    def _problem(self, anchorer: str, asset_id: str) -> str | None:
+        provider = self.providers.get(asset_id)
+        if provider is None:
+            return f"was anchored by {self._who(anchorer)}, but asset {asset_id} is not registered"
+        if anchorer.lower() == provider.lower():
+            return None
+        bound = self._bound_to(anchorer)
+        if bound is not None and bound.lower() == provider.lower():
+            return None
+        role = f", a notary key of {bound}" if bound else ""
+        unchecked = " (notary keys not checked: no chain)" if self.notary_of is None else ""
+        return (f"was anchored by {self._who(anchorer)}{role}, not by {self._who(provider)} the provider of asset "
+                f"{asset_id} nor a notary key it registered{unchecked}")
+
+    def _bound_to(self, address: str) -> str | None:
+        if self.notary_of is None:
+            return None
+        key = address.lower()
+        if key not in self._bound:
+            self._bound[key] = self.notary_of(address)
+        return self._bound[key]
+
+    def _who(self, address: str) -> str:
+        return address if self.chain_id is None else f"{address} ({did_pkh(self.chain_id, address)})"
+
+
 def _unique(receipts: Sequence[ReceiptEntry], findings: list[Finding]) -> list[ReceiptEntry]:
-    seen: set[str] = set()
+    seen: dict[str, ReceiptEntry] = {}
     allowed = []
     for e in receipts:
         rid = e.receipt.receipt_id
-        if rid in seen:
+        first = seen.get(rid)
+        if first is not None and first.receipt != e.receipt:
+            findings.append(Finding("error", "duplicate_receipt_id", f"receipt {rid}",
+                                    f"two different receipts share this id ({_brief(first)}; {_brief(e)}): "
+                                    "receipt ids must be unique, was the gateway database lost or replaced?"))
+            continue
+        if first is not None:
             findings.append(Finding("warning", "duplicate_receipt", rid, "appears more than once; counted once"))
             continue
-        seen.add(rid)
+        seen[rid] = e
         if e.receipt.decision == "allow":
             allowed.append(e)
     return allowed
+
+
+def _brief(e: ReceiptEntry) -> str:
+    r = e.receipt
+    root = f", root {e.proof.root}" if e.proof is not None else ""
+    when = datetime.fromtimestamp(r.timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"grant {r.grant_id}, {r.decision}, {r.byte_count} bytes at {when}{root}"
 
 
 def _receipt_findings(entry: ReceiptEntry, grants: dict[str, GrantRow],

@@ -26,7 +26,7 @@ from audit.verify import verify_proof_text
 from chain.errors import ChainError
 from cli.context import CliContext
 from cli.errors import EXIT_ENVIRONMENT, EXIT_ERROR, CliFailure, Mismatch, NotFound
-from cli.output import emit_json, err, kv, out, table
+from cli.output import did, emit_json, err, kv, out, table, titled, when, window, write_text
 
 pass_cli = click.make_pass_decorator(CliContext)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -141,28 +141,43 @@ def asset_cmd(c: CliContext, asset_id: str, receipts_file: Path | None, refresh:
     if as_json:
         emit_json(history.to_json())
         return
-    _print_asset(history)
+    _print_asset(history, _title_of(c))
 
 
-def _print_asset(h: AssetHistory) -> None:
+def _title_of(c: CliContext) -> Callable[[str], str | None]:
+    from cli.commands_asset import title_lookup
+
+    return title_lookup(c)
+
+
+def _print_asset(h: AssetHistory, title_of: Callable[[str], str | None]) -> None:
     a = h.asset
-    kv(f"asset {a.asset_id}", {
-        "provider": a.provider, "size": a.size, "version": a.version, "active": a.active,
-        "metadata": a.metadata_uri, "owners": ", ".join(f"{o} {s}bps" for o, s in zip(a.owners, a.shares_bps)) or
-        f"{a.provider} 10000bps", "registered": f"block {a.registered.block} tx {a.registered.tx}",
-        "versions": " -> ".join(v.asset_id for v in h.versions),
+
+    def name(asset_id: str) -> str:
+        return titled(asset_id, title_of(asset_id))
+
+    kv(f"asset {name(a.asset_id)}", {
+        "provider": did(h.chain_id, a.provider), "size": f"{a.size:,} bytes", "version": a.version,
+        "active": a.active, "metadata": a.metadata_uri,
+        "owners": ", ".join(f"{did(h.chain_id, o)} {s / 100:g} %" for o, s in zip(a.owners, a.shares_bps))
+        or f"{did(h.chain_id, a.provider)} 100 %",
+        "registered": f"{when(a.registered.timestamp)}, block {a.registered.block}, tx {a.registered.tx}",
+        "deactivated": when(a.deactivated.timestamp) if a.deactivated else False,
+        "versions": " -> ".join(f"v{v.version} {name(v.asset_id)}" for v in h.versions),
+        "parents": [name(p) for p in h.parents], "derived": [name(x) for x in h.children],
         "ancestors": len({e.parent for e in h.ancestors}), "descendants": len({e.child for e in h.descendants}),
     })
     if h.grants:
-        table(["grant", "consumer", "purpose", "max", "settled", "anchored uses", "revoked"],
-              [[g.grant_id, g.consumer, g.purpose, g.max_count, g.settled_count,
-                "-" if g.anchored_accesses is None else g.anchored_accesses,
-                f"block {g.revoked.at.block}" if g.revoked else "no"] for g in h.grants], title="grants")
+        table(["grant", "consumer", "purpose", "window", "max", "settled", "anchored uses", "revoked"],
+              [[g.grant_id, did(h.chain_id, g.consumer), g.purpose, window(g.not_before, g.not_after),
+                g.max_count or "unlimited", g.settled_count, g.anchored_accesses,
+                when(g.revoked.at.timestamp) if g.revoked else False] for g in h.grants], title="grants")
     _print_timeline(h.timeline)
 
 
 def _print_timeline(timeline: Any) -> None:
-    table(["block", "event", "what", "ref"], [[t.at.block, t.kind, t.summary, t.ref] for t in timeline],
+    table(["time", "block", "event", "what", "ref"],
+          [[when(t.at.timestamp), t.at.block, t.kind.replace("_", " "), t.summary, t.ref] for t in timeline],
           title="timeline")
 
 
@@ -184,9 +199,9 @@ def participant_cmd(c: CliContext, address: str, refresh: bool, as_json: bool) -
 
 
 def _print_participant(h: ParticipantHistory) -> None:
-    kv(f"participant {h.address}", {
-        "status": h.status, "roles": ", ".join(h.roles) or "-", "jurisdiction": h.jurisdiction or "-",
-        "credential": h.credential_hash or "-", "assets provided": len(h.assets_provided),
+    kv(f"participant {did(h.chain_id, h.address)}", {
+        "address": h.address, "status": h.status, "roles": list(h.roles), "jurisdiction": h.jurisdiction,
+        "credential": h.credential_hash, "assets provided": len(h.assets_provided),
         "grants as consumer": len(h.grants_as_consumer), "revocations made": len(h.revocations_made),
         "roots anchored": len(h.anchors), "revenue received": h.revenue_total,
     })
@@ -208,18 +223,20 @@ def grant_cmd(c: CliContext, grant_id: str, receipts_file: Path | None, refresh:
     if as_json:
         emit_json(history.to_json())
         return
-    _print_grant(history)
+    _print_grant(history, _title_of(c))
 
 
-def _print_grant(h: GrantHistory) -> None:
+def _print_grant(h: GrantHistory, title_of: Callable[[str], str | None]) -> None:
     g = h.grant
     kv(f"grant {g.grant_id}", {
-        "asset": g.asset_id, "consumer": g.consumer, "purpose": g.purpose,
-        "window": f"{g.not_before} .. {g.not_after}", "max count": g.max_count, "price": g.price_per_access,
-        "signature": g.signature, "issued": f"block {g.issued.block} tx {g.issued.tx}",
-        "revoked": f"block {g.revoked.at.block} by {g.revoked.by}" if g.revoked else "no",
-        "state": h.state_at_head, "settled": g.settled_count,
-        "anchored uses": "-" if g.anchored_accesses is None else g.anchored_accesses,
+        "asset": titled(g.asset_id, title_of(g.asset_id)), "consumer": did(h.chain_id, g.consumer),
+        "purpose": g.purpose, "window": window(g.not_before, g.not_after),
+        "max count": g.max_count or "unlimited", "price": g.price_per_access,
+        "signature": g.signature, "issued": f"{when(g.issued.timestamp)}, block {g.issued.block}, tx {g.issued.tx}",
+        "revoked": f"{when(g.revoked.at.timestamp)}, block {g.revoked.at.block}, by {did(h.chain_id, g.revoked.by)}"
+        if g.revoked else False,
+        "state": h.state_at_head.replace("_", " "), "settled": g.settled_count,
+        "anchored uses": g.anchored_accesses,
     })
     _print_timeline(h.timeline)
 
@@ -239,18 +256,34 @@ def check_cmd(c: CliContext, receipts_file: Path | None, store_dir: Path | None,
     """Does everything add up? Grants behind accesses, use within maxCount, roots, stored files. Exit 6 if not."""
     receipts = _receipts(receipts_file) or []
     file_check = _file_check(c, store_dir, master_key)
+    notary_of, chain_id = _notary_keys(c)
     with _refreshed(c, refresh).session() as s:
-        report = run_check(s, receipts, file_check)
+        report = run_check(s, receipts, file_check, notary_of, chain_id)
     if as_json:
         emit_json(report.to_json())
     else:
         for f in report.findings:
             out.print(f.line(), highlight=False, soft_wrap=True)
-        counted = ", ".join(f"{v} {k}" for k, v in report.counted.items())
-        err.print(f"{'clean' if report.ok else 'FAILED'}: checked {counted}", highlight=False)
+        counted = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in report.counted.items())
+        warnings = sum(f.severity == "warning" for f in report.findings)
+        verdict = "FAILED" if not report.ok else f"no errors, {warnings} warning(s)" if warnings else "clean"
+        err.print(f"{verdict}: checked {counted}", highlight=False)
     if not report.ok:
         errors = sum(f.severity == "error" for f in report.findings)
         raise Mismatch(f"audit check failed: {errors} finding(s) do not add up")
+
+
+def _notary_keys(c: CliContext) -> tuple[Callable[[str], str | None] | None, int | None]:
+    """AnchorRegistry.notaryOf as a lookup (None when the chain does not answer: only providers' own anchors count)."""
+    from chain.contracts import AnchorsClient
+
+    try:
+        chain = c.chain()
+    except ChainError as exc:
+        err.print(f"[yellow]warning:[/yellow] notary keys not checked ({exc})", highlight=False)
+        return None, None
+    anchors = AnchorsClient(chain)
+    return (lambda address: anchors.notary_of(address)[0]), chain.chain_id
 
 
 def _file_check(c: CliContext, store_dir: Path | None, master_key: Path | None) -> FileCheck | None:
@@ -283,16 +316,18 @@ def report_cmd(c: CliContext, asset_id: str, fmt: str, output: Path | None, rece
     """An asset's audit report: a self-contained HTML page (timeline, lineage graph, grants, proofs) or JSON."""
     receipts = _receipts(receipts_file)
     chain_id = _chain_id(c)
+    title_of = _title_of(c)
     with _refreshed(c, refresh).session() as s:
         if fmt == "html":
-            text = render_html(s, asset_id, receipts, chain_id)
+            text = render_html(s, asset_id, receipts, chain_id, title_of)
         else:
-            text = json.dumps(report_data(s, asset_id, receipts, chain_id), indent=2) + "\n"
+            text = json.dumps(report_data(s, asset_id, receipts, chain_id, title_of), indent=2,
+                              ensure_ascii=False) + "\n"
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text)
-        err.print(f"wrote {output} ({len(text):,} bytes)", highlight=False)
+        size = write_text(output, text)
+        err.print(f"wrote {output} ({size:,} bytes)", highlight=False)
 
 
 def _chain_id(c: CliContext) -> int | None:

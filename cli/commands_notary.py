@@ -1,4 +1,4 @@
-"""Notary wiring: ``tds gateway anchor``, ``tds asset anchor-folder``, ``tds audit proof|receipts``."""
+"""Notary wiring: ``tds gateway anchor|notary-key``, ``tds asset anchor-folder``, ``tds audit proof|receipts``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def register(root: click.Group) -> None:
     """Attach the notary commands to the gateway, asset and audit groups."""
     groups = {name: cmd for name, cmd in root.commands.items() if isinstance(cmd, click.Group)}
     groups["gateway"].add_command(anchor_now)
+    groups["gateway"].add_command(notary_key)
     groups["asset"].add_command(anchor_folder)
     groups["audit"].add_command(proof)
     groups["audit"].add_command(receipts)
@@ -44,6 +45,67 @@ def anchor_now(c: CliContext, as_json: bool) -> None:
                   "roots anchored": len(anchored)})
     if rows:
         table(["root", "tx", "block"], [[r["root"], r["tx"], r["block"]] for r in rows])
+
+
+@click.group("notary-key")
+def notary_key() -> None:
+    """Provider: keys that may anchor your gateway's receipts roots (AnchorRegistry notary keys).
+
+    A key is bound to the provider that registers it for ever; removing it stops new anchors only,
+    so the roots it anchored stay valid evidence. Signs as --as (default provider).
+    """
+
+
+def _notary_tx(c: CliContext, address: str, action: str) -> None:
+    from notary.proofs import did_pkh
+
+    chain = c.chain()
+    notary = c.resolve_address(address, "ADDRESS")
+    account = c.account_for("provider")
+    anchors = AnchorsClient(chain, chain.sender(account))
+    send = anchors.register_notary if action == "add" else anchors.revoke_notary
+    receipt = send(notary)
+    kv("notary key registered" if action == "add" else "notary key revoked (its past anchors stay valid)", {
+        "notary key": f"{notary} ({did_pkh(chain.chain_id, notary)})",
+        "provider": f"{account.address} ({did_pkh(chain.chain_id, account.address)})",
+        "tx": receipt["transactionHash"].to_0x_hex(), "block": int(receipt["blockNumber"]),
+    })
+
+
+@notary_key.command("add")
+@click.argument("address")
+@pass_cli
+def notary_key_add(c: CliContext, address: str) -> None:
+    """Register ADDRESS (0x address or keystore account name) as a notary key of the provider."""
+    _notary_tx(c, address, "add")
+
+
+@notary_key.command("remove")
+@click.argument("address")
+@pass_cli
+def notary_key_remove(c: CliContext, address: str) -> None:
+    """Revoke the provider's notary key ADDRESS: it can anchor no more roots."""
+    _notary_tx(c, address, "remove")
+
+
+@notary_key.command("show")
+@click.argument("address")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def notary_key_show(c: CliContext, address: str, as_json: bool) -> None:
+    """Whose notary key ADDRESS is, and whether it may still anchor (exit 5 if it is none)."""
+    from cli.errors import NotFound
+
+    chain = c.chain()
+    notary = c.resolve_address(address, "ADDRESS")
+    provider, active = AnchorsClient(chain).notary_of(notary)
+    if provider is None:
+        raise NotFound(f"{notary} is not a notary key of any provider: register it with `tds gateway notary-key add`")
+    data = {"notary": notary, "provider": provider, "active": active}
+    if as_json:
+        emit_json(data)
+    else:
+        kv(f"notary key {notary}", {"provider": provider, "state": "active" if active else "revoked"})
 
 
 @click.command("anchor-folder")

@@ -66,6 +66,11 @@ contract AnchorRegistry is IAnchorRegistry {
     }
 
     /// @inheritdoc IAnchorRegistry
+    function assetRegistry() external view returns (address) {
+        return address(_assets);
+    }
+
+    /// @inheritdoc IAnchorRegistry
     function getAnchor(bytes32 root) external view returns (Anchor memory) {
         return _anchors[root];
     }

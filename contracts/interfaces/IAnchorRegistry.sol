@@ -66,6 +66,10 @@ interface IAnchorRegistry {
     /// @return active False once revoked.
     function notaryOf(address notary) external view returns (address provider, bool active);
 
+    /// @notice The AssetRegistry whose providers vouch for receipts (`verifyReceipt`).
+    /// @return The AssetRegistry's address.
+    function assetRegistry() external view returns (address);
+
     /// @notice The anchor of a root (anchorer zero if never anchored).
     /// @param root The Merkle root.
     /// @return The anchor record.
