@@ -25,10 +25,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def cast_bin() -> list[str]:
-    """Foundry's cast: from node_modules (npm @foundry-rs/cast), else PATH."""
-    local = ROOT / "node_modules" / ".bin" / "cast"
-    if local.exists():
-        return [str(local)]
+    """Foundry's cast: the platform binary from node_modules (npm @foundry-rs/cast-<platform>), else PATH.
+
+    Not ``node_modules/.bin/cast``: that npm wrapper exits 0 even when cast fails (a revert included).
+    """
+    for platform in ("linux-amd64", "linux-arm64", "darwin-arm64"):
+        local = ROOT / "node_modules" / "@foundry-rs" / f"cast-{platform}" / "bin" / "cast"
+        if local.exists():
+            return [str(local)]
     found = shutil.which("cast")
     if found is None:
         pytest.skip("cast is not installed: run ./scripts/bootstrap (npm ci installs @foundry-rs/cast)")
