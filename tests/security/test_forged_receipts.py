@@ -238,3 +238,33 @@ def test_a_revoked_notary_key_cannot_anchor_and_its_past_roots_stay_evidence(
     doc = next(iter(past.proofs.values()))
     assert cast_verify_receipt(env, doc) == "true"
     assert tds("audit", "verify-proof", str(write(tmp_path, "past.json", doc)))[0] == 0
+
+
+def test_readme_auditor_commands_run_as_written(env: GatewayEnv, asset: str, tmp_path: Path) -> None:
+    """The README's "How an auditor verifies a proof" block, run by bash against this devnet."""
+    import re
+    import shutil
+
+    from tests.security.conftest import cast_bin
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### How an auditor verifies a proof"):]
+    script = re.search(r"```sh\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
+    if shutil.which("jq") is None:
+        pytest.skip("jq is not installed (the README's snippet uses it): apt-get install jq")
+    provider = env.gateway.provider_address
+    good = anchor_with_cast(env, private_key(env, "provider"), made_up_receipts(env, asset, 3), provider)
+    (tmp_path / "proof.json").write_text(next(iter(good.proofs.values())).to_json())
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    path = f"{Path(cast_bin()[0]).parent}:{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"
+    run = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path, env={**os.environ, "PATH": path, "RPC": env.devnet.rpc_url,
+                                            "TDS_HOME": str(env.home), "TDS_RPC_URL": env.devnet.rpc_url})
+    assert run.returncode == 0, run.stdout + run.stderr
+    out = run.stdout
+    assert "valid offline only" in out and f"valid: on chain {env.chain().chain_id}" in out
+    assert "\ntrue\n" in out  # verifyReceipt
+    assert f"root {good.root} anchorer {provider} kind 1 leaves 3" in out
+    assert f"({provider}, " in out  # getAsset: the provider
+    assert "\n0x0000000000000000000000000000000000000000\nfalse\n" in out  # the provider is nobody's notary key
+    assert "valid: the proof holds" in out
