@@ -163,3 +163,34 @@ def test_truncated_real_document_is_rejected(batch: Batch) -> None:
 
 def test_encoding_constant_matches_kind(batch: Batch) -> None:
     assert batch.proofs["rcpt-0"].leaf_encoding == RECEIPT_LEAF_ENCODING
+
+
+PROVIDER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+NOTARY_KEY = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+
+
+def test_anchored_documents_name_anchorer_and_provider_with_dids(batch: Batch) -> None:
+    doc = batch.proofs["rcpt-3"].anchored(chain_id=31337, contract=REGISTRY, anchor_tx=TX, anchor_block=12,
+                                          anchorer=NOTARY_KEY.lower(), provider=PROVIDER)
+    data = doc.to_dict()
+    assert data["anchorer"] == NOTARY_KEY and data["anchorer_did"] == f"did:pkh:eip155:31337:{NOTARY_KEY}"
+    assert data["provider"] == PROVIDER and data["provider_did"] == f"did:pkh:eip155:31337:{PROVIDER}"
+    assert ProofDocument.from_dict(data) == doc
+
+
+def test_documents_without_the_party_fields_still_parse(batch: Batch) -> None:
+    old = {k: v for k, v in anchored_dict(batch).items()
+           if k not in ("anchorer", "anchorer_did", "provider", "provider_did")}
+    doc = ProofDocument.from_dict(old)
+    assert doc.anchorer is None and doc.provider is None and doc.provider_did is None
+
+
+@pytest.mark.parametrize(("field", "value", "reason"), [
+    ("anchorer", "0x12", "anchorer must be a 20-byte 0x address"),
+    ("anchorer_did", f"did:pkh:eip155:1:{PROVIDER}", "anchorer_did"),
+    ("provider", PROVIDER.replace("7", "8").replace("C", "c", 1), "checksum"),
+])
+def test_a_bad_party_field_is_malformed(batch: Batch, field: str, value: str, reason: str) -> None:
+    data = {**anchored_dict(batch), "anchorer": PROVIDER, "provider": PROVIDER, field: value}
+    with pytest.raises(ProofMalformed, match=reason):
+        ProofDocument.from_dict(data)
