@@ -2,6 +2,11 @@
 
 Results are frozen dataclasses with ``to_json()``; they hold plain values only, so two indexes
 built from the same chain give equal results (compared in the rebuild test).
+
+Participants are named by their DID, ``did:pkh:eip155:<chainId>:<address>`` (the chain id the index
+was built for): in every summary, and in the JSON beside each address field (``provider_did``,
+``consumer_did``, ``by_did``, ``owner_did``, ``anchorer_did``, ``owners_did``, and ``did`` beside a
+participant's ``address``).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from audit.db import (
     AnchorRow,
+    Meta,
     AssetDeactivationRow,
     AssetRow,
     AssetVersionRow,
@@ -33,6 +39,8 @@ from audit.errors import InputInvalid, NotIndexed
 from audit.receipts import ReceiptEntry, anchored_allowed
 
 ROLE_NAMES = ((1, "provider"), (2, "consumer"), (4, "auditor"))
+ANCHOR_KINDS = {1: "receipts", 2: "asset hashes"}
+_PARTICIPANT_KEYS = ("provider", "consumer", "by", "owner", "anchorer")
 
 
 @dataclass(frozen=True)
@@ -198,6 +206,7 @@ class AssetHistory:
     grants: tuple[GrantEntry, ...]
     settlements: tuple[Settlement, ...]
     timeline: tuple[TimelineEntry, ...]
+    chain_id: int | None = None  # the index's chain: participants' DIDs
 
     def to_json(self) -> dict[str, Any]:
         """JSON view."""
@@ -231,6 +240,7 @@ class ParticipantHistory:
     revenue_received: tuple[Payment, ...]
     revenue_total: int
     timeline: tuple[TimelineEntry, ...]
+    chain_id: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON view."""
@@ -246,15 +256,50 @@ class GrantHistory:
     head_timestamp: int
     settlements: tuple[Settlement, ...]
     timeline: tuple[TimelineEntry, ...]
+    chain_id: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON view."""
         return _json(self)
 
 
+def did(chain_id: int | None, address: str) -> str:
+    """``did:pkh:eip155:<chainId>:<address>``; the bare address when the chain is unknown."""
+    return f"did:pkh:eip155:{chain_id}:{address}" if chain_id is not None and address else address
+
+
+def index_chain_id(s: Session) -> int | None:
+    """The chain id the index was built for (None before the first indexing run)."""
+    row = s.get(Meta, "chain_id")
+    return int(row.value) if row is not None and row.value.isdigit() else None
+
+
 def _json(obj: Any) -> dict[str, Any]:
-    data = asdict(obj)
-    return json.loads(json.dumps(data, default=str))
+    data = json.loads(json.dumps(asdict(obj), default=str))
+    chain_id = getattr(obj, "chain_id", None)
+    return _with_dids(data, chain_id) if chain_id is not None else data
+
+
+def _with_dids(value: Any, chain_id: int) -> Any:
+    """Beside every participant address field, its DID (``consumer`` -> ``consumer_did``)."""
+    if isinstance(value, list):
+        return [_with_dids(v, chain_id) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, v in value.items():
+        out[key] = _with_dids(v, chain_id)
+        if key in _PARTICIPANT_KEYS and isinstance(v, str) and _is_address(v):
+            out[f"{key}_did"] = did(chain_id, v)
+        elif key == "owners" and isinstance(v, list):
+            out["owners_did"] = [did(chain_id, o) for o in v]
+        elif key == "address" and isinstance(v, str) and _is_address(v):
+            out["did"] = did(chain_id, v)
+    return out
+
+
+def _is_address(text: str) -> bool:
+    return text.startswith("0x") and len(text) == 42
 
 
 # ---- asset ---------------------------------------------------------------
@@ -263,6 +308,7 @@ def _json(obj: Any) -> dict[str, Any]:
 def asset_history(s: Session, asset_id: str, receipts: Sequence[ReceiptEntry] | None = None) -> AssetHistory:
     """An asset's registration, versions, lineage (transitive), policies, grants, use and settlements."""
     asset_id = asset_id.lower()
+    chain_id = index_chain_id(s)
     record = asset_record(s, asset_id)
     grants = _grants(s, list(s.exec(select(GrantRow).where(GrantRow.asset_id == asset_id))), receipts)
     settlements = _settlements(s, list(s.exec(select(SettlementRow).where(SettlementRow.asset_id == asset_id))))
@@ -270,10 +316,10 @@ def asset_history(s: Session, asset_id: str, receipts: Sequence[ReceiptEntry] | 
     versions = _version_chain(s, record)
     parents = tuple(r.parent_id for r in s.exec(select(LineageRow).where(LineageRow.child_id == asset_id)))
     children = tuple(r.child_id for r in s.exec(select(LineageRow).where(LineageRow.parent_id == asset_id)))
-    timeline = _asset_timeline(record, versions, policies, grants, settlements)
+    timeline = _asset_timeline(record, versions, policies, grants, settlements, chain_id)
     return AssetHistory(
         record, versions, parents, children, _lineage(s, asset_id, up=True), _lineage(s, asset_id, up=False),
-        tuple(sorted(policies, key=lambda p: _order(p.at))), grants, settlements, timeline,
+        tuple(sorted(policies, key=lambda p: _order(p.at))), grants, settlements, timeline, chain_id,
     )
 
 
@@ -333,14 +379,15 @@ def _lineage(s: Session, asset_id: str, up: bool) -> tuple[LineageEdge, ...]:
 
 
 def _asset_timeline(record: AssetRecord, versions: tuple[AssetVersion, ...], policies: tuple[PolicyEntry, ...],
-                    grants: tuple[GrantEntry, ...], settlements: tuple[Settlement, ...]) -> tuple[TimelineEntry, ...]:
-    t = [TimelineEntry(record.registered, "registered", f"registered by {record.provider}, {record.size} bytes",
-                       record.asset_id)]
+                    grants: tuple[GrantEntry, ...], settlements: tuple[Settlement, ...],
+                    chain_id: int | None) -> tuple[TimelineEntry, ...]:
+    t = [TimelineEntry(record.registered, "registered",
+                       f"registered by {did(chain_id, record.provider)}, {record.size:,} bytes", record.asset_id)]
     t += [TimelineEntry(v.at, "version", f"version {v.version}: {v.asset_id}", v.asset_id)
           for v in versions if v.asset_id != record.asset_id]
     t += [TimelineEntry(p.at, "policy", f"policy epoch {p.epoch}: max {p.max_count or 'unlimited'}, "
                         f"price {p.price_per_access}", str(p.epoch)) for p in policies]
-    t += _grant_timeline(grants)
+    t += _grant_timeline(grants, chain_id)
     t += [TimelineEntry(x.at, "settled", f"{x.count} accesses settled for {x.amount}", x.grant_id)
           for x in settlements]
     if record.deactivated:
@@ -348,10 +395,11 @@ def _asset_timeline(record: AssetRecord, versions: tuple[AssetVersion, ...], pol
     return tuple(sorted(t, key=lambda e: (_order(e.at), e.kind)))
 
 
-def _grant_timeline(grants: Sequence[GrantEntry]) -> list[TimelineEntry]:
-    t = [TimelineEntry(g.issued, "grant_issued", f"grant to {g.consumer} for {g.purpose!r}, max {g.max_count}",
-                       g.grant_id) for g in grants]
-    t += [TimelineEntry(g.revoked.at, "grant_revoked", f"grant revoked by {g.revoked.by}", g.grant_id)
+def _grant_timeline(grants: Sequence[GrantEntry], chain_id: int | None) -> list[TimelineEntry]:
+    t = [TimelineEntry(g.issued, "grant_issued",
+                       f"grant to {did(chain_id, g.consumer)} for purpose {json.dumps(g.purpose, ensure_ascii=False)}"
+                       f", max {g.max_count or 'unlimited'}", g.grant_id) for g in grants]
+    t += [TimelineEntry(g.revoked.at, "grant_revoked", f"grant revoked by {did(chain_id, g.revoked.by)}", g.grant_id)
           for g in grants if g.revoked]
     return t
 
@@ -430,11 +478,12 @@ def grant_history(s: Session, grant_id: str, receipts: Sequence[ReceiptEntry] | 
     (grant,) = _grants(s, [row], receipts)
     settlements = _settlements(s, list(s.exec(select(SettlementRow).where(SettlementRow.grant_id == row.grant_id))))
     head = head_timestamp(s)
-    timeline = _grant_timeline([grant]) + [
+    chain_id = index_chain_id(s)
+    timeline = _grant_timeline([grant], chain_id) + [
         TimelineEntry(x.at, "settled", f"{x.count} accesses settled for {x.amount}", x.grant_id) for x in settlements
     ]
     return GrantHistory(grant, grant.state_at(head), head, settlements,
-                        tuple(sorted(timeline, key=lambda e: _order(e.at))))
+                        tuple(sorted(timeline, key=lambda e: _order(e.at))), chain_id)
 
 
 def head_timestamp(s: Session) -> int:
@@ -463,15 +512,16 @@ def participant_history(s: Session, address: str) -> ParticipantHistory:
     status = {"onboarded": "active", "reinstated": "active", "suspended": "suspended"}[events[-1].kind] \
         if events else "none"
     membership = tuple(ParticipantEvent(e.kind, e.by, At.of(e)) for e in events)
-    timeline = [TimelineEntry(m.at, m.kind, f"{m.kind} by {m.by}", addr) for m in membership]
-    timeline += [TimelineEntry(At.of(a), "anchored",
-                               f"anchored root with {a.leaf_count} leaves (kind {a.kind})", a.root) for a in anchors]
-    timeline += _grant_timeline(grants)
+    chain_id = index_chain_id(s)
+    timeline = [TimelineEntry(m.at, m.kind, f"{m.kind} by {did(chain_id, m.by)}", addr) for m in membership]
+    timeline += [TimelineEntry(At.of(a), "anchored", f"anchored a root of {a.leaf_count:,} "
+                               f"{ANCHOR_KINDS.get(a.kind, f'kind {a.kind}')}", a.root) for a in anchors]
+    timeline += _grant_timeline(grants, chain_id)
     return ParticipantHistory(
         addr, _roles(onboard.roles if onboard else 0), onboard.jurisdiction if onboard else None,
         onboard.credential_hash if onboard else None, status, membership, tuple(provided), grants,
         tuple(revocations), tuple(a.root for a in anchors), paid, revenue, sum(p.amount for p in revenue),
-        tuple(sorted(timeline, key=lambda e: _order(e.at))),
+        tuple(sorted(timeline, key=lambda e: _order(e.at))), chain_id,
     )
 
 

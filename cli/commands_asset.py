@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -11,7 +12,7 @@ from chain.contracts import AssetsClient, GrantsClient
 from chain.types import Asset, Policy
 from cli.context import CliContext
 from cli.errors import CliFailure, Mismatch, NotFound
-from cli.output import byte_progress, emit_json, kv, table
+from cli.output import byte_progress, did, emit_json, kv, table, titled, window
 from gateway.registration import MetadataStore, register_asset
 from gateway.service import load_master_key
 from gateway.settings import GatewaySettings
@@ -107,12 +108,51 @@ def register(c: CliContext, file: Path, title: str | None, description: str | No
     emit_json(reg.to_json()) if as_json else kv("asset registered", reg.to_json())
 
 
+def title_lookup(c: CliContext) -> Callable[[str], str | None]:
+    """Asset id -> title from this home's gateway metadata (the provider's own assets); None when unknown."""
+    from gateway.registration import MetadataStore
+    from gateway.settings import GatewaySettings
+
+    try:
+        store = MetadataStore(GatewaySettings.load(c.home).gateway_dir / "metadata")
+    except (OSError, ValueError):
+        return lambda _asset_id: None
+
+    def title(asset_id: str) -> str | None:
+        try:
+            doc = store.get(asset_id.lower())
+        except (OSError, ValueError):
+            return None
+        value = doc.get("title") if isinstance(doc, dict) else None
+        return str(value) if value else None
+
+    return title
+
+
+def policy_summary(policy: Policy | None) -> str:
+    """A policy in one line for people."""
+    if policy is None:
+        return "none (cannot be granted)"
+    parts = [f"epoch {policy.epoch}", window(policy.not_before, policy.not_after),
+             f"max {policy.max_count or 'unlimited'} per grant", f"price {policy.price_per_access} per access",
+             f"purposes {', '.join(policy.purposes) or 'any'}",
+             f"jurisdictions {', '.join(policy.jurisdictions) or 'any'}",
+             f"approval {'automatic' if policy.auto_approve else 'by the provider'}"]
+    if policy.compute_only:
+        parts.append("compute only")
+    return "; ".join(parts)
+
+
 def _print_assets(rows: list[Asset], as_json: bool) -> None:
     if as_json:
         emit_json([a.to_json() for a in rows])
         return
-    table(["asset id", "bytes", "ver", "status", "provider", "block"],
-          [[a.asset_id, a.size, a.version, "active" if a.active else "inactive", a.provider, a.block] for a in rows])
+    c = click.get_current_context().find_object(CliContext)
+    title_of = title_lookup(c) if c is not None else (lambda _a: None)
+    chain_id = c.chain().chain_id if c is not None else None
+    table(["asset id", "title", "bytes", "ver", "status", "provider", "block"],
+          [[a.asset_id, title_of(a.asset_id), a.size, a.version, "active" if a.active else "inactive",
+            did(chain_id, a.provider), a.block] for a in rows])
 
 
 @asset.command("list")
@@ -138,10 +178,16 @@ def show(c: CliContext, asset_id: str, as_json: bool) -> None:
     if as_json:
         emit_json(data)
         return
-    data["owners"] = ", ".join(f"{o}:{s}" for o, s in zip(a.owners, a.shares_bps)) or f"{a.provider}:10000"
-    data["parents"] = ", ".join(a.parents) or "-"
-    data["policy"] = json.dumps(policy.to_json()) if policy else "none (cannot be granted)"
-    kv(f"asset {asset_id}", data)
+    chain_id, title_of = assets.chain.chain_id, title_lookup(c)
+    data["provider"] = did(chain_id, a.provider)
+    data["owners"] = ", ".join(f"{did(chain_id, o)} {s / 100:g} %" for o, s in zip(a.owners, a.shares_bps)) \
+        or f"{did(chain_id, a.provider)} 100 %"
+    data["parents"] = [titled(p, title_of(p)) for p in a.parents]
+    data["previous_version"] = titled(a.previous_version, title_of(a.previous_version)) if a.previous_version \
+        else None
+    data.pop("shares_bps")
+    data["policy"] = policy_summary(policy)
+    kv(f"asset {titled(asset_id, title_of(asset_id))}", data)
 
 
 @asset.command("versions")

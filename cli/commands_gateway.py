@@ -9,7 +9,7 @@ import click
 
 from cli.context import CliContext
 from cli.errors import EXIT_ENVIRONMENT, EXIT_MISMATCH, CliFailure, exit_code_for_status
-from cli.output import emit_json, err, kv, table
+from cli.output import emit_json, err, kv, table, window
 from gateway.client import GatewayClient, GatewayClientError, IntegrityError
 from gateway.db import GrantState
 from gateway.settings import GatewaySettings
@@ -121,9 +121,9 @@ def grant_list(c: CliContext, state: str | None, as_json: bool) -> None:
     if as_json:
         emit_json([r.to_json() for r in rows])
         return
-    table(["grant id", "state", "asset", "consumer", "purpose", "count"],
+    table(["grant id", "state", "asset", "consumer", "purpose", "count", "window"],
           [[r.grant_id, r.state, (d := r.to_json()["request"])["asset_id"], d["consumer"], d["purpose"],
-            d["max_count"]] for r in rows])
+            d["max_count"] or "unlimited", window(int(d["not_before"]), int(d["not_after"]))] for r in rows])
 
 
 @grant.command("approve")
@@ -220,8 +220,28 @@ def _summarise_offer(offer: dict[str, Any]) -> str:
             right = con.get("odrl:rightOperand")
             if isinstance(right, dict):
                 right = right.get("@value", right.get("@id", right))
-            parts.append(f"{con.get('odrl:leftOperand')} {con.get('odrl:operator', {}).get('@id', '')} {right}")
-    return "; ".join(str(p) for p in parts) or "-"
+            if isinstance(right, list):
+                right = ", ".join(str(r) for r in right)
+            left = str(con.get("odrl:leftOperand", "")).removeprefix("odrl:")
+            op = str(con.get("odrl:operator", {}).get("@id", "")).removeprefix("odrl:")
+            parts.append(f"{left} {_OPERATORS.get(op, op)} {right}")
+    return "; ".join(str(p).removeprefix("odrl:") for p in parts) or "none"
+
+
+_OPERATORS = {"eq": "=", "lt": "<", "lteq": "<=", "gt": ">", "gteq": ">=", "isAnyOf": "any of"}
+
+
+def _grant_view(result: dict[str, Any]) -> dict[str, Any]:
+    """A gateway's grant answer for people: the signed request flattened, dates, uses of max."""
+    req = result.get("request") or {}
+    view = {k: v for k, v in result.items() if k not in ("request", "used", "max_count")}
+    if "used" in result:
+        view["uses"] = f"{result['used']} of {result.get('max_count') or 'unlimited'}"
+    if req:
+        view.update({"asset": req.get("asset_id"), "consumer": req.get("consumer"), "purpose": req.get("purpose"),
+                     "window": window(int(req.get("not_before") or 0), int(req.get("not_after") or 0)),
+                     "price per access": req.get("price_per_access")})
+    return view
 
 
 @consumer.command("request")
@@ -236,7 +256,7 @@ def request(c: CliContext, asset_id: str, purpose: str, max_count: int | None, d
     with _client(c) as client:
         result = client_call(
             lambda: client.request_grant(asset_id, purpose, max_count=max_count, duration_s=int(days * 86400)))
-    emit_json(result) if as_json else kv(f"grant {result.get('state')}", result)
+    emit_json(result) if as_json else kv(f"grant {result.get('state')}", _grant_view(result))
 
 
 @consumer.command("grant")
@@ -247,7 +267,7 @@ def grant_state(c: CliContext, grant_id: str, as_json: bool) -> None:
     """A grant's state as the gateway sees it (on-chain liveness, uses left)."""
     with _client(c) as client:
         result = client_call(lambda: client.grant(grant_id))
-    emit_json(result) if as_json else kv("grant", result)
+    emit_json(result) if as_json else kv("grant", _grant_view(result))
 
 
 @consumer.command("fetch")

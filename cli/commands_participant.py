@@ -11,7 +11,7 @@ from chain.contracts import ParticipantsClient
 from chain.types import ParticipantStatus, Role, did_pkh
 from cli.context import CliContext
 from cli.errors import NotFound
-from cli.output import emit_json, kv, table
+from cli.output import emit_json, kv, table, when
 
 pass_cli = click.make_pass_decorator(CliContext)
 
@@ -92,7 +92,10 @@ def show(c: CliContext, who: str, as_json: bool) -> None:
     if p.status == ParticipantStatus.NONE:
         raise NotFound(f"{p.address} is not a participant")
     data = {**p.to_json(), "did": did_pkh(client.chain.chain_id, p.address)}
-    emit_json(data) if as_json else kv("participant", data)
+    if as_json:
+        emit_json(data)
+        return
+    kv(f"participant {data['did']}", {**data, "onboarded_at": when(p.onboarded_at, zero="never")})
 
 
 @participant.command("list")
@@ -105,6 +108,7 @@ def list_participants(c: CliContext, as_json: bool) -> None:
     if as_json:
         emit_json([{**p.to_json(), "did": did_pkh(client.chain.chain_id, p.address)} for p in rows])
         return
-    table(["address", "roles", "jurisdiction", "status"],
-          [[p.address, ",".join(p.roles.names()), p.jurisdiction, p.status.name.lower()] for p in rows])
+    table(["participant", "roles", "jurisdiction", "status", "onboarded"],
+          [[did_pkh(client.chain.chain_id, p.address), ", ".join(p.roles.names()), p.jurisdiction,
+            p.status.name.lower(), when(p.onboarded_at, zero="never")] for p in rows])
 
