@@ -118,11 +118,12 @@ def load_main() -> None:
     if job.get("sign"):  # pre-sign one request per nonce before timing
         from eth_account import Account
 
-        from gateway.auth import sign_call
+        from gateway.auth import GatewayDomain, sign_call
 
         s = job["sign"]
         account = Account.from_key(s["key"])
-        job["headers_list"] = [sign_call(account, s["chain_id"], s["contract"], "GET", job["target"], ttl_s=280)
+        domain = GatewayDomain.from_json(s["domain"])
+        job["headers_list"] = [sign_call(account, domain, "GET", job["target"], ttl_s=280)
                                for _ in range(s["n"])]
     try:
         import uvloop
@@ -379,7 +380,7 @@ class Bench:
             consumer = space.keystore.account("consumer")
             self.client = GatewayClient(self.settings.base_url, consumer)
             self.session = GatewayClient(self.settings.base_url, consumer, session=True)
-            self.signer = {"key": consumer.key.hex(), "chain_id": self.gw.chain_id, "contract": self.gw.usage_grants}
+            self.signer = {"key": consumer.key.hex(), "domain": self.gw.domain.to_json()}
             print(f"load generator: {generator_version(self.generator)} (signed rows: python); "
                   f"gateway workers: {self.worker_counts}; "
                   f"notary: {'off' if self.args.no_notary else 'separate process'}; {self.duration:g} s per run, "

@@ -1,14 +1,24 @@
-"""EIP-712 typed data for grant requests (verified on-chain by UsageGrants)."""
+"""EIP-712 typed data for grant requests (verified on-chain by UsageGrants), digests, canonical signatures.
+
+A signature is canonical when it is 65 bytes ``r || s || v`` with ``s <= n/2`` (EIP-2 "low s") and
+``v`` 27 or 28: exactly what OpenZeppelin's ECDSA (used by UsageGrants through SignatureChecker)
+accepts. eth_account also recovers the high-s twin ``(r, n - s, v ^ 1)`` of every signature, so
+off-chain checks call :func:`signature_problem` first to agree with the contract.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from eth_account import Account
-from eth_account.messages import encode_typed_data
+from eth_account.messages import SignableMessage, encode_typed_data
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 
 from chain.types import GrantRequest
+
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+SECP256K1_HALF_N = SECP256K1_N // 2
 
 EIP712_DOMAIN_TYPE: list[dict[str, str]] = [
     {"name": "name", "type": "string"},
@@ -51,6 +61,34 @@ def grant_typed_data(chain_id: int, verifying_contract: str, request: GrantReque
         "domain": grant_domain(chain_id, verifying_contract),
         "message": request.message(),
     }
+
+
+def typed_data_digest(doc: dict[str, Any]) -> bytes:
+    """The 32-byte EIP-712 digest of a full typed-data document (what ``ecrecover`` verifies)."""
+    signable: SignableMessage = encode_typed_data(full_message=doc)
+    return keccak(b"\x19" + signable.version + signable.header + signable.body)
+
+
+def grant_id(chain_id: int, verifying_contract: str, request: GrantRequest) -> str:
+    """The grant id UsageGrants assigns to ``request`` (its EIP-712 digest), computed locally."""
+    return "0x" + typed_data_digest(grant_typed_data(chain_id, verifying_contract, request)).hex()
+
+
+def signature_problem(signature: str) -> str | None:
+    """Why ``signature`` (0x + 130 hex) is not canonical for OpenZeppelin ECDSA, or None if it is."""
+    try:
+        raw = bytes.fromhex(signature[2:] if signature[:2] in ("0x", "0X") else signature)
+    except ValueError:
+        return "it is not hexadecimal"
+    if len(raw) != 65:
+        return f"a signature is 65 bytes (r, s, v), not {len(raw)}"
+    s, v = int.from_bytes(raw[32:64], "big"), raw[64]
+    if s > SECP256K1_HALF_N:
+        return ("its s value is in the upper half of the curve order (a malleated 'high-s' signature), "
+                "which the UsageGrants contract refuses: sign again with a standard EIP-712 signer (low s)")
+    if v not in (27, 28):
+        return f"its v byte is {v}, the contract accepts only 27 or 28: sign again with a standard EIP-712 signer"
+    return None
 
 
 def sign_grant_request(account: LocalAccount, chain_id: int, verifying_contract: str, request: GrantRequest) -> str:

@@ -29,6 +29,7 @@ from gateway.auth import Caller, Session, SignedCall, bearer_token, eip712_docum
 from gateway.db import GrantRequestRow
 from gateway.errors import ApiError, BadRequest, BodyTooLarge, GatewayError, MalformedJson, NotFound, error_status
 from gateway.service import Gateway, submit_grant_request
+from gateway.policy import grant_liveness
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger("tds.gateway")
@@ -277,6 +278,7 @@ def _authenticate(gw: Gateway, request: Request, body: bytes, allow_session: boo
         head = gw.view.head(max_age_s=gw.settings.head_max_lag_s)
         return gw.auth.authenticate_session(session, head.number, Role.CONSUMER)
     call = SignedCall.from_headers(request.headers, request.method, _target(request), body)
+    gw.auth.require_this_gateway(call)  # a call signed for another gateway: refused before any chain read
     head = gw.view.head(max_age_s=gw.settings.head_max_lag_s)
     return gw.auth.authenticate(call, head.number, Role.CONSUMER)
 
@@ -293,8 +295,12 @@ def _routes(app: FastAPI, gw: Gateway) -> None:
 
     @app.get("/eip712", tags=["meta"])
     def eip712() -> dict[str, Any]:
-        """EIP-712 domains and types for signed calls (GatewayRequest) and grant requests (GrantRequest)."""
-        return eip712_document(gw.chain_id, gw.usage_grants)
+        """EIP-712 domains and types for signed calls (GatewayRequest) and grant requests (GrantRequest).
+
+        ``gateway.message`` holds the fields every call to this gateway signs as they are (``provider``,
+        ``gateway``); send ``gateway.message.gateway`` as ``X-TDS-Gateway``.
+        """
+        return eip712_document(gw.domain)
 
     @app.get("/catalog", responses=ERRORS, tags=["catalog"])
     def get_catalog() -> JSONResponse:
@@ -461,7 +467,7 @@ def _grant_public(gw: Gateway, row: GrantRequestRow, block: int | None = None) -
     liveness = None
     if row.state in ("issued", "revoked"):
         head = block if block is not None else gw.view.head().number
-        liveness = gw.view.liveness(row.grant_id, head).name
+        liveness = grant_liveness(gw.view, row.grant_id, row.request(), head).name  # both clocks, fail closed
     req = json.loads(row.request_json)
     return GrantPublic(grant_id=row.grant_id, state=row.state, liveness=liveness, used=gw.db.used(row.grant_id),
                        max_count=int(req["max_count"]), reason=row.reason, tx=row.tx or None, request=req)

@@ -1,23 +1,32 @@
-"""EIP-712 signed consumer calls.
+"""EIP-712 signed consumer calls, bound to one gateway.
 
-Every consumer call carries four headers::
+Every consumer call carries five headers::
 
     X-TDS-Address    the signer's address (checksummed or lower case)
+    X-TDS-Gateway    the gateway id the call was signed for (0x + 64 hex, from GET /eip712)
     X-TDS-Nonce      a decimal uint256, never reused by this signer
     X-TDS-Expiry     unix seconds (uint32); at most ``max_request_ttl_s`` ahead
-    X-TDS-Signature  0x + 65-byte signature over the typed data below
+    X-TDS-Signature  0x + 65-byte canonical signature (low s, v 27/28) over the typed data below
 
-The signed message is ``GatewayRequest(string method,string path,bytes32 bodyHash,uint256 nonce,
-uint32 expiry)`` in the domain ``{name: "TDS Gateway", version: "1", chainId, verifyingContract:
-<UsageGrants address>}``; ``path`` is the raw request target (path plus ``?query`` if any) and
+The signed message is ``GatewayRequest(address provider,bytes32 gateway,string method,string path,
+bytes32 bodyHash,uint256 nonce,uint32 expiry)`` in the domain ``{name: "TDS Gateway", version: "2",
+chainId, verifyingContract: <UsageGrants address>}``. ``provider`` and ``gateway`` identify the one
+gateway the call is for (see :class:`GatewayDomain`): the gateway id is keccak256 of the gateway's
+name, its configured ``gateway_id`` or else its public URL, so replicas behind one URL share it and
+every other gateway differs. ``path`` is the raw request target (path plus ``?query`` if any) and
 ``bodyHash`` is keccak256 of the raw body (keccak256 of no bytes for GET).
+
+A gateway refuses a call whose X-TDS-Gateway is not its own with ``wrong_gateway`` (421) before it
+reads the chain or uses the nonce; a call whose header was changed to this gateway's id fails the
+signature check, since the signature binds the id.
 
 Session tokens (for repeated calls): a signed ``POST /session`` returns a short-lived bearer token
 bound to the signer's address, sent as ``Authorization: Bearer tds1.<...>``. A token is an
-HMAC-SHA256 (key derived from the gateway master key, per chain and UsageGrants contract) over
-(version, address, expiry, random id); nothing is stored. It saves the signature recovery and the
-nonce write; membership is still checked at every call's head block, so a suspended participant's
-token is refused from the next block on. A token cannot renew itself: ``POST /session`` must be signed.
+HMAC-SHA256 (key derived from the gateway master key, per chain, UsageGrants contract and gateway
+id) over (version, address, expiry, random id); nothing is stored, and no other gateway can verify
+it. It saves the signature recovery and the nonce write; membership is still checked at every
+call's head block, so a suspended participant's token is refused from the next block on. A token
+cannot renew itself: ``POST /session`` must be signed.
 """
 
 from __future__ import annotations
@@ -37,12 +46,13 @@ from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
-from chain.eip712 import EIP712_DOMAIN_TYPE, GRANT_REQUEST_TYPES, grant_domain
+from chain.eip712 import EIP712_DOMAIN_TYPE, GRANT_REQUEST_TYPES, grant_domain, signature_problem
 from chain.types import Participant, ParticipantStatus, Role
 from gateway.chainview import ChainView
 from gateway.db import Database
 from gateway.errors import (
     BadSignature,
+    NonCanonicalSignature,
     NonceReplayed,
     NotMember,
     ParticipantSuspended,
@@ -50,12 +60,15 @@ from gateway.errors import (
     SessionExpired,
     SessionInvalid,
     SignatureMissing,
+    WrongGateway,
 )
 
 GATEWAY_DOMAIN_NAME = "TDS Gateway"
-GATEWAY_DOMAIN_VERSION = "1"
+GATEWAY_DOMAIN_VERSION = "2"  # 2: calls bind the gateway (provider, gateway id)
 GATEWAY_REQUEST_TYPES: dict[str, list[dict[str, str]]] = {
     "GatewayRequest": [
+        {"name": "provider", "type": "address"},
+        {"name": "gateway", "type": "bytes32"},
         {"name": "method", "type": "string"},
         {"name": "path", "type": "string"},
         {"name": "bodyHash", "type": "bytes32"},
@@ -64,13 +77,62 @@ GATEWAY_REQUEST_TYPES: dict[str, list[dict[str, str]]] = {
     ]
 }
 H_ADDRESS, H_NONCE, H_EXPIRY, H_SIGNATURE = "x-tds-address", "x-tds-nonce", "x-tds-expiry", "x-tds-signature"
+H_GATEWAY = "x-tds-gateway"
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}", re.ASCII)
 _SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}", re.ASCII)
+_BYTES32 = re.compile(r"0x[0-9a-fA-F]{64}", re.ASCII)
 _UINT = re.compile(r"[0-9]{1,78}", re.ASCII)
 
 
+def gateway_id_of(name: str) -> str:
+    """The gateway id of a gateway name (configured id or public URL): 0x + keccak256(utf-8 name)."""
+    return "0x" + keccak(text=name).hex()
+
+
+@dataclass(frozen=True)
+class GatewayDomain:
+    """What every signed call to one gateway binds: chain, UsageGrants contract, provider, gateway id."""
+
+    chain_id: int
+    usage_grants: str
+    provider: str
+    gateway_id: str  # 0x + 64 hex, lower case
+    name: str = ""  # what the id was derived from (for people; not signed)
+
+    @classmethod
+    def named(cls, chain_id: int, usage_grants: str, provider: str, name: str) -> "GatewayDomain":
+        """The domain of the gateway called ``name`` (its configured gateway id or its public URL)."""
+        return cls(chain_id, to_checksum_address(usage_grants), to_checksum_address(provider),
+                   gateway_id_of(name), name)
+
+    @classmethod
+    def from_eip712(cls, doc: Mapping[str, Any]) -> "GatewayDomain":
+        """The domain a gateway publishes in ``GET /eip712`` (its ``gateway`` section)."""
+        section = doc["gateway"]
+        domain, fixed = section["domain"], section["message"]
+        return cls(int(domain["chainId"]), to_checksum_address(domain["verifyingContract"]),
+                   to_checksum_address(fixed["provider"]), str(fixed["gateway"]).lower(),
+                   str(section.get("gatewayName", "")))
+
+    def describe(self) -> str:
+        """How messages name this gateway: its id, name and provider."""
+        named = f" ({self.name})" if self.name else ""
+        return f"{self.gateway_id}{named} of provider {self.provider}"
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON (for processes that sign on this domain's behalf, e.g. benchmarks)."""
+        return {"chain_id": self.chain_id, "usage_grants": self.usage_grants, "provider": self.provider,
+                "gateway_id": self.gateway_id, "name": self.name}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "GatewayDomain":
+        """Inverse of :meth:`to_json`."""
+        return cls(int(data["chain_id"]), str(data["usage_grants"]), str(data["provider"]),
+                   str(data["gateway_id"]), str(data.get("name", "")))
+
+
 def gateway_domain(chain_id: int, verifying_contract: str) -> dict[str, Any]:
-    """The gateway's EIP-712 domain."""
+    """The EIP-712 domain of gateway calls (the gateway itself is bound in the message)."""
     return {
         "name": GATEWAY_DOMAIN_NAME,
         "version": GATEWAY_DOMAIN_VERSION,
@@ -85,14 +147,16 @@ def body_hash(body: bytes) -> bytes:
 
 
 def gateway_typed_data(
-    chain_id: int, verifying_contract: str, method: str, path: str, body_digest: bytes, nonce: int, expiry: int
+    domain: GatewayDomain, method: str, path: str, body_digest: bytes, nonce: int, expiry: int
 ) -> dict[str, Any]:
-    """The full EIP-712 document of one call (what eth_signTypedData_v4 takes)."""
+    """The full EIP-712 document of one call to the gateway of ``domain`` (what eth_signTypedData_v4 takes)."""
     return {
         "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **GATEWAY_REQUEST_TYPES},
         "primaryType": "GatewayRequest",
-        "domain": gateway_domain(chain_id, verifying_contract),
+        "domain": gateway_domain(domain.chain_id, domain.usage_grants),
         "message": {
+            "provider": domain.provider,
+            "gateway": bytes.fromhex(domain.gateway_id[2:]),
             "method": method.upper(),
             "path": path,
             "bodyHash": body_digest,
@@ -102,20 +166,23 @@ def gateway_typed_data(
     }
 
 
-def eip712_document(chain_id: int, usage_grants: str) -> dict[str, Any]:
-    """What ``GET /eip712`` publishes: both domains and both message types."""
+def eip712_document(domain: GatewayDomain) -> dict[str, Any]:
+    """What ``GET /eip712`` publishes: both domains and message types, and this gateway's fixed fields."""
     return {
         "gateway": {
-            "domain": gateway_domain(chain_id, usage_grants),
+            "domain": gateway_domain(domain.chain_id, domain.usage_grants),
             "primaryType": "GatewayRequest",
             "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **GATEWAY_REQUEST_TYPES},
-            "headers": {"address": "X-TDS-Address", "nonce": "X-TDS-Nonce", "expiry": "X-TDS-Expiry",
-                        "signature": "X-TDS-Signature"},
+            "message": {"provider": domain.provider, "gateway": domain.gateway_id},
+            "gatewayName": domain.name,
+            "headers": {"address": "X-TDS-Address", "gateway": "X-TDS-Gateway", "nonce": "X-TDS-Nonce",
+                        "expiry": "X-TDS-Expiry", "signature": "X-TDS-Signature"},
             "bodyHash": "keccak256 of the raw request body",
             "path": "raw request target: path plus '?query' when present",
+            "signature": "65 bytes r,s,v with low s (s <= n/2) and v 27 or 28",
         },
         "grantRequest": {
-            "domain": grant_domain(chain_id, to_checksum_address(usage_grants)),
+            "domain": grant_domain(domain.chain_id, to_checksum_address(domain.usage_grants)),
             "primaryType": "GrantRequest",
             "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **GRANT_REQUEST_TYPES},
         },
@@ -124,8 +191,7 @@ def eip712_document(chain_id: int, usage_grants: str) -> dict[str, Any]:
 
 def sign_call(
     account: LocalAccount,
-    chain_id: int,
-    verifying_contract: str,
+    domain: GatewayDomain,
     method: str,
     path: str,
     body: bytes = b"",
@@ -133,13 +199,14 @@ def sign_call(
     nonce: int | None = None,
     now: float | None = None,
 ) -> dict[str, str]:
-    """The X-TDS-* headers signing one call."""
+    """The X-TDS-* headers signing one call to the gateway of ``domain``."""
     nonce = secrets.randbits(128) if nonce is None else nonce
     expiry = int(time.time() if now is None else now) + ttl_s
-    doc = gateway_typed_data(chain_id, verifying_contract, method, path, body_hash(body), nonce, expiry)
+    doc = gateway_typed_data(domain, method, path, body_hash(body), nonce, expiry)
     signature = account.sign_message(encode_typed_data(full_message=doc)).signature.to_0x_hex()
     return {
         "X-TDS-Address": str(account.address),
+        "X-TDS-Gateway": domain.gateway_id,
         "X-TDS-Nonce": str(nonce),
         "X-TDS-Expiry": str(expiry),
         "X-TDS-Signature": str(signature),
@@ -157,21 +224,25 @@ class SignedCall:
     method: str
     path: str
     body_digest: bytes
+    gateway: str = ""  # the X-TDS-Gateway the caller signed for (0x + 64 hex, lower case)
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str], method: str, path: str, body: bytes) -> "SignedCall":
         """Parse the X-TDS-* headers; SignatureMissing if absent, BadSignature if malformed."""
-        values = {h: headers.get(h) for h in (H_ADDRESS, H_NONCE, H_EXPIRY, H_SIGNATURE)}
+        names = (H_ADDRESS, H_GATEWAY, H_NONCE, H_EXPIRY, H_SIGNATURE)
+        values = {h: headers.get(h) for h in names}
         if not all(values.values()):
             missing = ", ".join(h for h, v in values.items() if not v)
             raise SignatureMissing(f"unsigned request: missing {missing} (see GET /eip712)")
-        address, nonce, expiry, signature = (str(values[h]).strip() for h in (H_ADDRESS, H_NONCE, H_EXPIRY, H_SIGNATURE))
+        address, gateway, nonce, expiry, signature = (str(values[h]).strip() for h in names)
         if not _ADDRESS.fullmatch(address) or not _SIGNATURE.fullmatch(signature):
             raise BadSignature("malformed X-TDS-Address or X-TDS-Signature")
+        if not _BYTES32.fullmatch(gateway):
+            raise BadSignature("X-TDS-Gateway must be the gateway id from GET /eip712 (0x + 64 hex digits)")
         if not _UINT.fullmatch(nonce) or not _UINT.fullmatch(expiry) or int(nonce) >= 2**256 or int(expiry) >= 2**32:
             raise BadSignature("X-TDS-Nonce must be a uint256 and X-TDS-Expiry a uint32, in decimal")
         return cls(to_checksum_address(address), int(nonce), int(expiry), signature, method.upper(), path,
-                   body_hash(body))
+                   body_hash(body), gateway.lower())
 
 
 SESSION_PREFIX = "tds1."
@@ -200,9 +271,12 @@ class SessionKeys:
         self._clock = clock
 
     @classmethod
-    def for_gateway(cls, derive: Callable[[bytes], bytes], chain_id: int, usage_grants: str) -> "SessionKeys":
-        """Keys bound to one gateway deployment (``derive`` = the master key's HKDF)."""
-        return cls(derive(b"session/v1/%d/%s" % (chain_id, usage_grants.lower().encode())))
+    def for_gateway(cls, derive: Callable[[bytes], bytes], domain: GatewayDomain) -> "SessionKeys":
+        """Keys bound to one gateway (``derive`` = the master key's HKDF): chain, contract and gateway id,
+        so a token verifies only at the gateway that issued it (and its replicas)."""
+        label = b"session/v2/%d/%s/%s" % (domain.chain_id, domain.usage_grants.lower().encode(),
+                                          domain.gateway_id.lower().encode())
+        return cls(derive(label))
 
     def issue(self, address: str, ttl_s: int) -> Session:
         """A token for ``address`` expiring ``ttl_s`` seconds from now."""
@@ -220,7 +294,8 @@ class SessionKeys:
         raw = base64.urlsafe_b64decode(body)
         payload, mac = raw[:_SESSION_PAYLOAD], raw[_SESSION_PAYLOAD:]
         if not hmac.compare_digest(mac, self._mac(payload)) or payload[:1] != _SESSION_VERSION:
-            raise SessionInvalid("session token was not issued by this gateway or was altered")
+            raise SessionInvalid("session token was not issued by this gateway or was altered: "
+                                 "POST /session (signed) at this gateway for one")
         expires_at = int.from_bytes(payload[21:25], "big")
         if expires_at <= self._clock():
             raise SessionExpired(f"session token expired at {expires_at}: POST /session for a new one")
@@ -252,8 +327,7 @@ class Authenticator:
 
     def __init__(
         self,
-        chain_id: int,
-        verifying_contract: str,
+        domain: GatewayDomain,
         view: ChainView,
         db: Database,
         max_ttl_s: int = 300,
@@ -261,8 +335,9 @@ class Authenticator:
         clock: Callable[[], float] = time.time,
         sessions: SessionKeys | None = None,
     ) -> None:
-        self.chain_id = chain_id
-        self.verifying_contract = verifying_contract
+        self.domain = domain
+        self.chain_id = domain.chain_id
+        self.verifying_contract = domain.usage_grants
         self.view = view
         self.db = db
         self.max_ttl_s = max_ttl_s
@@ -271,7 +346,8 @@ class Authenticator:
         self.sessions = sessions
 
     def authenticate(self, call: SignedCall, block: int, role: Role = Role.CONSUMER) -> Caller:
-        """The verified caller, or a precise AuthError / AccessDenied."""
+        """The verified caller, or a precise AuthError / AccessDenied (the nonce is used last)."""
+        self.require_this_gateway(call)
         now = int(self._clock())
         if call.expiry < now - self.clock_skew_s:
             raise RequestExpired(f"signed request expired at {call.expiry} (now {now})")
@@ -285,6 +361,15 @@ class Authenticator:
         if not self.db.use_nonce(signer, call.nonce, call.expiry):
             raise NonceReplayed(f"nonce {call.nonce} already used by {signer}")
         return Caller(signer, participant, block)
+
+    def require_this_gateway(self, call: SignedCall) -> None:
+        """WrongGateway unless ``call`` was signed for this gateway (checked before anything else)."""
+        if call.gateway != self.domain.gateway_id:
+            raise WrongGateway(
+                f"this call was signed for gateway {call.gateway}, but this is gateway {self.domain.describe()}: "
+                "sign with the domain and message fields this gateway publishes at GET /eip712",
+                signed_for=call.gateway, this_gateway=self.domain.gateway_id,
+            )
 
     def open_session(self, caller: Caller, ttl_s: int) -> Session:
         """A session token for an already authenticated (signed) caller."""
@@ -308,10 +393,11 @@ class Authenticator:
         return Caller(session.address, participant, block)
 
     def recover(self, call: SignedCall) -> str:
-        """The address that signed ``call``."""
-        doc = gateway_typed_data(
-            self.chain_id, self.verifying_contract, call.method, call.path, call.body_digest, call.nonce, call.expiry
-        )
+        """The address that signed ``call`` for this gateway (a non-canonical signature is refused)."""
+        problem = signature_problem(call.signature)
+        if problem is not None:
+            raise NonCanonicalSignature(f"X-TDS-Signature is not canonical: {problem}")
+        doc = gateway_typed_data(self.domain, call.method, call.path, call.body_digest, call.nonce, call.expiry)
         try:
             return str(Account.recover_message(encode_typed_data(full_message=doc), signature=call.signature))
         except Exception as exc:  # eth_keys raises several types for an unrecoverable signature
@@ -323,6 +409,6 @@ def require_member(participant: Participant, role: Role) -> None:
     if participant.status == ParticipantStatus.NONE:
         raise NotMember(f"{participant.address} is not an onboarded participant")
     if participant.status == ParticipantStatus.SUSPENDED:
-        raise ParticipantSuspended(f"{participant.address} is suspended")
+        raise ParticipantSuspended(f"{participant.address} is suspended", address=participant.address)
     if role and role not in participant.roles:
         raise NotMember(f"{participant.address} does not hold the {role.name.lower()} role")

@@ -181,6 +181,18 @@ class ChainView:
         """UsageGrants.liveness at ``block``."""
         return self._cached(("live", grant_id), block, lambda: self.grants.liveness(grant_id, block))
 
+    def block_time(self, block: int) -> int:
+        """The timestamp (unix s) of block ``block`` (cached per block; one node read per new block)."""
+        head = self._head
+        if head is not None and head.number == block and head.timestamp is not None:
+            return head.timestamp
+
+        def read() -> int:
+            raw = self.chain.w3.eth.get_block(block)
+            return int(raw["timestamp"])
+
+        return self._cached(("time",), block, read)
+
     def grant(self, grant_id: str, block: int) -> Grant | None:
         """A grant's on-chain state at ``block``."""
         return self._cached(("grant", grant_id), block, lambda: self.grants.get(grant_id, block))

@@ -1,7 +1,8 @@
 """Consumer-side client: signs every call with the consumer's key (EIP-712) and verifies what it gets.
 
-The domain (chain id, UsageGrants address) is read once from the gateway's ``GET /eip712``, so the
-client needs nothing but the gateway URL and the consumer's account.
+What to sign (chain id, UsageGrants address, and the provider and gateway id every call binds) is
+read once from the gateway's ``GET /eip712``, so the client needs nothing but the gateway URL and the
+consumer's account; a call it signs is good at that gateway only.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from eth_account.signers.local import LocalAccount
 
 from chain.eip712 import sign_grant_request
 from chain.types import GrantRequest
-from gateway.auth import sign_call
+from gateway.auth import GatewayDomain, sign_call
 
 
 class GatewayClientError(Exception):
@@ -58,7 +59,7 @@ class GatewayClient:
         self.base_url = base_url.rstrip("/")
         self.account = account
         self.http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
-        self._domain: tuple[int, str] | None = None
+        self._eip712: dict[str, Any] | None = None
         self.use_session = session
         self._session: dict[str, Any] | None = None
 
@@ -75,15 +76,23 @@ class GatewayClient:
     # ---- public reads ----------------------------------------------------------------------
 
     def eip712(self) -> dict[str, Any]:
-        """The gateway's published EIP-712 domains and types."""
-        return self._json(self.http.get("/eip712"))
+        """The gateway's published EIP-712 domains, types and call fields (read once, then cached)."""
+        if self._eip712 is None:
+            self._eip712 = self._json(self.http.get("/eip712"))
+        return self._eip712
 
     def domain(self) -> tuple[int, str]:
-        """(chain id, UsageGrants address), cached."""
-        if self._domain is None:
-            d = self.eip712()["gateway"]["domain"]
-            self._domain = (int(d["chainId"]), str(d["verifyingContract"]))
-        return self._domain
+        """(chain id, UsageGrants address) of the grant-request domain."""
+        d = self.eip712()["grantRequest"]["domain"]
+        return int(d["chainId"]), str(d["verifyingContract"])
+
+    def gateway_domain(self) -> GatewayDomain:
+        """What calls to this gateway bind (chain, contract, provider, gateway id), as published."""
+        try:
+            return GatewayDomain.from_eip712(self.eip712())
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GatewayClientError(200, "bad_eip712", f"{self.base_url}/eip712 does not describe a TDS "
+                                     f"gateway of this version (missing {exc}): upgrade the gateway or the client")
 
     def catalog(self) -> dict[str, Any]:
         """The DCAT catalog."""
@@ -97,8 +106,7 @@ class GatewayClient:
 
     def signed_headers(self, method: str, target: str, body: bytes = b"") -> dict[str, str]:
         """X-TDS-* headers for one call (``target`` = path plus ``?query``)."""
-        chain_id, contract = self.domain()
-        return sign_call(self.account, chain_id, contract, method, target, body)
+        return sign_call(self.account, self.gateway_domain(), method, target, body)
 
     def open_session(self, ttl_s: int | None = None) -> dict[str, Any]:
         """Sign ``POST /session``; returns ``{token, token_type, address, expires_at, expires_in}``."""
@@ -190,7 +198,7 @@ class GatewayClient:
                         done += len(chunk)
                         if progress:
                             progress(done, total)
-                claimed = resp.headers.get("x-content-sha256", "")
+                claimed = resp.headers.get("x-content-sha256", "").lower().removeprefix("0x")
                 grant = resp.headers.get("x-tds-grant", "")
                 receipt = resp.headers.get("x-tds-receipt")
             digest = h.hexdigest()

@@ -280,16 +280,21 @@ class Database:
         return [(GrantRequest.from_json(json.loads(rj)), gid) for rj, gid in rows]
 
     def transition(
-        self, grant_id: str, from_states: tuple[GrantState, ...], to: GrantState, reason: str = "", tx: str = ""
+        self, grant_id: str, from_states: tuple[GrantState, ...], to: GrantState, reason: str = "", tx: str = "",
+        signature: str = "",
     ) -> bool:
-        """Move a request between states atomically; False if it was not in one of ``from_states``."""
+        """Move a request between states atomically; False if it was not in one of ``from_states``.
+
+        ``signature``: replace the stored consent (a resubmission carries its own signature).
+        """
+        changes = {**({"tx": tx} if tx else {}), **({"signature": signature} if signature else {})}
         stmt = (
             update(GrantRequestRow)
             .where(
                 col(GrantRequestRow.grant_id) == grant_id.lower(),
                 col(GrantRequestRow.state).in_([s.value for s in from_states]),
             )
-            .values(state=to.value, reason=reason, updated_at=time.time(), **({"tx": tx} if tx else {}))
+            .values(state=to.value, reason=reason, updated_at=time.time(), **changes)
         )
         with self._write() as conn:
             return int(conn.execute(stmt).rowcount or 0) == 1

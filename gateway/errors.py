@@ -138,6 +138,14 @@ class BadSignature(AuthError):
     """The signature does not verify, or recovers to another address than the one claimed."""
 
 
+class NonCanonicalSignature(BadSignature):
+    """A signature OpenZeppelin ECDSA would refuse: high s (s > n/2, a malleated copy) or v not 27/28."""
+
+
+class WrongGateway(AuthError):
+    """The call was signed for another gateway (its X-TDS-Gateway is not this gateway's id)."""
+
+
 class RequestExpired(AuthError):
     """The signed request's expiry is past or too far in the future."""
 
@@ -258,6 +266,8 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     AuthError: (401, "unauthenticated"),
     SignatureMissing: (401, "signature_missing"),
     BadSignature: (401, "bad_signature"),
+    NonCanonicalSignature: (401, "signature_not_canonical"),
+    WrongGateway: (421, "wrong_gateway"),
     RequestExpired: (401, "request_expired"),
     NonceReplayed: (409, "nonce_replayed"),
     SessionInvalid: (401, "session_invalid"),

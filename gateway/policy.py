@@ -4,17 +4,24 @@ An :class:`AccessContext` holds what one decision is about (caller, asset, grant
 checks read the chain through the block-keyed :class:`gateway.chainview.ChainView`, so a decision
 reflects the head block observed for this request. The count is not a check: it is consumed
 atomically in the database after every check passed (see :mod:`gateway.access`).
+
+Time windows are judged on two clocks, fail closed (:func:`window_verdict`): the head block's time
+and the gateway's own clock. An idle chain mines no block, so its head time stands still while a
+window runs out; a chain may also run ahead of the gateway. A window counts as started only when
+both clocks say so and as over as soon as either does. Data access (:func:`grant_liveness`) and
+grant issuance (``gateway.service``) use this one rule.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Protocol
 
-from chain.eip712 import grant_typed_data
+from chain.eip712 import grant_id as _eip712_grant_id
 from chain.types import GrantRequest, Liveness, Participant
-from eth_account.messages import encode_typed_data, _hash_eip191_message
 from gateway.chainview import ChainView
 from gateway.errors import (
     AssetInactive,
@@ -33,8 +40,37 @@ from gateway.errors import (
 
 def grant_id_of(chain_id: int, usage_grants: str, request: GrantRequest) -> str:
     """The grant id UsageGrants assigns to ``request`` (its EIP-712 digest), computed locally."""
-    signable = encode_typed_data(full_message=grant_typed_data(chain_id, usage_grants, request))
-    return "0x" + _hash_eip191_message(signable).hex()
+    return _eip712_grant_id(chain_id, usage_grants, request)
+
+
+def window_verdict(not_before: int, not_after: int, *clocks: float) -> Liveness:
+    """Where the window ``[not_before, not_after)`` stands on every clock given, fail closed.
+
+    EXPIRED as soon as one clock is at or past ``not_after`` (UsageGrants' own boundary),
+    NOT_YET_VALID while one clock is before ``not_before``, LIVE only when every clock is inside.
+    Pass the head block's time and the gateway's clock (either may be ahead of the other).
+    """
+    if not clocks:
+        raise ValueError("window_verdict needs at least one clock")
+    if max(clocks) >= not_after:
+        return Liveness.EXPIRED
+    if min(clocks) < not_before:
+        return Liveness.NOT_YET_VALID
+    return Liveness.LIVE
+
+
+def grant_liveness(view: ChainView, grant_id: str, request: GrantRequest | None, block: int,
+                   now: float | None = None) -> Liveness:
+    """A grant's liveness at ``block``, fail closed on both clocks.
+
+    UsageGrants.liveness at ``block`` judges existence, revocation and the window at the block's
+    time; the window is then judged at the gateway's clock ``now`` too (an idle chain's head time
+    stands still), so a grant is LIVE only when the chain and the gateway both say so.
+    """
+    verdict = view.liveness(grant_id, block)
+    if verdict != Liveness.LIVE or request is None:
+        return verdict
+    return window_verdict(request.not_before, request.not_after, time.time() if now is None else now)
 
 
 @dataclass(frozen=True)
@@ -49,6 +85,7 @@ class AccessContext:
     grant_id: str | None = None
     request: GrantRequest | None = None
     purpose: str | None = None  # the purpose the caller declares for this access (None: the grant's)
+    now: float = field(default_factory=time.time)  # the gateway's clock for this decision
 
 
 class Check(Protocol):
@@ -115,12 +152,26 @@ _LIVENESS_ERRORS = {
 
 
 def grant_live(ctx: AccessContext) -> None:
-    """UsageGrants.liveness(grant) is LIVE at the observed head block."""
+    """The grant is LIVE at the observed head block and at the gateway's clock (:func:`grant_liveness`)."""
     assert ctx.grant_id is not None
-    verdict = ctx.view.liveness(ctx.grant_id, ctx.block)
+    verdict = grant_liveness(ctx.view, ctx.grant_id, ctx.request, ctx.block, ctx.now)
     if verdict != Liveness.LIVE:
         cls, what = _LIVENESS_ERRORS[verdict]
-        raise cls(f"grant {ctx.grant_id} {what} (block {ctx.block})", block=ctx.block)
+        raise cls(f"grant {ctx.grant_id} {what}{_window_note(ctx, verdict)} (block {ctx.block})", block=ctx.block)
+
+
+def _window_note(ctx: AccessContext, verdict: Liveness) -> str:
+    req = ctx.request
+    if req is None or verdict not in (Liveness.EXPIRED, Liveness.NOT_YET_VALID):
+        return ""
+    bound = req.not_after if verdict == Liveness.EXPIRED else req.not_before
+    word = "ended" if verdict == Liveness.EXPIRED else "starts"
+    return f": its window {word} at {human_time(bound)}"
+
+
+def human_time(ts: int) -> str:
+    """A unix time as people read it: ``2025-01-31 12:00:00 UTC``."""
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def purpose_allowed(ctx: AccessContext) -> None:

@@ -17,12 +17,12 @@ from eth_account.signers.local import LocalAccount
 
 from chain.client import Chain
 from chain.contracts import AnchorsClient, AssetsClient, GrantsClient
-from chain.eip712 import recover_grant_signer
+from chain.eip712 import recover_grant_signer, signature_problem
 from chain.errors import ChainError, ChainUnavailable, ContractRevert
 from chain.keys import Keystore
 from chain.settings import ChainSettings
-from chain.types import GrantRequest, Policy
-from gateway.auth import Authenticator, Caller, SessionKeys
+from chain.types import GrantRequest, Liveness, Policy
+from gateway.auth import Authenticator, Caller, GatewayDomain, SessionKeys
 from gateway.chainview import ChainView
 from gateway.db import Database, GrantRequestRow, GrantState
 from gateway.errors import (
@@ -38,13 +38,14 @@ from gateway.errors import (
     GrantTermsInvalid,
     JurisdictionNotAllowed,
     NotFound,
+    NonCanonicalSignature,
     NotMember,
     ParticipantSuspended,
     PurposeNotAllowed,
     RequestExpired,
 )
 from gateway import registration
-from gateway.policy import AccessContext, asset_served, grant_id_of
+from gateway.policy import AccessContext, asset_served, grant_id_of, human_time, window_verdict
 from gateway.registration import MetadataStore, Registration
 from gateway.store import MASTER_KEY_ENV, EncryptedStore, MasterKey
 from gateway.settings import GatewaySettings
@@ -68,9 +69,8 @@ class Gateway:
         self.metadata = MetadataStore(self.settings.gateway_dir / "metadata")
         self.view = ChainView(self.chain, self.settings.max_chain_staleness_s, self.settings.max_block_age_s)
         self.auth = Authenticator(
-            self.chain.chain_id, self.usage_grants, self.view, self.db,
-            self.settings.max_request_ttl_s, self.settings.clock_skew_s,
-            sessions=SessionKeys.for_gateway(self.store.derive_key, self.chain.chain_id, self.usage_grants),
+            self.domain, self.view, self.db, self.settings.max_request_ttl_s, self.settings.clock_skew_s,
+            sessions=SessionKeys.for_gateway(self.store.derive_key, self.domain),
         )
         self._grants_tx: GrantsClient | None = None
 
@@ -98,6 +98,12 @@ class Gateway:
     def chain_id(self) -> int:
         """The chain id."""
         return self.chain.chain_id
+
+    @property
+    def domain(self) -> GatewayDomain:
+        """What every signed call to this gateway binds (chain, UsageGrants, provider, gateway id)."""
+        return GatewayDomain.named(self.chain_id, self.usage_grants, self.provider_address,
+                                   self.settings.gateway_name)
 
     @property
     def usage_grants(self) -> str:
@@ -180,6 +186,9 @@ def submit_grant_request(gw: Gateway, caller: Caller, request: GrantRequest, sig
     """Check a consumer-signed request against the asset's policy; auto-issue or keep it pending."""
     if request.consumer.lower() != caller.address.lower():
         raise GrantNotYours("request.consumer must be the address that signs the call")
+    problem = signature_problem(signature)  # what UsageGrants (OpenZeppelin ECDSA) would refuse
+    if problem is not None:
+        raise NonCanonicalSignature(f"the grant request signature is not canonical: {problem}")
     try:
         signer = recover_grant_signer(gw.chain_id, gw.usage_grants, request, signature)
     except Exception as exc:  # malformed signature bytes
@@ -196,7 +205,8 @@ def submit_grant_request(gw: Gateway, caller: Caller, request: GrantRequest, sig
     state = GrantState.APPROVED if policy.auto_approve else GrantState.PENDING
     if not gw.db.add_grant_request(grant_id, request, signature, state):
         existing = gw.db.grant_request(grant_id)
-        if existing is None or not gw.db.transition(grant_id, (GrantState.FAILED,), state):
+        # a request the chain refused may be submitted again: with the signature it carries now
+        if existing is None or not gw.db.transition(grant_id, (GrantState.FAILED,), state, signature=signature):
             raise GrantExists(f"grant request {grant_id} exists ({existing.state if existing else 'unknown'})",
                               grant_id=grant_id)
     if state == GrantState.APPROVED:
@@ -210,11 +220,17 @@ def _check_terms(gw: Gateway, r: GrantRequest, caller: Caller, block: int) -> No
     policy = gw.view.policy(r.asset_id, block)
     if policy is None:
         raise NotFound(f"asset {r.asset_id} has no usage policy")
-    now = int(time.time())
-    if r.deadline < now:
-        raise RequestExpired(f"grant request deadline {r.deadline} has passed")
-    if r.not_after <= r.not_before or r.not_after <= now:
-        raise GrantTermsInvalid(f"window [{r.not_before}, {r.not_after}) is empty or over")
+    # both clocks, fail closed (gateway.policy.window_verdict): the head block's time and ours
+    chain_time, now = gw.view.block_time(block), int(time.time())
+    latest = max(chain_time, now)
+    if r.deadline < latest:
+        raise RequestExpired(f"grant request deadline {human_time(r.deadline)} has passed "
+                             f"(now {human_time(latest)}): sign a new request")
+    if r.not_after <= r.not_before:
+        raise GrantTermsInvalid(f"window {human_time(r.not_before)} .. {human_time(r.not_after)} is empty")
+    if window_verdict(r.not_before, r.not_after, chain_time, now) == Liveness.EXPIRED:
+        raise GrantTermsInvalid(f"window ends at {human_time(r.not_after)}, which has passed "
+                                f"(now {human_time(latest)})")
     if r.not_before < policy.not_before or (policy.not_after and r.not_after > policy.not_after):
         raise GrantTermsInvalid(f"window must lie within [{policy.not_before}, {policy.not_after or 'unbounded'}]")
     if r.max_count == 0 or (policy.max_count and r.max_count > policy.max_count):

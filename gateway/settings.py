@@ -26,6 +26,9 @@ class GatewaySettings:
     host: str = "127.0.0.1"
     port: int = 8700
     public_url: str = ""  # how consumers reach this gateway (catalog links); default http://host:port
+    # the name signed calls bind this gateway by (its id is keccak256 of it); default: the public URL.
+    # Replicas behind one URL share it; no two gateways may (a call signed for one would be good at both)
+    gateway_id: str = ""
     db_url: str = ""  # default sqlite:///<home>/gateway/gateway.db
     store_dir: str = "gateway/store"
     master_key_file: str = "gateway/master.key"
@@ -77,6 +80,11 @@ class GatewaySettings:
     def database_url(self) -> str:
         """SQLAlchemy URL of the gateway database."""
         return self.db_url or f"sqlite:///{self.gateway_dir / 'gateway.db'}"
+
+    @property
+    def gateway_name(self) -> str:
+        """What signed calls bind this gateway by: ``gateway_id``, else the public base URL."""
+        return self.gateway_id.strip() or self.base_url
 
     @property
     def base_url(self) -> str:

@@ -106,7 +106,7 @@ class GatewayEnv:
         Tests sign through here, so a change in what a signed call binds is made in one place.
         """
         gw = self.gateway
-        return sign_call(self.account(who), gw.chain_id, gw.usage_grants, method, target, body, **kw)
+        return sign_call(self.account(who), gw.domain, method, target, body, **kw)
 
     def second_gateway(self, provider_account: str = "provider2", name: str = "gw2") -> "GatewayEnv":
         """Another provider's gateway on the same chain: own store, database and port, served by uvicorn.

@@ -83,7 +83,7 @@ def asset(env: GatewayEnv) -> dict[str, str]:
 
 def signed_get(env: GatewayEnv, who: str, target: str) -> httpx.Response:
     gw = env.gateway
-    return httpx.get(env.url + target, headers=sign_call(env.account(who), gw.chain_id, gw.usage_grants, "GET", target))
+    return httpx.get(env.url + target, headers=sign_call(env.account(who), gw.domain, "GET", target))
 
 
 def fetch(env: GatewayEnv, asset: dict[str, str], tmp: Path, who: str = "consumer", times: int = 1) -> None:

@@ -35,7 +35,7 @@ def _err(resp: httpx.Response) -> str:
 
 def _signed_get(env: GatewayEnv, who: str, target: str, **sign: Any) -> httpx.Response:
     gw = env.gateway
-    headers = sign_call(env.account(who), gw.chain_id, gw.usage_grants, "GET", target, **sign)
+    headers = sign_call(env.account(who), gw.domain, "GET", target, **sign)
     return httpx.get(env.url + target, headers=headers)
 
 
@@ -105,7 +105,7 @@ def test_fetch_streams_verified_bytes_and_uses_one_count(gw_env: GatewayEnv, gra
 def test_range_request(gw_env: GatewayEnv, granted: dict[str, Any]) -> None:
     target = f"/assets/{granted['asset']}/data"
     gw = gw_env.gateway
-    headers = sign_call(gw_env.account("consumer"), gw.chain_id, gw.usage_grants, "GET", target)
+    headers = sign_call(gw_env.account("consumer"), gw.domain, "GET", target)
     resp = httpx.get(gw_env.url + target, headers={**headers, "Range": "bytes=1048570-1048600"})
     assert resp.status_code == 206
     assert resp.content == granted["path"].read_bytes()[1048570:1048601]
@@ -125,13 +125,14 @@ def test_bad_signature(gw_env: GatewayEnv, granted: dict[str, Any]) -> None:
     gw = gw_env.gateway
     used = gw.db.used(granted["grant"])
     target = f"/assets/{granted['asset']}/data"
-    headers = sign_call(gw_env.account("consumer"), gw.chain_id, gw.usage_grants, "GET", "/other/path")
+    headers = sign_call(gw_env.account("consumer"), gw.domain, "GET", "/other/path")
     resp = httpx.get(gw_env.url + target, headers=headers)  # signed another path
     _assert_refused(gw_env, resp, 401, "bad_signature", granted["grant"], used)
-    headers = sign_call(gw_env.account("consumer"), gw.chain_id, gw.usage_grants, "GET", target)
-    headers["X-TDS-Signature"] = headers["X-TDS-Signature"][:-4] + "0000"
+    headers = sign_call(gw_env.account("consumer"), gw.domain, "GET", target)
+    sig = headers["X-TDS-Signature"]
+    headers["X-TDS-Signature"] = sig[:-6] + "0000" + sig[-2:]  # corrupt s, keep v (v 0/1: signature_not_canonical)
     _assert_refused(gw_env, httpx.get(gw_env.url + target, headers=headers), 401, "bad_signature")
-    headers = sign_call(gw_env.account("outsider"), gw.chain_id, gw.usage_grants, "GET", target)
+    headers = sign_call(gw_env.account("outsider"), gw.domain, "GET", target)
     headers["X-TDS-Address"] = gw_env.keystore.address("consumer")  # claims to be the consumer
     _assert_refused(gw_env, httpx.get(gw_env.url + target, headers=headers), 401, "bad_signature", granted["grant"],
                     used)
@@ -150,7 +151,7 @@ def test_suspended_consumer(gw_env: GatewayEnv, granted: dict[str, Any]) -> None
 def test_replayed_nonce(gw_env: GatewayEnv, granted: dict[str, Any]) -> None:
     gw = gw_env.gateway
     target = f"/assets/{granted['asset']}/data"
-    headers = sign_call(gw_env.account("consumer"), gw.chain_id, gw.usage_grants, "GET", target)
+    headers = sign_call(gw_env.account("consumer"), gw.domain, "GET", target)
     assert httpx.get(gw_env.url + target, headers=headers).status_code == 200
     used = gw.db.used(granted["grant"])
     _assert_refused(gw_env, httpx.get(gw_env.url + target, headers=headers), 409, "nonce_replayed",
@@ -222,7 +223,7 @@ def test_count_used_up_and_concurrent_race_for_the_last_uses(gw_env: GatewayEnv)
     for _ in range(2):
         assert _signed_get(gw_env, "consumer", target).status_code == 200
     gw = gw_env.gateway
-    signed = [sign_call(gw_env.account("consumer"), gw.chain_id, gw.usage_grants, "GET", target) for _ in range(20)]
+    signed = [sign_call(gw_env.account("consumer"), gw.domain, "GET", target) for _ in range(20)]
 
     def hit(headers: dict[str, str]) -> httpx.Response:
         return httpx.get(gw_env.url + target, headers=headers, timeout=30)
@@ -322,7 +323,7 @@ def test_path_traversal_and_malformed_ids(gw_env: GatewayEnv, bad_id: str) -> No
 
 def _post_grants(env: GatewayEnv, body: bytes, who: str = "consumer") -> httpx.Response:
     gw = env.gateway
-    headers = sign_call(env.account(who), gw.chain_id, gw.usage_grants, "POST", "/grants", body)
+    headers = sign_call(env.account(who), gw.domain, "POST", "/grants", body)
     return httpx.post(env.url + "/grants", content=body, headers={**headers, "Content-Type": "application/json"})
 
 
@@ -346,7 +347,7 @@ def test_grant_request_signed_by_someone_else(gw_env: GatewayEnv, granted: dict[
     with gw_env.client("consumer2") as c:
         req = c.build_request(granted["asset"], "research")
         gw = gw_env.gateway
-        forged = sign_grant_request(gw_env.account("outsider"), gw.chain_id, gw.usage_grants, req)
+        forged = sign_grant_request(gw_env.account("outsider"), gw.domain, req)
         with pytest.raises(GatewayClientError) as exc:
             c.submit_grant(req, forged)
         assert (exc.value.status, exc.value.code) == (401, "bad_signature")

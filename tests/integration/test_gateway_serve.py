@@ -84,11 +84,12 @@ def test_serve_runs_a_separate_notary_and_stops_both_on_sigterm(env: GatewayEnv)
         with GatewayClient(url, consumer) as client:
             client.request_grant(asset, "research", max_count=5)
             client.fetch(asset, env.home / "fetched.bin")
+            domain = client.gateway_domain()  # the served gateway's (its URL is not env.gateway's)
         rid = f"rcpt-{env.gateway.db.accesses()[-1].id}"
         target = f"/receipts/{rid}"
 
         def anchored() -> bool:
-            headers = sign_call(consumer, env.gateway.chain_id, env.gateway.usage_grants, "GET", target)
+            headers = sign_call(consumer, domain, "GET", target)
             return httpx.get(url + target, headers=headers, timeout=5).json().get("state") == "anchored"
 
         _wait(f"{rid} anchored", anchored, 30)

@@ -27,7 +27,7 @@ OPEN = Policy(purposes=("research",), jurisdictions=("DE",), max_count=50)
 
 def _session(env: GatewayEnv, who: str, body: bytes = b"") -> httpx.Response:
     gw = env.gateway
-    headers = sign_call(env.account(who), gw.chain_id, gw.usage_grants, "POST", "/session", body)
+    headers = sign_call(env.account(who), gw.domain, "POST", "/session", body)
     return httpx.post(env.url + "/session", content=body, headers={**headers, "Content-Type": "application/json"})
 
 
@@ -152,7 +152,7 @@ def test_suspended_participant_token_refused_from_the_next_block(gw_env: Gateway
 
 def test_signed_calls_still_work_next_to_sessions(gw_env: GatewayEnv, granted: dict[str, Any]) -> None:
     gw = gw_env.gateway
-    headers = sign_call(gw_env.account("consumer"), gw.chain_id, gw.usage_grants, "GET", granted["target"])
+    headers = sign_call(gw_env.account("consumer"), gw.domain, "GET", granted["target"])
     assert httpx.get(gw_env.url + granted["target"], headers=headers).status_code == 200
     replay = httpx.get(gw_env.url + granted["target"], headers=headers)
     assert replay.status_code == 409 and replay.json()["error"]["code"] == "nonce_replayed"

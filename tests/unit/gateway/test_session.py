@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
-from gateway.auth import SESSION_PREFIX, SessionKeys, bearer_token
+from gateway.auth import SESSION_PREFIX, GatewayDomain, SessionKeys, bearer_token
 from gateway.errors import SessionExpired, SessionInvalid, error_status
 
 ADDRESS = "0x" + "ab" * 20
@@ -57,13 +59,19 @@ def test_other_key_and_malformed() -> None:
 
 
 def test_per_gateway_derivation() -> None:
-    def derive(label: bytes) -> bytes:
-        return (label * 32)[:32]
+    def derive(label: bytes) -> bytes:  # a stand-in for the master key's HKDF
+        return hashlib.sha256(label).digest()
 
-    a = SessionKeys.for_gateway(derive, 1, "0x" + "11" * 20)
-    b = SessionKeys.for_gateway(derive, 2, "0x" + "11" * 20)
-    with pytest.raises(SessionInvalid):
-        b.verify(a.issue(ADDRESS, 60).token)
+    contract, provider = "0x" + "11" * 20, "0x" + "22" * 20
+    a = SessionKeys.for_gateway(derive, GatewayDomain.named(1, contract, provider, "http://127.0.0.1:8700"))
+    b = SessionKeys.for_gateway(derive, GatewayDomain.named(2, contract, provider, "http://127.0.0.1:8700"))
+    other = SessionKeys.for_gateway(derive, GatewayDomain.named(1, contract, provider, "http://127.0.0.1:8701"))
+    replica = SessionKeys.for_gateway(derive, GatewayDomain.named(1, contract, provider, "http://127.0.0.1:8700"))
+    token = a.issue(ADDRESS, 60).token
+    for keys in (b, other):  # another chain, another gateway (same master key)
+        with pytest.raises(SessionInvalid):
+            keys.verify(token)
+    assert replica.verify(token).address.lower() == ADDRESS  # replicas share the gateway name
 
 
 def test_bearer_header() -> None:
