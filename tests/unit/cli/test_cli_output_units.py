@@ -53,3 +53,21 @@ def test_write_text_counts_bytes_not_characters(tmp_path: Path) -> None:
     written = write_text(path, text)
     assert written == path.stat().st_size == len(text.encode("utf-8")) and written > len(text)
     assert path.read_text(encoding="utf-8") == text
+
+
+def test_gateway_answers_are_printed_without_reprs_or_unix_seconds() -> None:
+    from cli.commands_gateway import _grant_view, _summarise_offer
+
+    answer = {"grant_id": ID, "state": "issued", "liveness": "live", "used": 1, "max_count": 5, "reason": None,
+              "tx": None, "request": {"asset_id": ID, "consumer": "0x" + "12" * 20, "purpose": "research",
+                                      "not_before": 0, "not_after": 1_796_228_405, "max_count": 5,
+                                      "price_per_access": 0, "nonce": 7, "deadline": 1_796_228_405}}
+    view = {k: human(v) for k, v in _grant_view(answer).items()}
+    assert view["uses"] == "1 of 5" and view["window"] == "from open until 2026-12-02 16:20:05 UTC"
+    assert view["reason"] == "—" and "request" not in view
+    assert not any("{" in v or "None" in v or "1796228405" in v for v in view.values())
+    offer = {"odrl:permission": [{"odrl:action": {"@id": "odrl:use"}, "odrl:constraint": [
+        {"odrl:leftOperand": "odrl:purpose", "odrl:operator": {"@id": "odrl:isAnyOf"},
+         "odrl:rightOperand": ["research", "teaching"]},
+        {"odrl:leftOperand": "odrl:count", "odrl:operator": {"@id": "odrl:lteq"}, "odrl:rightOperand": 5}]}]}
+    assert _summarise_offer(offer) == "use; purpose any of research, teaching; count <= 5"
