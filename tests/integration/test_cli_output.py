@@ -109,7 +109,7 @@ def test_asset_show_is_for_people(space: Space, story: Story, capsys: pytest.Cap
     assert r.code == 0, r.err
     _human(r.out)
     assert "Monthly means" in _line_with(r.out, f"asset {story.derived}")
-    assert TITLE in _line_with(r.out, f"parents")  # the parent by hash and title
+    assert TITLE in _line_with(r.out, "parents")  # the parent by hash and title
     assert _did(space, "provider") in r.out
     w = space.tds("asset", "show", story.weather, capsys=capsys)
     policy = _line_with(_human(w.out), "policy")
