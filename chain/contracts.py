@@ -334,6 +334,15 @@ class AnchorsClient(_Client):
             for log in self._logs(event, **filters)
         ]
 
+    def anchored_by(self, anchorer: str, kind: int) -> list[dict[str, Any]]:
+        """Every RootAnchored event of ``kind`` sent by ``anchorer``, oldest first (keys as in anchored_events, + root)."""
+        return [
+            {"root": "0x" + bytes(log["args"]["root"]).hex(), "tx": log["transactionHash"].to_0x_hex(),
+             "block": int(log["blockNumber"]), "anchorer": log["args"]["anchorer"],
+             "leaf_count": int(log["args"]["leafCount"]), "kind": int(log["args"]["kind"])}
+            for log in self._logs("RootAnchored", anchorer=Web3.to_checksum_address(anchorer), kind=kind)
+        ]
+
     def anchored_events(self, root: str, from_block: int | None = None) -> list[dict[str, Any]]:
         """RootAnchored events of ``root`` (at most one unless the chain is broken), oldest first.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -84,6 +85,43 @@ def notary(c: CliContext, log_level: str) -> None:
     err.print(f"notary for {gw.provider_address} (batch {settings.notary_batch_size}, "
               f"every {settings.notary_interval_s:g} s)", highlight=False)
     run_notary(settings, gw)
+
+
+@gateway_group.command("reconcile")
+@click.option("--receipts", "receipts_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An auditor's receipts export (`tds audit receipts -o FILE`); may be repeated.")
+@click.option("--journal", "journal", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The notary journal directory (default: <home>/gateway/journal).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def reconcile_cmd(c: CliContext, receipts_files: tuple[Path, ...], journal: Path | None, as_json: bool) -> None:
+    """After losing the gateway database: rebuild used counts and receipts from the anchored receipts.
+
+    Every receipts root this gateway anchored must be rebuilt from the notary journal or the files
+    given, or nothing changes. Used counts only grow; signed calls that may predate the reconcile are
+    refused until they could no longer verify (sign again).
+    """
+    from gateway.reconcile import ReconcileRefused, reconcile
+
+    try:
+        report = reconcile(_gateway(c), receipts_files, journal)
+    except ReconcileRefused as exc:
+        raise CliFailure(f"reconcile refused: {exc}", EXIT_MISMATCH) from exc
+    if as_json:
+        emit_json(report.to_json())
+        return
+    restored = sum(b["receipts"] for b in report.restored)
+    floor = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(report.replay_floor))
+    kv("gateway ledger reconciled", {
+        "anchored roots": report.anchored_roots, "already in the database": report.known_roots,
+        "batches restored": len(report.restored), "receipts restored": restored,
+        "grants whose used count grew": len(report.used), "ledger id": report.ledger_id,
+        "signed calls refused if expiring by": floor})
+    if report.used:
+        table(["grant id", "used before", "used now"], [[g, b, a] for g, (b, a) in report.used.items()])
+    for note in report.skipped:
+        err.print(f"note: {note}", highlight=False)
 
 
 def _serve_settings(c: CliContext, port: int | None = None, notary_mode: str | None = None) -> GatewaySettings:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -72,6 +73,7 @@ class Delivery:
     first: bytes
     reader: ObjectReader
     receipt_id: str | None = None  # the notary receipt of this access (GET /receipts/{id}/proof)
+    access_id: int | None = None  # its access record while streaming (bytes delivered are written back)
 
     @property
     def body(self) -> bytes | None:
@@ -79,17 +81,39 @@ class Delivery:
         return self.first if self.end - self.start <= SMALL_BODY else None
 
     def chunks(self, gw: Gateway) -> Iterator[bytes]:
-        """The plaintext chunks; a chunk failing authentication aborts the stream and logs an incident."""
+        """The plaintext chunks; a chunk failing authentication aborts the stream and logs an incident.
+
+        A chunk counts as delivered once the server asks for the next one (it was handed to the
+        connection); the access record gets the count every ``CHECKPOINT_BYTES`` and when the stream
+        ends, fails or is cut (client gone: the generator is closed), so the receipt says what went out.
+        """
+        delivered = checkpointed = 0
         try:
             yield self.first
+            delivered += len(self.first)
             for chunk in self.reader:
+                if self.access_id is not None and delivered - checkpointed >= CHECKPOINT_BYTES:
+                    gw.db.checkpoint_delivery(self.access_id, delivered)
+                    checkpointed = delivered
                 yield chunk
+                delivered += len(chunk)
         except StoredFileTampered as exc:
             log.error("incident: %s", exc)
-            gw.db.record_incident("stored_file_tampered", self.asset_id, f"mid-stream: {exc}")
+            gw.db.record_incident("stored_file_tampered", self.asset_id,
+                                  f"mid-stream after {delivered} of {self.end - self.start} bytes: {exc}")
             raise
         finally:
             self.reader.close()
+            if self.access_id is not None:
+                self._finish(gw, delivered)
+
+    def _finish(self, gw: Gateway, delivered: int) -> None:
+        try:
+            gw.db.finish_delivery(self.access_id, delivered)  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001 - the record stays "streaming": sealed after the grace period
+            log.exception("could not record the bytes delivered for access %s", self.access_id)
+        if delivered < self.end - self.start:
+            log.warning("delivery %s cut after %s of %s bytes", self.receipt_id, delivered, self.end - self.start)
 
 
 def authorize_fetch(
@@ -112,19 +136,25 @@ def authorize_fetch(
     FETCH_POLICY(ctx)
     assert request is not None and grant_id is not None
     reader, first, start, end, size = _open(gw, asset_id, range_header)
-    access = None if record is None else {**record, "decision": "allow", "code": "ok", "grant_id": grant_id,
-                                          "bytes": end - start, "content_hash": asset_id}
+    streamed = end - start > SMALL_BODY  # a small body goes out in one piece: delivered when handed over
+    access = None if record is None else {
+        **record, "decision": "allow", "code": "ok", "grant_id": grant_id, "content_hash": asset_id,
+        "bytes": 0 if streamed else end - start, "requested": end - start, "streaming": streamed,
+        "checkpoint_at": time.time() if streamed else None}
     access_id = gw.db.consume(grant_id, request.max_count, access)
     if access_id is None:
         reader.close()
         raise CountExhausted(f"grant {grant_id} has used all {request.max_count} accesses")
     partial = (start, end) != (0, size)
-    receipt = receipt_id_of(access_id) if access_id else None
-    return Delivery(asset_id, grant_id, asset_id[2:], size, start, end, partial, first, reader, receipt)
+    receipt = receipt_id_of(access_id, gw.db.ledger.of(access_id)) if access_id else None
+    return Delivery(asset_id, grant_id, asset_id[2:], size, start, end, partial, first, reader, receipt,
+                    access_id if streamed and access_id else None)
 
 
 SMALL_BODY = 1 << 20
 """Ranges up to this size are read (and fully verified, hash included) before the count is used."""
+CHECKPOINT_BYTES = 16 << 20
+"""A streaming delivery writes its byte count to its access record at least this often."""
 
 
 def _open(gw: Gateway, asset_id: str, range_header: str | None) -> tuple[ObjectReader, bytes, int, int, int]:

@@ -2,7 +2,11 @@
 
 Every access decision (allow and deny) is an ``access_records`` row, committed before the response
 is sent. Its receipt (:class:`notary.receipts.Receipt`) is derived from that row; its id is
-``rcpt-<access record id>``. A receipt moves through three states:
+``rcpt-<ledger id>-<access record id>`` (:func:`receipt_id_of`, :func:`split_receipt_id`: the one
+formatter and parser), unique across database lifetimes. A streamed delivery's record is sealed
+only once the stream ended or was cut (its byte count is then final), or ``delivery_grace_s``
+after its last checkpoint (a gateway killed mid-stream: the last checkpoint's count). A receipt
+moves through three states:
 
     pending   its access record is committed but it is in no batch yet (no proof)
     accepted  sealed: the batch (root, leaf count) and its membership rows are committed BEFORE the
@@ -16,8 +20,14 @@ and block from the ``RootAnchored`` event, and an ``AnchorAlreadyAnchored`` reve
 a batch is never anchored twice. Two processes cannot seal the same receipt: membership is keyed by
 the access record id and a batch is inserted in one transaction with its members.
 
+Journal: before a batch is anchored, its receipts and root are written to
+``<journal_dir>/<root>.jsonl`` (a header line, then one receipt per line in leaf order; mode 0600,
+fsync'd), outside the database, so that ``tds gateway reconcile`` can rebuild the used counts if
+the database is lost (see :mod:`gateway.reconcile`).
+
 Tables (same SQLModel metadata as :mod:`gateway.db`, created on first use): ``notary_batches`` and
-``notary_batch_members`` (receipt -> batch, leaf index, the receipt frozen as JSON).
+``notary_batch_members`` (receipt -> batch, leaf index, the receipt frozen as JSON),
+``notary_restored`` (receipts of an earlier database restored by a reconcile, with their batch).
 
 Bulk asset anchoring (:func:`anchor_assets`) needs no table: one tree over (content hash, size)
 pairs, one ``anchorRoot`` transaction (kind 2); anchoring the same set again is a no-op that returns
@@ -30,6 +40,7 @@ import json
 import logging
 import os
 import re
+import socket
 import threading
 import time
 import uuid
@@ -47,7 +58,8 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from chain.contracts import AnchorsClient
 from chain.errors import ContractRevert
-from gateway.db import HASH_LEN, AccessRecord, insert_unless_exists
+from chain.types import did_pkh
+from gateway.db import HASH_LEN, AccessRecord, Ledger, insert_unless_exists
 from gateway.errors import GatewayError, NotFound
 from notary.errors import NotaryError
 from notary.hashing import sha256_file
@@ -64,7 +76,11 @@ ZERO_ADDRESS = "0x" + "00" * 20
 NO_PURPOSE = "unspecified"
 """Purpose of a receipt whose access named none and has no known grant (e.g. an unsigned request)."""
 RECEIPT_PREFIX = "rcpt-"
-_RECEIPT_ID = re.compile(r"rcpt-([1-9][0-9]{0,18})\Z")
+_RECEIPT_ID = re.compile(r"rcpt-([0-9a-f]{8})-([1-9][0-9]{0,18})\Z", re.ASCII)
+_MAX_ACCESS_ID = 2**63 - 1
+JOURNAL_FORMAT = "tds-journal-v1"
+DELIVERY_GRACE_S = 120.0
+"""A streaming record is sealed this long after its last checkpoint even if its stream never ended."""
 _HEX32 = re.compile(r"0x[0-9a-fA-F]{64}\Z")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}\Z")
 MAX_BATCHES_PER_TICK = 20
@@ -115,6 +131,20 @@ class NotaryMember(SQLModel, table=True):
     receipt_json: str
 
 
+class RestoredReceipt(SQLModel, table=True):
+    """A receipt of an earlier database (another ledger id), restored by a reconcile with its batch."""
+
+    __tablename__ = "notary_restored"
+
+    receipt_id: str = Field(primary_key=True, max_length=48)
+    batch_id: int = Field(index=True)
+    leaf_index: int
+    grant_id: str = Field(index=True, max_length=HASH_LEN)
+    consumer: str = Field(index=True, max_length=42)
+    allowed: bool
+    receipt_json: str
+
+
 class NotaryLease(SQLModel, table=True):
     """Which process runs the notary thread (one row): gateway workers or replicas sharing a database
     would otherwise all seal and anchor, wasting transactions on roots another already anchored."""
@@ -129,20 +159,30 @@ class NotaryLease(SQLModel, table=True):
 # ---- receipts from access records ----------------------------------------------------------------------
 
 
-def receipt_id_of(access_id: int) -> str:
-    """The receipt id of an access record."""
-    return f"{RECEIPT_PREFIX}{access_id}"
+def receipt_id_of(access_id: int, ledger: str) -> str:
+    """The receipt id of an access record written under ``ledger`` (the one formatter)."""
+    return f"{RECEIPT_PREFIX}{ledger}-{access_id}"
 
 
-def access_id_of(receipt_id: str) -> int:
-    """The access record id of a receipt id; ReceiptNotFound if it is not ``rcpt-<n>``."""
+def split_receipt_id(receipt_id: str) -> tuple[str, int]:
+    """(ledger id, access record id) of a receipt id; ReceiptNotFound unless ``rcpt-<ledger>-<n>``."""
     m = _RECEIPT_ID.match(receipt_id) if isinstance(receipt_id, str) else None
-    if m is None:
-        raise ReceiptNotFound(f"no receipt {receipt_id[:80]!r}: receipt ids look like 'rcpt-<n>'")
-    return int(m.group(1))
+    if m is None or int(m.group(2)) > _MAX_ACCESS_ID:
+        shown = receipt_id[:80] if isinstance(receipt_id, str) else type(receipt_id).__name__
+        raise ReceiptNotFound(f"no receipt {shown!r}: receipt ids look like 'rcpt-<8 hex digits>-<n>'")
+    return m.group(1), int(m.group(2))
 
 
-def receipt_of(record: AccessRecord, purpose_of: PurposeOf = lambda _g: None) -> Receipt:
+def access_id_of(receipt_id: str, ledger: Ledger | None = None) -> int:
+    """The access record id of a receipt id (of this database's ``ledger`` when given: ReceiptNotFound
+    for a receipt id another database, or another epoch, handed out)."""
+    ledger_id, access_id = split_receipt_id(receipt_id)
+    if ledger is not None and ledger.of(access_id) != ledger_id:
+        raise ReceiptNotFound(f"no receipt {receipt_id} in this gateway's ledger")
+    return access_id
+
+
+def receipt_of(record: AccessRecord, purpose_of: PurposeOf = lambda _g: None, ledger: str = "00000000") -> Receipt:
     """The receipt of one access record; missing parts (unsigned or malformed requests) become zeros.
 
     ``purpose_of(grant_id)`` gives the grant's purpose when the access declared none (it must raise,
@@ -153,7 +193,7 @@ def receipt_of(record: AccessRecord, purpose_of: PurposeOf = lambda _g: None) ->
     purpose = record.purpose or (purpose_of(grant) if grant != ZERO32 else None) or NO_PURPOSE
     consumer = record.consumer if record.consumer and _ADDRESS.match(record.consumer) else ZERO_ADDRESS
     return Receipt(
-        receipt_id=receipt_id_of(record.id),
+        receipt_id=receipt_id_of(record.id, ledger),
         grant_id=grant,
         asset_id=_hex32_or_zero(record.asset_id),
         consumer=consumer,
@@ -180,10 +220,19 @@ class ReceiptStatus:
     anchor_tx: str | None = None
     anchor_block: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON view (what ``GET /receipts/{id}`` returns)."""
-        return {"receipt": self.receipt.to_dict(), "state": self.state, "batch": self.batch_id,
-                "root": self.root, "anchor_tx": self.anchor_tx, "anchor_block": self.anchor_block}
+    def to_dict(self, chain_id: int | None = None) -> dict[str, Any]:
+        """JSON view (what ``GET /receipts/{id}`` returns); with ``chain_id``, the consumer's DID beside
+        its address (the receipt and its leaf keep the address)."""
+        doc = {"receipt": self.receipt.to_dict(), "state": self.state, "batch": self.batch_id,
+               "root": self.root, "anchor_tx": self.anchor_tx, "anchor_block": self.anchor_block}
+        if chain_id is not None:
+            doc["consumer_did"] = consumer_did(chain_id, self.receipt.consumer)
+        return doc
+
+
+def consumer_did(chain_id: int, address: str) -> str | None:
+    """``did:pkh:eip155:<chain>:<address>`` of a receipt's consumer (None for the zero address)."""
+    return None if address.lower() == ZERO_ADDRESS else did_pkh(chain_id, address)
 
 
 @dataclass(frozen=True)
@@ -262,10 +311,15 @@ class Notary:
         purpose_of: PurposeOf = lambda _g: None,
         batch_size: int = 1000,
         provider: str | None = None,
+        journal_dir: Path | None = None,
+        delivery_grace_s: float = DELIVERY_GRACE_S,
     ) -> None:
-        SQLModel.metadata.create_all(
-            engine, tables=[NotaryBatch.__table__, NotaryMember.__table__, NotaryLease.__table__])
+        SQLModel.metadata.create_all(engine, tables=[
+            NotaryBatch.__table__, NotaryMember.__table__, NotaryLease.__table__, RestoredReceipt.__table__])
         self.engine = engine
+        self.ledger = Ledger.load(engine)
+        self.journal_dir = journal_dir  # None: no journal (tests, read-only notaries)
+        self.delivery_grace_s = delivery_grace_s
         self.anchors = anchors
         self.chain_id = chain_id
         self.contract = contract
@@ -283,7 +337,12 @@ class Notary:
         anchors = gw.anchors_tx() if gw.provider is not None else AnchorsClient(gw.chain)
         return cls(gw.db.engine, anchors, chain_id=gw.chain_id, contract=gw.chain.address("AnchorRegistry"),
                    purpose_of=_gateway_purposes(gw), batch_size=gw.settings.notary_batch_size,
-                   provider=gw.provider_address)
+                   provider=gw.provider_address, journal_dir=journal_dir(gw.settings.gateway_dir),
+                   delivery_grace_s=gw.settings.notary_delivery_grace_s)
+
+    def reload_ledger(self) -> None:
+        """Re-read the ledger epochs (a reconcile may have started one)."""
+        self.ledger = Ledger.load(self.engine)
 
     # ---- sealing and anchoring ----
 
@@ -301,6 +360,7 @@ class Notary:
         """
         limit = max_leaves or self.batch_size
         with self._lock:
+            self.reload_ledger()
             with Session(self.engine) as s:
                 records = list(s.exec(self._pending(select(AccessRecord), fast).order_by(col(AccessRecord.id))
                                       .limit(limit)).all())
@@ -315,6 +375,7 @@ class Notary:
                 return None
             self._floor = max(self._floor, int(records[-1].id or 0) + 1)
             self._remember(batch_id, batch)
+            self._journal(batch_id, batch.root, receipts)
         log.info("sealed batch %s: %s receipts, root %s", batch_id, len(receipts), batch.root)
         return SealedBatch(batch_id, batch.root, len(receipts))
 
@@ -335,6 +396,7 @@ class Notary:
                 batches = list(s.exec(select(NotaryBatch).where(col(NotaryBatch.state) == "sealed")
                                       .order_by(col(NotaryBatch.id))).all())
             for b in batches:
+                self._ensure_journal(b)  # no root goes on-chain that the journal cannot give back
                 anchored = anchor_once(self.anchors, b.root, b.leaf_count, AnchorsClient.KIND_RECEIPTS)
                 with self.engine.begin() as conn:
                     conn.execute(update(NotaryBatch).where(col(NotaryBatch.id) == b.id)
@@ -353,6 +415,14 @@ class Notary:
             taken = conn.execute(update(NotaryLease).where(
                 col(NotaryLease.id) == 1, (col(NotaryLease.holder) == holder) | (col(NotaryLease.until) < now)
             ).values(holder=holder, until=now + ttl_s))
+            if int(taken.rowcount or 0) == 1:
+                return True
+            current = conn.execute(sa_select(NotaryLease.holder).where(col(NotaryLease.id) == 1)).scalar()
+            if current is None or not holder_is_dead(str(current)):
+                return False
+            log.warning("notary lease holder %s is dead: taking over its lease at once", current)
+            taken = conn.execute(update(NotaryLease).where(col(NotaryLease.id) == 1, col(NotaryLease.holder) == current)
+                                 .values(holder=holder, until=now + ttl_s))
             return int(taken.rowcount or 0) == 1
 
     def release(self, holder: str) -> None:
@@ -364,7 +434,10 @@ class Notary:
 
     def status(self, receipt_id: str) -> ReceiptStatus:
         """A receipt and its state; ReceiptNotFound if there is no such access record."""
-        access_id = access_id_of(receipt_id)
+        restored = self._restored(receipt_id)
+        if restored is not None:
+            return restored[0]
+        access_id = access_id_of(receipt_id, self.ledger)
         with Session(self.engine) as s:
             record = s.get(AccessRecord, access_id)
             if record is None:
@@ -378,7 +451,10 @@ class Notary:
 
         ReceiptNotFound for an unknown id; ReceiptNotSealed while the receipt is still pending.
         """
-        access_id = access_id_of(receipt_id)
+        restored = self._restored(receipt_id)
+        if restored is not None:
+            return self._proof(restored[1], receipt_id)
+        access_id = access_id_of(receipt_id, self.ledger)
         with Session(self.engine) as s:
             member = s.get(NotaryMember, access_id)
             batch = s.get(NotaryBatch, member.batch_id) if member is not None else None
@@ -414,12 +490,17 @@ class Notary:
 
         The auditor's receipts file is these objects, one JSON line each (``tds audit check --receipts``).
         """
+        for st, batch in self._restored_all():  # an earlier database's receipts, restored by a reconcile
+            proof = self._proof(batch, st.receipt.receipt_id)
+            yield {"receipt": st.receipt.to_dict(), "proof": proof.to_dict(),
+                   "consumer_did": consumer_did(self.chain_id, st.receipt.consumer)}
         after, purpose_of = 0, self._cached_purposes()
         while page := self._rows(None, None, after, chunk):
             for record, member, batch in page:
                 st = self._status(record, member, batch, purpose_of)
                 proof = self._proof(batch, st.receipt.receipt_id) if batch is not None else None
-                yield {"receipt": st.receipt.to_dict(), "proof": None if proof is None else proof.to_dict()}
+                yield {"receipt": st.receipt.to_dict(), "proof": None if proof is None else proof.to_dict(),
+                       "consumer_did": consumer_did(self.chain_id, st.receipt.consumer)}
             after = int(page[-1][0].id or 0)
 
     def export_jsonl(self) -> Iterator[str]:
@@ -430,14 +511,17 @@ class Notary:
     # ---- internals ----
 
     def _pending(self, stmt: Any, fast: bool) -> Any:
+        stale = time.time() - self.delivery_grace_s  # a stream that stopped reporting this long ago is over
         stmt = stmt.select_from(AccessRecord).outerjoin(
             NotaryMember, col(NotaryMember.access_id) == col(AccessRecord.id)
-        ).where(col(NotaryMember.access_id).is_(None))
+        ).where(col(NotaryMember.access_id).is_(None)).where(
+            col(AccessRecord.streaming).is_(False)
+            | (func.coalesce(col(AccessRecord.checkpoint_at), col(AccessRecord.at)) < stale))
         return stmt.where(col(AccessRecord.id) >= self._floor) if fast and self._floor else stmt
 
     def _receipts(self, records: Sequence[AccessRecord]) -> list[Receipt]:
         purpose_of = self._cached_purposes()
-        return [receipt_of(r, purpose_of) for r in records]
+        return [receipt_of(r, purpose_of, self.ledger.of(int(r.id or 0))) for r in records]
 
     def _cached_purposes(self) -> PurposeOf:
         """``purpose_of`` with a cache for one operation (a grant's purpose never changes)."""
@@ -470,8 +554,11 @@ class Notary:
                 self._batches.move_to_end(batch.id)
                 return cached
         with Session(self.engine) as s:
-            members = list(s.exec(select(NotaryMember).where(col(NotaryMember.batch_id) == batch.id)
-                                  .order_by(col(NotaryMember.leaf_index))).all())
+            members: list[Any] = list(s.exec(select(NotaryMember).where(col(NotaryMember.batch_id) == batch.id)
+                                             .order_by(col(NotaryMember.leaf_index))).all())
+            if not members:
+                members = list(s.exec(select(RestoredReceipt).where(col(RestoredReceipt.batch_id) == batch.id)
+                                      .order_by(col(RestoredReceipt.leaf_index))).all())
         rebuilt = seal([Receipt.from_json(m.receipt_json) for m in members], chain_id=self.chain_id,
                        contract=self.contract)
         if rebuilt.root != batch.root:
@@ -495,10 +582,123 @@ class Notary:
     def _status(self, record: AccessRecord, member: NotaryMember | None, batch: NotaryBatch | None,
                 purpose_of: PurposeOf | None = None) -> ReceiptStatus:
         if member is None or batch is None:
-            return ReceiptStatus(receipt_of(record, purpose_of or self.purpose_of), "pending")
+            return ReceiptStatus(receipt_of(record, purpose_of or self.purpose_of, self.ledger.of(int(record.id or 0))),
+                                 "pending")
         state = "anchored" if batch.state == "anchored" else "accepted"
         return ReceiptStatus(Receipt.from_json(member.receipt_json), state, batch.id, batch.root,
                              batch.anchor_tx, batch.anchor_block)
+
+
+    def _restored(self, receipt_id: str) -> tuple[ReceiptStatus, NotaryBatch] | None:
+        """A receipt an earlier database handed out, restored by a reconcile (None if not one)."""
+        ledger_id, access_id = split_receipt_id(receipt_id)
+        if self.ledger.of(access_id) == ledger_id:
+            return None
+        with Session(self.engine) as s:
+            row = s.get(RestoredReceipt, receipt_id)
+            batch = s.get(NotaryBatch, row.batch_id) if row is not None else None
+        if row is None or batch is None:
+            raise ReceiptNotFound(f"no receipt {receipt_id}")
+        return self._restored_status(row, batch), batch
+
+    def _restored_all(self) -> Iterator[tuple[ReceiptStatus, NotaryBatch]]:
+        with Session(self.engine) as s:
+            rows = s.execute(sa_select(RestoredReceipt, NotaryBatch).join(
+                NotaryBatch, col(NotaryBatch.id) == col(RestoredReceipt.batch_id))
+                .order_by(col(RestoredReceipt.batch_id), col(RestoredReceipt.leaf_index))).all()
+        for row, batch in rows:
+            yield self._restored_status(row, batch), batch
+
+    @staticmethod
+    def _restored_status(row: RestoredReceipt, batch: NotaryBatch) -> ReceiptStatus:
+        state = "anchored" if batch.state == "anchored" else "accepted"
+        return ReceiptStatus(Receipt.from_json(row.receipt_json), state, batch.id, batch.root, batch.anchor_tx,
+                             batch.anchor_block)
+
+    # ---- the journal (outside the database: what a reconcile rebuilds from) ----
+
+    def _journal(self, batch_id: int, root: str, receipts: Sequence[Receipt]) -> None:
+        if self.journal_dir is not None:
+            write_journal(self.journal_dir, root, receipts, chain_id=self.chain_id, contract=self.contract,
+                          ledger=self.ledger.current, batch_id=batch_id)
+
+    def _ensure_journal(self, batch: NotaryBatch) -> None:
+        if self.journal_dir is None or journal_path(self.journal_dir, batch.root).exists():
+            return
+        with Session(self.engine) as s:
+            members = list(s.exec(select(NotaryMember).where(col(NotaryMember.batch_id) == batch.id)
+                                  .order_by(col(NotaryMember.leaf_index))).all())
+        receipts = [Receipt.from_json(m.receipt_json) for m in members]
+        if receipts:
+            self._journal(int(batch.id or 0), batch.root, receipts)
+
+
+def journal_dir(gateway_dir: Path) -> Path:
+    """Where a gateway's notary journals its sealed batches."""
+    return gateway_dir / "journal"
+
+
+def journal_path(directory: Path, root: str) -> Path:
+    """The journal file of one batch."""
+    return directory / f"{root.lower()}.jsonl"
+
+
+def write_journal(directory: Path, root: str, receipts: Sequence[Receipt], **header: Any) -> Path:
+    """Write one batch's journal file atomically (temp file, fsync, rename, fsync of the directory), mode 0600."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = journal_path(directory, root)
+    head = {"format": JOURNAL_FORMAT, "root": root.lower(), "leaf_count": len(receipts), **header,
+            "sealed_at": int(time.time())}
+    text = json.dumps(head, sort_keys=True) + "\n" + "".join(r.to_json() + "\n" for r in receipts)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, text.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return path
+
+
+def read_journal(path: Path) -> tuple[dict[str, Any], list[Receipt]]:
+    """(header, receipts in leaf order) of a journal file; NotaryError if it is not one."""
+    try:
+        lines = [line for line in path.read_text().splitlines() if line.strip()]
+        head = json.loads(lines[0]) if lines else None
+    except (OSError, ValueError) as exc:
+        raise NotaryError(f"{path}: not a readable journal file ({exc})") from exc
+    if not isinstance(head, dict) or head.get("format") != JOURNAL_FORMAT or not isinstance(head.get("root"), str):
+        raise NotaryError(f"{path}: not a {JOURNAL_FORMAT} file (bad header line)")
+    return head, [Receipt.from_json(line) for line in lines[1:]]
+
+
+_HOST = socket.gethostname()[:32]
+
+
+def holder_id() -> str:
+    """A notary lease holder id: ``host/pid/random`` (a dead pid on this host frees its lease at once)."""
+    return f"{_HOST}/{os.getpid()}/{uuid.uuid4().hex[:12]}"
+
+
+def holder_is_dead(holder: str) -> bool:
+    """Whether a lease holder is a process of this host that no longer exists."""
+    host, _, rest = holder.partition("/")
+    pid_text = rest.partition("/")[0]
+    if host != _HOST or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # e.g. EPERM: it exists (another user's)
+        return False
+    return False
 
 
 def _gateway_purposes(gw: Gateway) -> PurposeOf:
@@ -527,7 +727,7 @@ class NotaryWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_full = 0.0
-        self.holder = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self.holder = holder_id()
         self.lease_s = max(30.0, 3 * interval_s)
 
     def start(self) -> None:

@@ -28,6 +28,7 @@ from gateway.access import authorize_fetch, parse_id, refusal_code
 from gateway.auth import Caller, Session, SignedCall, bearer_token, eip712_document
 from gateway.db import GrantRequestRow
 from gateway.errors import ApiError, BadRequest, BodyTooLarge, GatewayError, MalformedJson, NotFound, error_status
+from gateway.reconcile import install_ledger_guard
 from gateway.service import Gateway, submit_grant_request
 from gateway.policy import grant_liveness
 from gateway.settings import GatewaySettings
@@ -129,6 +130,8 @@ class HealthPublic(BaseModel):
     block: int | None
     view_age_s: float | None
     provider: str
+    ledger: dict[str, Any] = Field(default_factory=dict, description="the ledger check (see gateway.reconcile): "
+                                   "state ok; 503 ledger_unreconciled while the database lacks anchored receipts")
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -224,6 +227,7 @@ def create_app(
     )
     app.state.gateway = gw
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    install_ledger_guard(app, gw)  # nothing served until the database holds every anchored receipts root
     _install_error_handlers(app)
     _routes(app, gw)
     _receipt_routes(app, gw)  # notary: receipts, proofs, export, sealing thread (see below)
@@ -290,8 +294,12 @@ def _routes(app: FastAPI, gw: Gateway) -> None:
     def health() -> HealthPublic:
         """Liveness and chain freshness (503 when the gateway would refuse accesses)."""
         head = gw.view.head(max_age_s=gw.settings.head_poll_interval_s)
+        ledger = app.state.ledger.refresh()
+        if not ledger.ok:
+            raise app.state.ledger.refusal()
         return HealthPublic(status="ok", chain_id=gw.chain_id, block=head.number,
-                            view_age_s=round(time.time() - head.read_at, 3), provider=gw.provider_address)
+                            view_age_s=round(time.time() - head.read_at, 3), provider=gw.provider_address,
+                            ledger=ledger.to_json())
 
     @app.get("/eip712", tags=["meta"])
     def eip712() -> dict[str, Any]:
@@ -505,7 +513,7 @@ def _dataset(gw: Gateway, asset_id: str) -> dict[str, Any] | None:
 
 
 def _receipt_routes(app: FastAPI, gw: Gateway) -> None:
-    from gateway.anchoring import Notary, ReceiptNotFound
+    from gateway.anchoring import Notary, ReceiptNotFound, access_id_of
     from gateway.errors import AccessDenied
 
     notary = Notary.for_gateway(gw)
@@ -534,8 +542,8 @@ def _receipt_routes(app: FastAPI, gw: Gateway) -> None:
         caller, sees_all = reader(request)
         rows = notary.receipts(grant_id=parse_id(grant, "grant id") if grant else None,
                                consumer=None if sees_all else caller.address, after=after, limit=limit)
-        last = rows[-1].receipt.receipt_id.removeprefix("rcpt-") if len(rows) == limit else None
-        return {"receipts": [r.to_dict() for r in rows], "next": int(last) if last else None}
+        last = access_id_of(rows[-1].receipt.receipt_id) if len(rows) == limit else None
+        return {"receipts": [r.to_dict(gw.chain_id) for r in rows], "next": last}
 
     @app.get("/receipts/export", responses={**ERRORS, 200: {"content": {"application/x-ndjson": {}}}},
              response_class=StreamingResponse, tags=["receipts"])
@@ -551,7 +559,7 @@ def _receipt_routes(app: FastAPI, gw: Gateway) -> None:
     def get_receipt(receipt_id: str, request: Request) -> dict[str, Any]:
         """A receipt and its state: pending (not sealed), accepted (sealed) or anchored."""
         readable(request, receipt_id)
-        return notary.status(receipt_id).to_dict()
+        return notary.status(receipt_id).to_dict(gw.chain_id)
 
     @app.get("/receipts/{receipt_id}/proof", responses=ERRORS, tags=["receipts"])
     def get_receipt_proof(receipt_id: str, request: Request) -> dict[str, Any]:

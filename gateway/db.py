@@ -3,14 +3,26 @@
 Works on SQLite (the embedded default, WAL mode) and PostgreSQL alike: the only concurrency-critical
 statements are an INSERT guarded by a primary key (nonces) and a conditional UPDATE
 (``used = used + 1 WHERE used < max_count``) whose row count says whether an access was granted.
+
+Every database has a ledger id (``ledger_epochs``, random, created with the database): receipt ids
+are ``rcpt-<ledger>-<access id>``, so two databases (a lost one and its replacement) never hand out
+the same receipt id. A reconcile (``gateway.reconcile``) may start a new epoch: access records from
+its first id on carry the new ledger id. A SQLite file (and its -wal/-shm, which SQLite creates
+with the main file's mode) is created 0600, like the keys.
+
+A streamed delivery's access record starts with ``bytes = 0``, ``streaming = True`` and the
+requested size in ``requested``; the stream updates ``bytes`` at checkpoints and when it ends or is
+cut (``checkpoint_delivery``/``finish_delivery``), so the receipt's byte count is bytes delivered.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
+import threading
 import time
 from collections.abc import Iterator
-import threading
 from contextlib import contextmanager, nullcontext
 from enum import Enum
 from pathlib import Path
@@ -97,9 +109,12 @@ class AccessRecord(SQLModel, table=True):
     asset_id: str | None = Field(default=None, index=True, max_length=HASH_LEN)
     grant_id: str | None = Field(default=None, index=True, max_length=HASH_LEN)
     purpose: str | None = None
-    bytes: int = Field(default=0, sa_type=BigInteger)  # objects over 2 GiB
+    bytes: int = Field(default=0, sa_type=BigInteger)  # bytes delivered (objects over 2 GiB)
     content_hash: str | None = Field(default=None, max_length=HASH_LEN)
     block: int | None = Field(default=None, sa_type=BigInteger)
+    requested: int = Field(default=0, sa_type=BigInteger)  # bytes asked for (the range's length)
+    streaming: bool = Field(default=False, index=True)  # True until the delivery ended or was cut
+    checkpoint_at: float | None = None  # last time ``bytes`` was brought up to date while streaming
 
 
 class UsageCounter(SQLModel, table=True):
@@ -124,11 +139,71 @@ class Incident(SQLModel, table=True):
     detail: str = ""
 
 
+class LedgerEpoch(SQLModel, table=True):
+    """A ledger id and the first access record id that carries it (one row per database, more after
+    a reconcile that had to start a new epoch)."""
+
+    __tablename__ = "ledger_epochs"
+
+    ledger_id: str = Field(primary_key=True, max_length=16)
+    first_access_id: int = Field(sa_type=BigInteger, unique=True)
+    created_at: float = Field(default_factory=time.time)
+    reconciled_at: float | None = None  # set by ``tds gateway reconcile`` (when it started)
+    replay_floor: int = Field(default=0, sa_type=BigInteger)  # signed calls expiring at or before: refused
+
+
+LEDGER_ID_HEX = 8
+"""Length of a ledger id (hex digits, random)."""
+
+
+def new_ledger_id() -> str:
+    """A fresh random ledger id."""
+    return secrets.token_hex(LEDGER_ID_HEX // 2)
+
+
+class Ledger:
+    """The ledger epochs of one database: which ledger id an access record id carries."""
+
+    def __init__(self, epochs: list[tuple[int, str]]) -> None:
+        self.epochs = epochs  # (first access id, ledger id), ascending
+
+    @classmethod
+    def load(cls, engine: Engine) -> "Ledger":
+        """Read the epochs, creating the first (a random ledger id) in a new database."""
+        SQLModel.metadata.create_all(engine, tables=[LedgerEpoch.__table__])  # type: ignore[attr-defined]
+        with engine.begin() as conn:
+            if not conn.execute(select(LedgerEpoch.ledger_id).limit(1)).first():
+                insert_unless_exists(conn, LedgerEpoch, "first_access_id", ledger_id=new_ledger_id(),
+                                     first_access_id=1, created_at=time.time())
+            rows = conn.execute(select(LedgerEpoch.first_access_id, LedgerEpoch.ledger_id)
+                                .order_by(col(LedgerEpoch.first_access_id))).all()
+        return cls([(int(first), str(ledger)) for first, ledger in rows])
+
+    @property
+    def current(self) -> str:
+        """The ledger id new access records carry."""
+        return self.epochs[-1][1]
+
+    def of(self, access_id: int) -> str:
+        """The ledger id of an access record (the epoch it was written in)."""
+        found = self.epochs[0][1]
+        for first, ledger in self.epochs:
+            if first > access_id:
+                break
+            found = ledger
+        return found
+
+    def ids(self) -> set[str]:
+        """Every ledger id of this database."""
+        return {ledger for _first, ledger in self.epochs}
+
+
 class Database:
     """Engine plus the handful of operations the gateway needs."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.ledger = Ledger.load(engine)
         # SQLite has one writer at a time, and a blocked writer sleeps in SQLite's busy handler
         # (1, 2, 5, 10... ms): within a process, writers queue on a lock instead (other processes
         # still meet the busy timeout). PostgreSQL locks rows itself.
@@ -146,7 +221,7 @@ class Database:
         if url.startswith("sqlite"):
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                _private_file(Path(path))
             engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=64)
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
@@ -154,6 +229,24 @@ class Database:
         # only this module's tables (the audit index shares SQLModel's metadata but not this database)
         SQLModel.metadata.create_all(engine, tables=[m.__table__ for m in GATEWAY_TABLES])  # type: ignore[attr-defined]
         return cls(engine)
+
+    # ---- ledger id and epochs ------------------------------------------------
+
+    def reload_ledger(self) -> None:
+        """Re-read the ledger epochs (after a reconcile started a new one)."""
+        self.ledger = Ledger.load(self.engine)
+
+    @property
+    def ledger_id(self) -> str:
+        """The ledger id new access records carry."""
+        return self.ledger.current
+
+    def epoch(self) -> LedgerEpoch:
+        """The current epoch's row."""
+        with self.session() as s:
+            row = s.exec(select(LedgerEpoch).order_by(col(LedgerEpoch.first_access_id).desc())).first()
+        assert row is not None
+        return row
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -209,6 +302,20 @@ class Database:
         """Append one access decision."""
         with self._write() as conn:
             conn.execute(_INSERT_ACCESS, {**_ACCESS_DEFAULTS, **values, "at": time.time()})
+
+    def checkpoint_delivery(self, access_id: int, delivered: int) -> None:
+        """Bring a streaming delivery's byte count up to date (it is still going)."""
+        with self._write() as conn:
+            conn.execute(update(AccessRecord).where(col(AccessRecord.id) == access_id,
+                                                    col(AccessRecord.streaming).is_(True))
+                         .values(bytes=delivered, checkpoint_at=time.time()))
+
+    def finish_delivery(self, access_id: int, delivered: int) -> None:
+        """A delivery ended (completely or cut): its record now says how many bytes went out."""
+        with self._write() as conn:
+            conn.execute(update(AccessRecord).where(col(AccessRecord.id) == access_id,
+                                                    col(AccessRecord.streaming).is_(True))
+                         .values(bytes=delivered, streaming=False, checkpoint_at=time.time()))
 
     def accesses(self, **filters: Any) -> list[AccessRecord]:
         """Access records, oldest first, filtered by column equality."""
@@ -310,7 +417,7 @@ _USED = select(UsageCounter.used).where(col(UsageCounter.grant_id) == bindparam(
 _INSERT_ACCESS = insert(AccessRecord)
 _ACCESS_DEFAULTS: dict[str, Any] = {
     "method": "", "path": "", "consumer": None, "asset_id": None, "grant_id": None, "purpose": None,
-    "bytes": 0, "content_hash": None, "block": None,
+    "bytes": 0, "content_hash": None, "block": None, "requested": 0, "streaming": False, "checkpoint_at": None,
 }
 _ISSUED_GRANTS = (
     select(GrantRequestRow.request_json, GrantRequestRow.grant_id)
@@ -335,6 +442,15 @@ def _ensure_counter(conn: Connection, grant_id: str, max_count: int) -> None:
     insert_unless_exists(conn, UsageCounter, "grant_id", grant_id=grant_id, used=0, max_count=max_count)
 
 
+def _private_file(path: Path) -> None:
+    """Create the SQLite file (and its directory) readable by its owner only; tighten an existing one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if p.exists() and p.stat().st_mode & 0o077:
+            p.chmod(0o600)
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -343,4 +459,4 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-GATEWAY_TABLES = (GrantRequestRow, UsedNonce, AccessRecord, UsageCounter, Incident)
+GATEWAY_TABLES = (GrantRequestRow, UsedNonce, AccessRecord, UsageCounter, Incident, LedgerEpoch)

@@ -19,7 +19,8 @@ Hierarchy::
         ├── AccessDenied              membership, grant state, count, purpose, jurisdiction, compute-only
         ├── NotFound                  unknown asset, grant or request
         ├── Conflict                  grant already requested/issued, request not pending
-        └── ChainNotReady             node unreachable or the gateway's view too old (fail closed)
+        ├── ChainNotReady             node unreachable or the gateway's view too old (fail closed)
+        └── LedgerUnreconciled        the chain holds receipts roots this gateway's database lacks (503)
 
 ``ERROR_TABLE`` maps every class to (HTTP status, machine code); ``error_status`` walks the MRO, so
 a subclass inherits its parent's row unless it has its own. Messages never contain key material.
@@ -242,6 +243,14 @@ class GrantNotPending(Conflict):
     """The grant request is not pending (already decided)."""
 
 
+class LedgerUnreconciled(ApiError):
+    """The database lost receipts the chain has anchored: no use is served until it is restored or reconciled."""
+
+
+class SignedBeforeReconcile(AuthError):
+    """A signed call that may predate the database's reconcile (its nonce could have been used before)."""
+
+
 class ChainNotReady(ApiError):
     """The gateway cannot vouch for the chain state: it refuses (fail closed)."""
 
@@ -293,6 +302,8 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     Conflict: (409, "conflict"),
     GrantExists: (409, "grant_exists"),
     GrantNotPending: (409, "grant_not_pending"),
+    LedgerUnreconciled: (503, "ledger_unreconciled"),
+    SignedBeforeReconcile: (401, "signed_before_reconcile"),
     ChainNotReady: (503, "chain_unavailable"),
     ChainUnavailableError: (503, "chain_unavailable"),
     ChainStale: (503, "chain_stale"),

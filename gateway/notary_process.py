@@ -7,7 +7,9 @@ The durability rules are those of :mod:`gateway.anchoring` whatever process runs
 records are committed by the serving process before its response; a batch is committed before its
 anchor transaction is sent; anchoring reads the chain first, so it happens once. The database lease
 keeps a second notary (another ``serve``, a ``tds gateway notary``, a ``notary_mode="thread"`` app)
-from doing the same work twice.
+from doing the same work twice; a lease whose holder is a dead process of this host is taken over at
+once (a restarted notary anchors without waiting for the lease to expire). The restart backoff
+starts over after a healthy run (:class:`Backoff`).
 
     run_notary(settings)                        # foreground until SIGTERM/SIGINT: ``tds gateway notary``
     proc = NotaryProcess.start(settings)        # a child process (what ``serve`` does)
@@ -23,6 +25,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -36,6 +39,26 @@ log = logging.getLogger("tds.gateway.notary")
 
 PARENT_POLL_S = 0.5
 RESTART_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
+HEALTHY_RUN_S = 60.0
+"""A notary process that ran this long before dying was healthy: the next restart starts the backoff over."""
+
+
+class Backoff:
+    """Restart delays: growing along RESTART_BACKOFF_S while the process keeps dying young, reset after a
+    healthy run (so one crash a day never costs 30 s)."""
+
+    def __init__(self, delays: tuple[float, ...] = RESTART_BACKOFF_S, healthy_s: float = HEALTHY_RUN_S) -> None:
+        self.delays = delays
+        self.healthy_s = healthy_s
+        self.failures = 0
+
+    def after_exit(self, ran_s: float) -> float:
+        """The delay before the next start, given how long the process that just died ran."""
+        if ran_s >= self.healthy_s:
+            self.failures = 0
+        delay = self.delays[min(self.failures, len(self.delays) - 1)]
+        self.failures += 1
+        return delay
 
 
 class NotaryUnavailable(GatewayError):
@@ -96,6 +119,7 @@ class NotaryProcess:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._watcher: threading.Thread | None = None
+        self._started_at = 0.0
 
     @classmethod
     def start(cls, settings: GatewaySettings, log_level: str = "warning") -> NotaryProcess:
@@ -120,19 +144,19 @@ class NotaryProcess:
         with self._lock:
             if not self._stopping.is_set():
                 self.proc = subprocess.Popen(cmd, env=env)
+                self._started_at = time.monotonic()
 
     def _watch(self) -> None:
-        failures = 0
+        backoff = Backoff()
         while not self._stopping.is_set():
             proc = self.proc
             if proc is None:
                 return
-            code = proc.wait()
+            code = proc.wait()  # reaped: its pid is free, so the next notary takes its lease over at once
             if self._stopping.is_set():
                 return
-            delay = RESTART_BACKOFF_S[min(failures, len(RESTART_BACKOFF_S) - 1)]
+            delay = backoff.after_exit(time.monotonic() - self._started_at)
             log.error("notary process %s exited with %s; restarting in %s s", proc.pid, code, delay)
-            failures += 1
             if self._stopping.wait(delay):
                 return
             self._spawn()

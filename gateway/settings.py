@@ -47,6 +47,9 @@ class GatewaySettings:
     catalog_title: str = "TDS provider catalog"
     notary_batch_size: int = 1000  # seal as soon as this many receipts are pending (one anchor tx per batch)
     notary_interval_s: float = 5.0  # ...or when the oldest pending receipt is this old; 0 disables the notary
+    # a streamed delivery is sealed once it ended or was cut, or this long after its last checkpoint
+    # (a gateway killed mid-stream): its receipt's byte count is then the last checkpoint's
+    notary_delivery_grace_s: float = 120.0
     # where the notary (seal on size/time, anchor) runs: "process" = one separate process started by
     # `tds gateway serve` / gateway.server.serve (the app runs none); "thread" = inside the app's
     # lifespan (embedded use, tests); "off" = nowhere (seal and anchor with `tds gateway anchor`)

@@ -27,6 +27,7 @@ from gateway.anchoring import (
     NotaryWorker,
     anchor_assets,
     folder_assets,
+    receipt_id_of,
 )
 from gateway.app import create_app
 from gateway.auth import sign_call
@@ -93,7 +94,8 @@ def fetch(env: GatewayEnv, asset: dict[str, str], tmp: Path, who: str = "consume
 
 
 def new_receipt_ids(env: GatewayEnv, since: int) -> list[str]:
-    return [f"rcpt-{r.id}" for r in env.gateway.db.accesses() if (r.id or 0) > since]
+    ledger = env.gateway.db.ledger_id
+    return [receipt_id_of(r.id, ledger) for r in env.gateway.db.accesses() if (r.id or 0) > since]
 
 
 def last_access_id(env: GatewayEnv) -> int:
@@ -214,7 +216,7 @@ def test_proof_refused_to_others(env: GatewayEnv, notary: Notary, asset: dict[st
     assert signed_get(env, "consumer2", f"/receipts?after={since}").json()["receipts"] == []
     assert signed_get(env, "consumer", target).status_code == 200
     assert signed_get(env, "auditor", target).status_code == 200
-    assert signed_get(env, "auditor", "/receipts/rcpt-999999999").status_code == 404
+    assert signed_get(env, "auditor", f"/receipts/{receipt_id_of(999999999, env.gateway.db.ledger_id)}").status_code == 404
     assert signed_get(env, "auditor", "/receipts/nonsense/proof").status_code == 404
 
 
@@ -430,3 +432,47 @@ def test_auditor_cli_fetches_and_verifies_a_proof_and_anchors_a_folder(
     capsys.readouterr()
     assert tds([*home, "asset", "anchor-folder", str(folder), "--json"]) == 0  # again: nothing sent
     assert json.loads(capsys.readouterr().out)["sent"] is False
+
+
+def test_a_notary_killed_mid_run_is_replaced_without_waiting_for_its_lease(
+    env: GatewayEnv, asset: dict[str, str], tmp_path: Path,
+) -> None:
+    """SIGKILL the notary process holding the lease (30 s): the next one takes over at once and anchors."""
+    import signal
+
+    from gateway.server import SETTINGS_ENV, settings_to_env
+
+    settings = replace(env.settings, notary_interval_s=0.2, notary_mode="process")
+    child_env = {**os.environ, SETTINGS_ENV: settings_to_env(settings), "PYTHONPATH": str(ROOT_DIR),
+                 "TDS_RPC_URL": env.devnet.rpc_url}
+    cmd = [sys.executable, "-m", "gateway.notary_process", "--log-level", "warning"]
+
+    def holder() -> str:
+        with env.gateway.db.engine.connect() as conn:
+            return str(conn.exec_driver_sql("SELECT holder, until FROM notary_lease WHERE id = 1").first())
+
+    first = subprocess.Popen(cmd, env=child_env, cwd=ROOT_DIR)
+    try:
+        deadline = time.monotonic() + 30
+        while f"/{first.pid}/" not in holder() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert f"/{first.pid}/" in holder()
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    since = last_access_id(env)
+    fetch(env, asset, tmp_path)
+    rid = new_receipt_ids(env, since)[0]
+    second = subprocess.Popen(cmd, env=child_env, cwd=ROOT_DIR)
+    try:
+        started = time.monotonic()
+        state = ""
+        while state != "anchored" and time.monotonic() - started < 20:
+            time.sleep(0.2)
+            state = signed_get(env, "consumer", f"/receipts/{rid}").json()["state"]
+        assert state == "anchored"
+        assert time.monotonic() - started < 15  # the dead holder's lease (30 s) was not waited out
+        assert f"/{second.pid}/" in holder()
+    finally:
+        second.terminate()
+        second.wait(20)

@@ -18,6 +18,7 @@ import pytest
 
 from chain.eip712 import sign_grant_request
 from chain.types import GrantRequest, Policy
+from gateway.anchoring import receipt_id_of
 from gateway.auth import sign_call
 from gateway.client import GatewayClientError
 from gateway.service import approve_grant, deny_grant, list_grant_requests, revoke_grant, set_policy
@@ -99,7 +100,7 @@ def test_fetch_streams_verified_bytes_and_uses_one_count(gw_env: GatewayEnv, gra
     assert state["state"] == "issued" and state["liveness"] == "live" and state["used"] == 1
     rec = gw_env.gateway.db.accesses(decision="allow", grant_id=granted["grant"])[-1]
     assert rec.bytes == result.size and rec.content_hash == granted["asset"] and rec.code == "ok"
-    assert result.receipt_id == f"rcpt-{rec.id}"  # the consumer learns its receipt with the bytes
+    assert result.receipt_id == receipt_id_of(rec.id, gw_env.gateway.db.ledger_id)  # learnt with the bytes
 
 
 def test_range_request(gw_env: GatewayEnv, granted: dict[str, Any]) -> None:

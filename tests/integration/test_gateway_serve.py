@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from chain.types import Policy
+from gateway.anchoring import receipt_id_of
 from gateway.auth import sign_call
 from gateway.client import GatewayClient
 from tests.integration.gateway_fixtures import GatewayEnv, build_env, free_port
@@ -85,7 +86,7 @@ def test_serve_runs_a_separate_notary_and_stops_both_on_sigterm(env: GatewayEnv)
             client.request_grant(asset, "research", max_count=5)
             client.fetch(asset, env.home / "fetched.bin")
             domain = client.gateway_domain()  # the served gateway's (its URL is not env.gateway's)
-        rid = f"rcpt-{env.gateway.db.accesses()[-1].id}"
+        rid = receipt_id_of(env.gateway.db.accesses()[-1].id, env.gateway.db.ledger_id)
         target = f"/receipts/{rid}"
 
         def anchored() -> bool:
@@ -95,7 +96,7 @@ def test_serve_runs_a_separate_notary_and_stops_both_on_sigterm(env: GatewayEnv)
         _wait(f"{rid} anchored", anchored, 30)
         with env.gateway.db.engine.connect() as conn:  # anchored by the notary process, not the server
             holder = conn.exec_driver_sql("SELECT holder FROM notary_lease WHERE id = 1").scalar()
-        assert str(holder).startswith(f"{notary_pid}-")
+        assert str(holder).split("/")[1] == str(notary_pid)  # holder ids are host/pid/random
 
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0, log.read_text()

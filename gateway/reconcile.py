@@ -1,0 +1,432 @@
+"""Losing the gateway database must never give a used count back: detect it, refuse, reconcile.
+
+The gateway counts uses in its database; the chain holds the roots of the receipts it anchored
+(``RootAnchored`` with anchorer = the provider's key, kind 1). A database that does not know one of
+those roots has lost accesses (deleted, replaced by an old backup): serving from it would hand
+used counts back, accept used nonces again and reuse receipt ids. So:
+
+- :class:`LedgerWatch` checks, before the gateway serves anything (and again every ``retry_s``
+  while not ok), that every such root is a batch of its database. Until then every route but
+  ``/health``, ``/eip712`` and the OpenAPI pages answers 503 ``ledger_unreconciled`` (or
+  ``chain_unavailable`` while the chain cannot be read: the check fails closed). :class:`LedgerGuard`
+  is the ASGI middleware that does it.
+- :func:`reconcile` (``tds gateway reconcile``) rebuilds from receipts that survive the database:
+  the notary's journal (``<home>/gateway/journal/<root>.jsonl``, written before each anchor) and
+  auditor exports (``tds audit receipts``, ``--receipts FILE``). Every batch must rebuild to its
+  root, and an anchored root's leaf count must match the chain; a journal that does not is refused.
+  If some anchored root has no receipts anywhere, it refuses and lists them. Otherwise, in one
+  transaction: the batches and their receipts are restored (proofs keep working), each grant's used
+  count grows by its restored allowed receipts, and journal batches that were sealed but never
+  anchored come back as sealed (the notary anchors them).
+- Nonces are gone with the database, so a call signed before the loss could be replayed while it
+  has not expired. The rule: after a reconcile that started at ``t``, a signed call is refused
+  (401 ``signed_before_reconcile``) unless its expiry is after ``t + max_request_ttl_s +
+  clock_skew_s``. Sound because the old gateway only accepted calls expiring at most
+  ``max_request_ttl_s + clock_skew_s`` after they arrived, and every one arrived before ``t``; cheap
+  because a client signing with the longest allowed expiry is refused for ``clock_skew_s`` at most.
+  Session tokens hold no nonce and are unaffected.
+- Receipt ids carry the database's ledger id (``rcpt-<ledger>-<n>``). When restored receipts carry
+  this database's own ledger id (an old backup), the reconcile starts a new epoch (a new ledger id
+  from the next access record on), so no id is handed out twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, insert, update
+from sqlalchemy import select as sa_select
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from chain.contracts import AnchorsClient
+from chain.errors import ChainError
+from gateway.anchoring import (
+    NotaryBatch,
+    NotaryMember,
+    RestoredReceipt,
+    journal_dir,
+    read_journal,
+    split_receipt_id,
+)
+from gateway.db import AccessRecord, LedgerEpoch, UsageCounter, insert_unless_exists, new_ledger_id
+from gateway.errors import (
+    ChainUnavailableError,
+    GatewayError,
+    LedgerUnreconciled,
+    SignedBeforeReconcile,
+    error_status,
+)
+from notary.errors import NotaryError
+from notary.proofs import ProofDocument, seal
+from notary.receipts import Receipt
+
+if TYPE_CHECKING:
+    from gateway.service import Gateway
+
+log = logging.getLogger("tds.gateway.ledger")
+
+OPEN_PATHS = frozenset({"/health", "/eip712", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+"""Served whatever the ledger's state (they use no count, nonce or receipt)."""
+FIX = "restore the gateway database from a backup, or run `tds gateway reconcile`"
+
+
+class ReconcileRefused(GatewayError):
+    """The receipts at hand cannot rebuild the ledger (missing roots, a journal that does not match)."""
+
+    def __init__(self, message: str, missing: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.missing = tuple(missing)
+
+
+# ---- what the chain says this gateway anchored --------------------------------------------------------
+
+
+def anchored_roots(gw: Gateway) -> dict[str, dict[str, Any]]:
+    """Receipts roots anchored by this gateway's provider key: root -> its RootAnchored event."""
+    anchors = AnchorsClient(gw.chain)
+    try:
+        events = anchors.anchored_by(gw.provider_address, AnchorsClient.KIND_RECEIPTS)
+    except ChainError as exc:
+        raise ChainUnavailableError(f"cannot read the anchored receipts roots: {exc}") from exc
+    return {e["root"].lower(): e for e in events}
+
+
+def known_roots(gw: Gateway) -> set[str]:
+    """Roots of every batch the database holds (sealed or anchored)."""
+    NotaryBatch.metadata.create_all(gw.db.engine, tables=[NotaryBatch.__table__, NotaryMember.__table__,
+                                                          RestoredReceipt.__table__])
+    with gw.db.engine.connect() as conn:
+        return {str(r).lower() for r in conn.execute(sa_select(NotaryBatch.root)).scalars()}
+
+
+def missing_roots(gw: Gateway) -> list[str]:
+    """Anchored roots the database does not know (chain read first: a root anchored in between is known)."""
+    anchored = anchored_roots(gw)
+    return sorted(set(anchored) - known_roots(gw))
+
+
+# ---- the check before serving ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerState:
+    """Whether the database holds every receipts root the chain says this gateway anchored."""
+
+    state: str  # unchecked | ok | unreconciled
+    missing: tuple[str, ...] = ()
+    message: str = "not checked yet"
+    ledger_id: str = ""
+    replay_floor: int = 0
+    checked_at: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Serving allowed."""
+        return self.state == "ok"
+
+    def to_json(self) -> dict[str, Any]:
+        """As /health shows it."""
+        return {"state": self.state, "ledger_id": self.ledger_id or None, "missing_roots": list(self.missing),
+                "message": self.message}
+
+
+class LedgerWatch:
+    """The ledger check of one serving process: run before the first request, retried while not ok."""
+
+    def __init__(self, gw: Gateway, on_ok: Callable[[], Sequence[Any]] = lambda: (), retry_s: float = 1.0) -> None:
+        self.gw = gw
+        self.on_ok = on_ok  # objects with reload_ledger() (the app's notary)
+        self.retry_s = retry_s
+        self.state = LedgerState("unchecked")
+        self._lock = threading.Lock()
+        self._error: GatewayError = ChainUnavailableError(f"the gateway has not checked its ledger yet ({FIX})")
+
+    def refresh(self) -> LedgerState:
+        """The state, checked again unless ok (at most every ``retry_s``)."""
+        with self._lock:
+            if self.state.ok or time.time() - self.state.checked_at < self.retry_s:
+                return self.state
+            self.state = self._check()
+            return self.state
+
+    def refusal(self) -> GatewayError | None:
+        """The error every guarded request gets now (None: serve)."""
+        return None if self.state.ok else self._error
+
+    def _check(self) -> LedgerState:
+        now = time.time()
+        try:
+            missing = missing_roots(self.gw)
+        except GatewayError as exc:
+            self._error = ChainUnavailableError(f"cannot check the gateway ledger against the chain: {exc}")
+            log.warning("ledger check: %s", exc)
+            return LedgerState("unchecked", message=str(self._error), checked_at=now)
+        if missing:
+            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            message = (f"the chain holds {len(missing)} receipts root(s) this gateway anchored that its database "
+                       f"does not know ({shown}): the database was lost or replaced; {FIX}")
+            self._error = LedgerUnreconciled(message)
+            log.error("ledger: %s", message)
+            return LedgerState("unreconciled", tuple(missing), message, self.gw.db.ledger_id, checked_at=now)
+        self.gw.db.reload_ledger()
+        for other in self.on_ok():
+            other.reload_ledger()
+        floor = replay_floor(self.gw)
+        return LedgerState("ok", (), "every anchored receipts root is in the database", self.gw.db.ledger_id,
+                           floor, now)
+
+
+def replay_floor(gw: Gateway) -> int:
+    """Signed calls expiring at or before this (unix s) are refused (0: none): set by a reconcile."""
+    with gw.db.engine.connect() as conn:
+        return int(conn.execute(sa_select(func.max(LedgerEpoch.replay_floor))).scalar() or 0)
+
+
+class LedgerGuard:
+    """ASGI middleware: nothing but the open paths is served until the ledger check passes; after a
+    reconcile, signed calls that may predate it are refused."""
+
+    def __init__(self, app: ASGIApp, watch: LedgerWatch) -> None:
+        self.app = app
+        self.watch = watch
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        state = self.watch.state
+        if not state.ok:
+            import anyio.to_thread
+
+            state = await anyio.to_thread.run_sync(self.watch.refresh)
+        refusal = self.watch.refusal()
+        if refusal is None and state.replay_floor:
+            refusal = _predates(scope, state.replay_floor)
+        if refusal is not None:
+            await _send_error(send, refusal)
+            return
+        await self.app(scope, receive, send)
+
+
+def _predates(scope: Scope, floor: int) -> GatewayError | None:
+    for name, value in scope.get("headers", []):
+        if name == b"x-tds-expiry" and value.isdigit() and len(value) <= 12 and int(value) <= floor:
+            when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(floor))
+            return SignedBeforeReconcile(
+                f"this call expires by {when} and may have been signed before the gateway's database was "
+                f"reconciled (its nonce could have been used before): sign it again with an expiry after {when}")
+    return None
+
+
+async def _send_error(send: Send, exc: GatewayError) -> None:
+    status, code = error_status(exc)
+    raw = json.dumps({"error": {"code": code, "message": str(exc)}}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
+    if status == 503:
+        headers.append((b"retry-after", b"5"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": raw})
+
+
+# ---- reconcile -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Batch:
+    root: str
+    receipts: list[Receipt]
+    source: str
+
+
+@dataclass
+class ReconcileReport:
+    """What a reconcile did."""
+
+    anchored_roots: int
+    known_roots: int
+    restored: list[dict[str, Any]] = field(default_factory=list)  # {"root", "receipts", "state", "source"}
+    used: dict[str, tuple[int, int]] = field(default_factory=dict)  # grant id -> (before, after)
+    ledger_id: str = ""
+    new_epoch: bool = False
+    replay_floor: int = 0
+    skipped: list[str] = field(default_factory=list)  # why some receipts at hand were not used
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON view (``tds gateway reconcile --json``)."""
+        return {"anchored_roots": self.anchored_roots, "known_roots": self.known_roots, "restored": self.restored,
+                "used": {g: {"before": b, "after": a} for g, (b, a) in self.used.items()},
+                "ledger_id": self.ledger_id, "new_epoch": self.new_epoch, "replay_floor": self.replay_floor,
+                "skipped": self.skipped}
+
+
+def reconcile(gw: Gateway, receipts_files: Sequence[Path] = (), journal: Path | None = None) -> ReconcileReport:
+    """Rebuild the ledger from the journal and receipts files; ReconcileRefused (nothing changed) if it cannot.
+
+    Safe to run again (a second run finds every root known and changes nothing but the replay floor).
+    """
+    started = time.time()
+    anchored = anchored_roots(gw)
+    known = known_roots(gw)
+    report = ReconcileReport(len(anchored), len(anchored.keys() & known))
+    found: dict[str, _Batch] = {}
+    for batch in _journal_batches(journal or journal_dir(gw.settings.gateway_dir), known, anchored, gw, report):
+        found.setdefault(batch.root, batch)
+    for path in receipts_files:
+        for batch in _export_batches(path, known, anchored, report):
+            found.setdefault(batch.root, batch)
+    missing = sorted(set(anchored) - known - set(found))
+    if missing:
+        raise ReconcileRefused(
+            f"{len(missing)} anchored receipts root(s) have no receipts in the journal or the files given: "
+            f"{', '.join(missing)}. Restore the database from a backup, or pass the receipts with --receipts FILE "
+            "(an auditor's `tds audit receipts` export); nothing was changed", missing)
+    _check_unique(found.values())
+    _apply(gw, found, anchored, report, started)
+    return report
+
+
+def _journal_batches(directory: Path, known: set[str], anchored: dict[str, dict[str, Any]], gw: Gateway,
+                     report: ReconcileReport) -> list[_Batch]:
+    batches = []
+    for path in sorted(directory.glob("*.jsonl")) if directory.is_dir() else []:
+        try:
+            head, receipts = read_journal(path)
+        except NotaryError as exc:
+            raise ReconcileRefused(f"journal {path} is unreadable: {exc}; move it away if it is not a journal "
+                                   "file, nothing was changed") from exc
+        root = str(head["root"]).lower()
+        if root in known:
+            continue
+        rebuilt = seal(receipts).root.lower() if receipts else None
+        if rebuilt != root or path.stem.lower() != root or head.get("leaf_count") != len(receipts):
+            raise ReconcileRefused(
+                f"journal {path} does not rebuild to its root {root} (its {len(receipts)} receipts give "
+                f"{rebuilt}): it was altered or damaged; restore it from a backup or pass the auditor's export "
+                "with --receipts FILE instead; nothing was changed")
+        on_chain = anchored.get(root)
+        if on_chain is not None and on_chain["leaf_count"] != len(receipts):
+            raise ReconcileRefused(f"journal {path} holds {len(receipts)} receipts but root {root} was anchored "
+                                   f"with {on_chain['leaf_count']}: it does not match the chain; nothing was changed")
+        if head.get("chain_id") not in (None, gw.chain_id):
+            raise ReconcileRefused(f"journal {path} is of chain {head.get('chain_id')}, not {gw.chain_id}")
+        batches.append(_Batch(root, receipts, str(path)))
+    return batches
+
+
+def _export_batches(path: Path, known: set[str], anchored: dict[str, dict[str, Any]],
+                    report: ReconcileReport) -> list[_Batch]:
+    by_root: dict[str, list[tuple[int, Receipt]]] = {}
+    pending = 0
+    try:
+        lines = [line for line in Path(path).read_text().splitlines() if line.strip()]
+    except OSError as exc:
+        raise ReconcileRefused(f"cannot read receipts file {path}: {exc}") from exc
+    for n, line in enumerate(lines, 1):
+        try:
+            data = json.loads(line)
+            receipt = Receipt.from_dict(data["receipt"])
+            proof = None if data.get("proof") is None else ProofDocument.from_dict(data["proof"])
+        except (ValueError, KeyError, TypeError, NotaryError) as exc:
+            raise ReconcileRefused(f"{path}:{n}: not a receipts file line ({exc}); nothing was changed") from exc
+        if proof is None or proof.kind != "receipt":
+            pending += 1
+            continue
+        by_root.setdefault(proof.root.lower(), []).append((n, receipt))
+    if pending:
+        report.skipped.append(f"{path}: {pending} receipt(s) without a proof (pending when exported)")
+    batches = []
+    for root, items in by_root.items():
+        if root in known:
+            continue
+        receipts = [r for _n, r in items]
+        if root not in anchored:
+            report.skipped.append(f"{path}: root {root} is not anchored by this gateway ({len(receipts)} receipts)")
+            continue
+        if len(receipts) != anchored[root]["leaf_count"] or seal(receipts).root.lower() != root:
+            report.skipped.append(f"{path}: root {root}: {len(receipts)} of its {anchored[root]['leaf_count']} "
+                                  "receipts, they do not rebuild the root")
+            continue
+        batches.append(_Batch(root, receipts, str(path)))
+    return batches
+
+
+def _check_unique(batches: Sequence[_Batch] | Any) -> None:
+    seen: dict[str, str] = {}
+    for batch in batches:
+        for r in batch.receipts:
+            if seen.setdefault(r.receipt_id, batch.root) != batch.root:
+                raise ReconcileRefused(f"receipt {r.receipt_id} is in two batches ({seen[r.receipt_id]} and "
+                                       f"{batch.root}): receipt ids must be unique; nothing was changed")
+
+
+def _apply(gw: Gateway, found: dict[str, _Batch], anchored: dict[str, dict[str, Any]], report: ReconcileReport,
+           started: float) -> None:
+    db = gw.db
+    ledger = db.ledger
+    floor = int(started) + 1 + gw.settings.max_request_ttl_s + gw.settings.clock_skew_s
+    added: dict[str, int] = {}
+    new_epoch = False
+    with db.engine.begin() as conn:
+        live_ids = set(conn.execute(sa_select(AccessRecord.id)).scalars())
+        for batch in found.values():
+            event = anchored.get(batch.root)
+            values = {"root": batch.root, "leaf_count": len(batch.receipts), "created_at": started,
+                      "state": "anchored" if event else "sealed",
+                      "anchor_tx": event["tx"] if event else None, "anchor_block": event["block"] if event else None,
+                      "anchored_at": started if event else None}
+            batch_id = int(conn.execute(insert(NotaryBatch).values(**values)).inserted_primary_key[0])
+            for index, r in enumerate(batch.receipts):
+                ledger_id, number = split_receipt_id(r.receipt_id)
+                if ledger_id in ledger.ids() and ledger.of(number) == ledger_id and number in live_ids:
+                    # the access record is still here (counted already): it joins its batch
+                    conn.execute(insert(NotaryMember).values(access_id=number, batch_id=batch_id, leaf_index=index,
+                                                             receipt_json=r.to_json()))
+                    continue
+                new_epoch = new_epoch or ledger_id in ledger.ids()
+                conn.execute(insert(RestoredReceipt).values(
+                    receipt_id=r.receipt_id, batch_id=batch_id, leaf_index=index, grant_id=r.grant_id,
+                    consumer=r.consumer.lower(), allowed=r.decision == "allow", receipt_json=r.to_json()))
+                if r.decision == "allow":
+                    added[r.grant_id] = added.get(r.grant_id, 0) + 1
+            report.restored.append({"root": batch.root, "receipts": len(batch.receipts),
+                                    "state": values["state"], "source": batch.source})
+        for grant_id, count in sorted(added.items()):
+            before = conn.execute(sa_select(UsageCounter.used).where(UsageCounter.grant_id == grant_id)).scalar()
+            insert_unless_exists(conn, UsageCounter, "grant_id", grant_id=grant_id, used=0,
+                                 max_count=_max_count(gw, grant_id, count))
+            conn.execute(update(UsageCounter).where(UsageCounter.grant_id == grant_id)
+                         .values(used=UsageCounter.used + count))
+            report.used[grant_id] = (int(before or 0), int(before or 0) + count)
+        if new_epoch:  # restored receipts carry this database's own ledger id: the next records get a new one
+            first = max(live_ids | {0}) + 1
+            conn.execute(insert(LedgerEpoch).values(ledger_id=new_ledger_id(), first_access_id=first,
+                                                    created_at=started, reconciled_at=started, replay_floor=floor))
+        else:
+            current = max(first for first, _l in ledger.epochs)
+            conn.execute(update(LedgerEpoch).where(LedgerEpoch.first_access_id == current)
+                         .values(reconciled_at=started, replay_floor=floor))
+    db.reload_ledger()
+    report.ledger_id, report.new_epoch, report.replay_floor = db.ledger_id, new_epoch, floor
+    log.warning("ledger reconciled: %s batch(es) restored, used counts of %s grant(s) raised; signed calls "
+                "expiring by %s are refused", len(found), len(added), floor)
+
+
+def _max_count(gw: Gateway, grant_id: str, used: int) -> int:
+    row = gw.db.grant_request(grant_id)
+    request = row.request() if row is not None else gw.view.request_of(grant_id)
+    return int(request.max_count) if request is not None else used
+
+
+def install_ledger_guard(app: Any, gw: Gateway) -> LedgerWatch:
+    """Guard ``app`` (see :class:`LedgerGuard`); the watch is ``app.state.ledger`` (for /health)."""
+    watch = LedgerWatch(gw, lambda: [n for n in [getattr(app.state, "notary", None)] if n is not None])
+    app.state.ledger = watch
+    app.add_middleware(LedgerGuard, watch=watch)
+    return watch
