@@ -48,15 +48,29 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         return None
     m = _RANGE.fullmatch(header.strip())
     if m is None or (not m.group(1) and not m.group(2)):
-        raise RangeNotSatisfiable(f"unsupported Range {header!r}: use one 'bytes=a-b' range")
-    if not m.group(1):
-        start, end = max(0, size - int(m.group(2))), size
+        raise RangeNotSatisfiable(f"unsupported Range {_shown(header)}: use one 'bytes=a-b' range")
+    first, last = _position(m.group(1), size), _position(m.group(2), size)
+    if first is None:  # a suffix: the last `last` bytes
+        start, end = max(0, size - (last or 0)), size
     else:
-        start = int(m.group(1))
-        end = min(size, int(m.group(2)) + 1) if m.group(2) else size
+        start = first
+        end = min(size, last + 1) if last is not None else size
     if start >= end or start >= size:
-        raise RangeNotSatisfiable(f"range {header!r} is outside the {size}-byte object", size=size)
+        raise RangeNotSatisfiable(f"range {_shown(header)} is outside the {size}-byte object", size=size)
     return start, end
+
+
+def _shown(header: str) -> str:
+    return repr(header) if len(header) <= 80 else repr(header[:77] + "...")
+
+
+def _position(digits: str, size: int) -> int | None:
+    """A Range position; one beyond the object stands for "the object's end" (RFC 9110 clamps it),
+    so a position with thousands of digits is never converted to an int."""
+    if not digits:
+        return None
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= len(str(size)) else size + 1
 
 
 @dataclass
@@ -65,7 +79,7 @@ class Delivery:
 
     asset_id: str
     grant_id: str
-    sha256: str
+    sha256: str  # "0x" + 64 hex digits: the object's SHA-256 (= the asset id), whatever the range
     size: int
     start: int
     end: int
@@ -147,7 +161,7 @@ def authorize_fetch(
         raise CountExhausted(f"grant {grant_id} has used all {request.max_count} accesses")
     partial = (start, end) != (0, size)
     receipt = receipt_id_of(access_id, gw.db.ledger.of(access_id)) if access_id else None
-    return Delivery(asset_id, grant_id, asset_id[2:], size, start, end, partial, first, reader, receipt,
+    return Delivery(asset_id, grant_id, asset_id, size, start, end, partial, first, reader, receipt,
                     access_id if streamed and access_id else None)
 
 

@@ -27,13 +27,27 @@ from gateway import catalog as dcat
 from gateway.access import authorize_fetch, parse_id, refusal_code
 from gateway.auth import Caller, Session, SignedCall, bearer_token, eip712_document
 from gateway.db import GrantRequestRow
-from gateway.errors import ApiError, BadRequest, BodyTooLarge, GatewayError, MalformedJson, NotFound, error_status
+from gateway.errors import (
+    ApiError,
+    BadRequest,
+    BodyTooLarge,
+    DatabaseUnavailable,
+    GatewayError,
+    MalformedJson,
+    NotFound,
+    ParticipantSuspended,
+    RateLimited,
+    error_status,
+)
+from gateway.ratelimit import RateLimits, RefusalCounter
 from gateway.reconcile import install_ledger_guard
 from gateway.service import Gateway, submit_grant_request
 from gateway.policy import grant_liveness
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger("tds.gateway")
+MAX_DB_INT = 2**63 - 1
+"""Largest id a database column holds (SQLite INTEGER, PostgreSQL BIGINT): larger ids name nothing."""
 
 
 # ---- models ---------------------------------------------------------------------------------------
@@ -132,10 +146,14 @@ class HealthPublic(BaseModel):
     provider: str
     ledger: dict[str, Any] = Field(default_factory=dict, description="the ledger check (see gateway.reconcile): "
                                    "state ok; 503 ledger_unreconciled while the database lacks anchored receipts")
+    refused: dict[str, int] = Field(
+        default_factory=dict,
+        description="refusals this worker process left no record of: `unauthenticated` (never identified a "
+                    "participant: no access record, no receipt, no transaction) and `rate_limited` (429)")
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    s: {"model": ErrorBody} for s in (400, 401, 403, 404, 409, 413, 416, 422, 503)
+    s: {"model": ErrorBody} for s in (400, 401, 403, 404, 409, 413, 416, 421, 422, 429, 431, 500, 503)
 }
 
 
@@ -170,11 +188,33 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
+class ClientLimit:
+    """Per client IP rate limit (``rate_limit_per_client``), before anything else: 429 + Retry-After."""
+
+    def __init__(self, app: ASGIApp, limits: RateLimits, refusals: RefusalCounter) -> None:
+        self.app = app
+        self.limit = limits.client
+        self.refusals = refusals
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.limit.enabled:
+            client = (scope.get("client") or ("unknown", 0))[0]
+            try:
+                self.limit.hit(client, f"client {client}")
+            except RateLimited as exc:
+                self.refusals.count("rate_limited", 429, "rate_limited", scope.get("method", ""),
+                                    scope.get("path", ""), client)
+                await _send_error(send, exc)
+                return
+        await self.app(scope, receive, send)
+
+
 async def _send_error(send: Send, exc: BaseException) -> None:
     status, body = _error_body(exc)
     raw = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
+    headers += [(k.lower().encode(), v.encode()) for k, v in _error_headers(exc).items()]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": raw})
 
 
@@ -184,10 +224,16 @@ def _error_body(exc: BaseException) -> tuple[int, dict[str, Any]]:
     return status, {"error": {"code": code, "message": message}}
 
 
+def _error_headers(exc: BaseException) -> dict[str, str]:
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(exc.detail.get("retry_after", 1))}
+    return {}
+
+
 def error_response(exc: BaseException) -> JSONResponse:
     """The JSON error response for any exception (see ERROR_TABLE)."""
     status, body = _error_body(exc)
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=_error_headers(exc))
 
 
 # ---- app -------------------------------------------------------------------------------------------------
@@ -226,8 +272,12 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.gateway = gw
+    app.state.settings = settings
+    app.state.limits = RateLimits.from_settings(settings)
+    app.state.refusals = RefusalCounter()
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     install_ledger_guard(app, gw)  # nothing served until the database holds every anchored receipts root
+    app.add_middleware(ClientLimit, limits=app.state.limits, refusals=app.state.refusals)  # outermost
     _install_error_handlers(app)
     _routes(app, gw)
     _receipt_routes(app, gw)  # notary: receipts, proofs, export, sealing thread (see below)
@@ -251,21 +301,56 @@ def _housekeeping(gw: Gateway, stop: threading.Event) -> None:
 
 
 def _install_error_handlers(app: FastAPI) -> None:
+    """Every error answers the documented JSON; the last-resort handler means no route answers a text 500."""
+    from sqlalchemy import exc as sa
+
+    database_down = (sa.OperationalError, sa.InterfaceError, sa.InternalError, sa.TimeoutError, sa.DisconnectionError)
+
+    def refused(request: Request, status: int, code: str) -> None:
+        """Count a refusal that leaves no access record (never authenticated, or rate-limited)."""
+        kind = "rate_limited" if code == "rate_limited" else "unauthenticated"
+        if kind == "rate_limited" or getattr(request.state, "caller", None) is None:
+            client = request.client.host if request.client else "unknown"
+            app.state.refusals.count(kind, status, code, request.method, request.url.path, client)
+
+    def respond(request: Request, exc: BaseException) -> JSONResponse:
+        if isinstance(exc, database_down):  # also when raised by a middleware, outside the routes
+            log.error("database unavailable on %s %s: %s", request.method, request.url.path,
+                      type(getattr(exc, "orig", None) or exc).__name__)
+            exc = DatabaseUnavailable("the gateway database is unavailable: check that the database (db_url) is "
+                                      "reachable and writable; the gateway refuses until it answers")
+        response = error_response(exc)
+        refused(request, response.status_code, error_status(exc)[1])
+        return response
+
     @app.exception_handler(GatewayError)
-    async def _gateway_error(_req: Request, exc: GatewayError) -> JSONResponse:
-        return error_response(exc)
+    async def _gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
+        return respond(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
         body = {"error": {"code": "invalid_request", "message": f"{where}: {first.get('msg', 'invalid')}"}}
+        refused(request, 422, "invalid_request")
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code)
+        refused(request, exc.status_code, code)
+        return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code,
+                            headers=exc.headers)  # 405 keeps its Allow header
+
+    @app.exception_handler(sa.SQLAlchemyError)
+    async def _database(request: Request, exc: sa.SQLAlchemyError) -> JSONResponse:
+        if not isinstance(exc, database_down):
+            log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+        return respond(request, exc)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        return respond(request, exc)  # Starlette re-raises it after this response, so the server logs it
 
 
 def _target(request: Request) -> str:
@@ -287,6 +372,21 @@ def _authenticate(gw: Gateway, request: Request, body: bytes, allow_session: boo
     return gw.auth.authenticate(call, head.number, Role.CONSUMER)
 
 
+def _admit(request: Request, caller: Caller) -> Caller:
+    """The per-address rate limit of an authenticated caller (429 before anything is recorded).
+
+    From here on the request counts as authenticated: its refusals are access records, not counters.
+    """
+    request.app.state.limits.address.hit(caller.address.lower(), caller.address)
+    request.state.caller = caller.address
+    return caller
+
+
+def _caller(gw: Gateway, request: Request, body: bytes, allow_session: bool = True) -> Caller:
+    """:func:`_authenticate`, then :func:`_admit`."""
+    return _admit(request, _authenticate(gw, request, body, allow_session))
+
+
 def _routes(app: FastAPI, gw: Gateway) -> None:
     provider_did = did_pkh(gw.chain_id, gw.provider_address)
 
@@ -299,7 +399,7 @@ def _routes(app: FastAPI, gw: Gateway) -> None:
             raise app.state.ledger.refusal()
         return HealthPublic(status="ok", chain_id=gw.chain_id, block=head.number,
                             view_age_s=round(time.time() - head.read_at, 3), provider=gw.provider_address,
-                            ledger=ledger.to_json())
+                            ledger=ledger.to_json(), refused=app.state.refusals.snapshot())
 
     @app.get("/eip712", tags=["meta"])
     def eip712() -> dict[str, Any]:
@@ -350,7 +450,7 @@ def _routes(app: FastAPI, gw: Gateway) -> None:
     def get_grant(grant_id: str, request: Request) -> GrantPublic:
         """A grant's state (signed call by its consumer)."""
         grant_id = parse_id(grant_id, "grant id")
-        caller = _authenticate(gw, request, b"")
+        caller = _caller(gw, request, b"")
         row = gw.db.grant_request(grant_id)
         if row is None or row.consumer != caller.address.lower():
             raise NotFound(f"no grant {grant_id} for {caller.address}")
@@ -396,19 +496,21 @@ def _routes(app: FastAPI, gw: Gateway) -> None:
     ) -> Response:
         """Stream an asset's bytes to a consumer holding a live grant (signed call or session token; uses one count).
 
-        The access record is committed, with the count, before the response starts.
+        The access record is committed, with the count, before the response starts. A request that
+        never authenticated (or was rate-limited) leaves no record: it is only counted (GET /health).
         """
         record: dict[str, Any] = {"method": "GET", "path": _target(request)[:512], "purpose": (purpose or "")[:200]}
+        caller: Caller | None = None
         try:
             record["asset_id"] = asset_id = parse_id(asset_id, "asset id")
             if purpose is not None and not 0 < len(purpose) <= 200:
                 raise BadRequest("purpose must be 1..200 characters")
-            caller = _authenticate(gw, request, b"")
+            caller = _caller(gw, request, b"")
             record.update(consumer=caller.address.lower(), block=caller.block)
             # the allow record is committed with the count, before any byte goes out
             delivery = authorize_fetch(gw, caller, asset_id, grant, purpose, range_header, record)
         except (GatewayError, RequestValidationError) as exc:
-            gw.db.record_access(decision="deny", code=refusal_code(exc), grant_id=_maybe_id(grant), **record)
+            _record_refusal(gw, request, caller, exc, grant, record)
             raise
         headers = {
             "X-Content-SHA256": delivery.sha256,
@@ -428,6 +530,24 @@ def _routes(app: FastAPI, gw: Gateway) -> None:
                                  headers=headers)
 
 
+def _record_refusal(gw: Gateway, request: Request, caller: Caller | None, exc: Exception, grant: str | None,
+                    record: dict[str, Any]) -> None:
+    """Record the refusal of an identified participant: it is evidence (a receipt, anchored later).
+
+    A request that never identified one (unsigned, bad or replayed signature, not a member) writes
+    nothing, so it causes no receipt and no anchoring: the error handler only counts it. A suspended
+    participant's signature did verify: its attempt is recorded (under its per-address limit).
+    """
+    address = caller.address if caller is not None else None
+    if address is None and isinstance(exc, ParticipantSuspended):
+        address = str(exc.detail["address"])
+        request.app.state.limits.address.hit(address.lower(), address)
+        request.state.caller = address
+    if address is not None:
+        gw.db.record_access(decision="deny", code=refusal_code(exc), grant_id=_maybe_id(grant),
+                            **{**record, "consumer": address.lower()})
+
+
 def _maybe_id(value: str | None) -> str | None:
     try:
         return parse_id(value) if value else None
@@ -442,6 +562,8 @@ def _parse_submission(body: bytes) -> GrantSubmission:
         raise MalformedJson(f"body is not JSON: {exc}") from exc
     except RecursionError as exc:
         raise MalformedJson("body is nested too deeply") from exc
+    except ValueError as exc:  # an integer of more than 4,300 digits (Python's int parsing bound)
+        raise MalformedJson("body is not acceptable JSON: a number has more than 4,300 digits") from exc
     try:
         return GrantSubmission.model_validate(data)
     except ValidationError as exc:
@@ -462,12 +584,13 @@ def _parse_session_request(body: bytes) -> SessionRequest:
 
 
 def _open_session(gw: Gateway, request: Request, body: bytes, wanted: SessionRequest) -> Session:
-    caller = _authenticate(gw, request, body, allow_session=False)
+    caller = _caller(gw, request, body, allow_session=False)
     return gw.auth.open_session(caller, min(wanted.ttl_s or gw.settings.session_ttl_s, gw.settings.session_ttl_s))
 
 
 def _submit(gw: Gateway, request: Request, body: bytes, submission: GrantSubmission) -> GrantRequestRow:
-    caller = _authenticate(gw, request, body)
+    caller = _caller(gw, request, body)
+    request.app.state.limits.grants.hit(caller.address.lower(), f"consumer {caller.address} (POST /grants)")
     return submit_grant_request(gw, caller, submission.request.to_request(), submission.signature)
 
 
@@ -522,11 +645,13 @@ def _receipt_routes(app: FastAPI, gw: Gateway) -> None:
 
     def reader(request: Request) -> tuple[Caller, bool]:
         call = SignedCall.from_headers(request.headers, request.method, _target(request), b"")
-        caller = gw.auth.authenticate(call, gw.view.head().number, Role(0))
+        caller = _admit(request, gw.auth.authenticate(call, gw.view.head().number, Role(0)))
         sees_all = caller.address.lower() == gw.provider_address.lower() or Role.AUDITOR in caller.participant.roles
         return caller, sees_all
 
     def readable(request: Request, receipt_id: str) -> None:
+        if access_id_of(receipt_id) > MAX_DB_INT:  # well-formed but beyond any stored id (and the int64 column)
+            raise ReceiptNotFound(f"no receipt {receipt_id[:80]}")
         caller, sees_all = reader(request)
         if not sees_all and notary.status(receipt_id).receipt.consumer != caller.address:
             raise ReceiptNotFound(f"no receipt {receipt_id} for {caller.address}")
@@ -535,7 +660,7 @@ def _receipt_routes(app: FastAPI, gw: Gateway) -> None:
     def list_receipts(
         request: Request,
         grant: str | None = Query(default=None, description="only this grant's receipts"),
-        after: int = Query(default=0, ge=0, description="receipts after this access id (paging cursor)"),
+        after: int = Query(default=0, ge=0, le=MAX_DB_INT, description="receipts after this access id (paging cursor)"),
         limit: int = Query(default=100, ge=1, le=1000),
     ) -> dict[str, Any]:
         """Receipts visible to the caller (signed call), oldest first; `next` is the cursor of the next page."""

@@ -13,14 +13,17 @@ Hierarchy::
         ├── UnsupportedStoreFormat    header written by an unknown format version
         └── StoredFileTampered        integrity check failed (GCM tag, MAC or hash)
     └── ApiError                      a refusal with an HTTP status and a stable code (see ERROR_TABLE)
-        ├── BadRequest                malformed JSON / fields, invalid ids, body too large, bad range
+        ├── BadRequest                malformed JSON / fields, invalid ids, body too large, bad range,
+        │   └── HeadersTooLarge       request headers over the configured size or count (431)
         ├── AuthError                 missing or bad signature, expired request, replayed nonce,
         │                             invalid or expired session token
         ├── AccessDenied              membership, grant state, count, purpose, jurisdiction, compute-only
         ├── NotFound                  unknown asset, grant or request
         ├── Conflict                  grant already requested/issued, request not pending
+        ├── RateLimited               too many requests from this client, address or consumer (429)
         ├── ChainNotReady             node unreachable or the gateway's view too old (fail closed)
-        └── LedgerUnreconciled        the chain holds receipts roots this gateway's database lacks (503)
+        ├── LedgerUnreconciled        the chain holds receipts roots this gateway's database lacks (503)
+        └── DatabaseUnavailable       the gateway database refused or failed a statement (fail closed)
 
 ``ERROR_TABLE`` maps every class to (HTTP status, machine code); ``error_status`` walks the MRO, so
 a subclass inherits its parent's row unless it has its own. Messages never contain key material.
@@ -243,6 +246,18 @@ class GrantNotPending(Conflict):
     """The grant request is not pending (already decided)."""
 
 
+class HeadersTooLarge(BadRequest):
+    """The request headers exceed the configured total size or count (answered before they are buffered)."""
+
+
+class RateLimited(ApiError):
+    """Too many requests in the window; ``detail["retry_after"]`` is how many seconds to wait."""
+
+
+class DatabaseUnavailable(ApiError):
+    """The gateway database is unreachable or refused a statement: the gateway refuses rather than guess."""
+
+
 class LedgerUnreconciled(ApiError):
     """The database lost receipts the chain has anchored: no use is served until it is restored or reconciled."""
 
@@ -270,6 +285,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     InvalidId: (422, "invalid_id"),
     InvalidAssetId: (422, "invalid_id"),
     BodyTooLarge: (413, "body_too_large"),
+    HeadersTooLarge: (431, "headers_too_large"),
     RangeNotSatisfiable: (416, "range_not_satisfiable"),
     InvalidRange: (416, "range_not_satisfiable"),
     AuthError: (401, "unauthenticated"),
@@ -302,6 +318,8 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     Conflict: (409, "conflict"),
     GrantExists: (409, "grant_exists"),
     GrantNotPending: (409, "grant_not_pending"),
+    RateLimited: (429, "rate_limited"),
+    DatabaseUnavailable: (503, "database_unavailable"),
     LedgerUnreconciled: (503, "ledger_unreconciled"),
     SignedBeforeReconcile: (401, "signed_before_reconcile"),
     ChainNotReady: (503, "chain_unavailable"),

@@ -43,7 +43,7 @@ def serve(
 
     if app is not None and workers > 1:
         raise ValueError("several workers build their own app: pass settings, not an app")
-    options = uvicorn_options(settings, log_level)
+    options = uvicorn_options(settings, log_level, in_process=workers <= 1)
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if main else None  # uvicorn re-raises it
     notary = None
@@ -79,16 +79,40 @@ def _exit_on_sigterm(_sig: int, _frame: Any) -> None:
     raise SystemExit(0)  # a graceful stop: unwind (and stop the notary) instead of dying on the spot
 
 
-def uvicorn_options(settings: GatewaySettings, log_level: str = "warning") -> dict[str, Any]:
-    """Loopback host/port, the fastest installed HTTP parser and event loop, access log only when verbose."""
+def uvicorn_options(
+    settings: GatewaySettings, log_level: str = "warning", in_process: bool = True
+) -> dict[str, Any]:
+    """Loopback host/port, the HTTP protocol and proxy trust (:func:`http_options`), the fastest event
+    loop installed, access log only when verbose."""
     return {
         "host": settings.host,
         "port": settings.port,
         "log_level": log_level,
         "access_log": log_level in ("info", "debug", "trace"),
-        "http": "httptools" if importlib.util.find_spec("httptools") else "h11",
         "loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        **http_options(settings, in_process),
     }
+
+
+def http_options(settings: GatewaySettings, in_process: bool = True) -> dict[str, Any]:
+    """uvicorn options bounding request heads (``max_header_bytes``, ``max_headers``: 431 beyond them)
+    and naming the proxies trusted for X-Forwarded-For (``trusted_proxies``; none by default).
+
+    With httptools, :class:`gateway.httpprotocol.HeaderLimitedProtocol` (``in_process``: a subclass
+    with these bounds; otherwise the module-level class, which worker processes configure in
+    :func:`app_from_env`). With h11, its incomplete-event bound caps the head's size.
+    """
+    options: dict[str, Any]
+    if importlib.util.find_spec("httptools"):
+        from gateway.httpprotocol import HeaderLimitedProtocol
+
+        http = (HeaderLimitedProtocol.for_limits(settings.max_header_bytes, settings.max_headers) if in_process
+                else HeaderLimitedProtocol)
+        options = {"http": http}
+    else:
+        options = {"http": "h11", "h11_max_incomplete_event_size": settings.max_header_bytes}
+    proxies = settings.trusted_proxies.strip()
+    return {**options, "proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None}
 
 
 def settings_to_env(settings: GatewaySettings) -> str:
@@ -109,4 +133,9 @@ def app_from_env() -> Any:
     """uvicorn factory for worker processes: ``gateway.server:app_from_env``."""
     from gateway.app import create_app
 
-    return create_app(settings_from_env())
+    settings = settings_from_env()
+    if importlib.util.find_spec("httptools"):
+        from gateway.httpprotocol import HeaderLimitedProtocol
+
+        HeaderLimitedProtocol.configure(settings.max_header_bytes, settings.max_headers)  # this worker's bounds
+    return create_app(settings)

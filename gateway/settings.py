@@ -43,6 +43,19 @@ class GatewaySettings:
     session_ttl_s: int = 300  # lifetime of a bearer session token from POST /session (at most)
     max_body_bytes: int = 64 * 1024
     max_request_ttl_s: int = 300  # a signed request may not expire further ahead than this
+    # request head (request line + headers) bounds, enforced while the bytes arrive (431 beyond them)
+    max_header_bytes: int = 16 * 1024
+    max_headers: int = 100
+    # rate limits in `limits` notation ("100/second", "10/second;300/minute"); "" = off. Counted in
+    # memory per worker process (N workers allow up to N times as much). Per client IP: every request,
+    # before anything else; per address: every authenticated call; per consumer: POST /grants (an
+    # auto-approved grant is a transaction the provider pays for). Defaults only stop floods.
+    rate_limit_per_client: str = "5000/second"
+    rate_limit_per_address: str = "2000/second"
+    rate_limit_grants_per_consumer: str = "30/minute"
+    # proxies whose X-Forwarded-For names the client (comma-separated IPs, "*" = any); "" = none: the
+    # client is the TCP peer, so a client cannot pick its own IP to dodge the per-client limit
+    trusted_proxies: str = ""
     clock_skew_s: int = 30
     catalog_title: str = "TDS provider catalog"
     notary_batch_size: int = 1000  # seal as soon as this many receipts are pending (one anchor tx per batch)

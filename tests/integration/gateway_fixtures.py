@@ -124,7 +124,10 @@ class GatewayEnv:
 
 
 def _start_server(app: Any, port: int) -> uvicorn.Server:
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    from gateway.server import http_options  # request head bounds (431) and proxy trust, as `tds gateway serve`
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                            **http_options(app.state.settings))
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn-gateway", daemon=True)
     thread.start()

@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,3 +51,21 @@ def cast(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
 def private_key(env: GatewayEnv, name: str) -> str:
     """0x-hex private key of a keystore account (tests only: an attacker holding its own key)."""
     return "0x" + bytes(env.account(name).key).hex()
+
+
+@contextmanager
+def served(env: GatewayEnv, gateway: Any = None, **overrides: Any) -> Iterator[tuple[str, Any]]:
+    """Another app on the env's gateway (or ``gateway``), with settings ``overrides`` (e.g. tight rate
+    limits), served by uvicorn on a free loopback port: yields (base URL, app); stopped on exit."""
+    from chain.devspace import free_port
+    from gateway.app import create_app
+    from tests.integration.gateway_fixtures import _start_server
+
+    settings = replace(env.settings, port=free_port(), **overrides)
+    app = create_app(settings, gateway or env.gateway)
+    server = _start_server(app, settings.port)
+    try:
+        yield f"http://127.0.0.1:{settings.port}", app
+    finally:
+        server.should_exit = True
+        server._tds_thread.join(timeout=10)
