@@ -15,8 +15,9 @@ Hierarchy::
     └── ApiError                      a refusal with an HTTP status and a stable code (see ERROR_TABLE)
         ├── BadRequest                malformed JSON / fields, invalid ids, body too large, bad range,
         │   └── HeadersTooLarge       request headers over the configured size or count (431)
-        ├── AuthError                 missing or bad signature, expired request, replayed nonce,
-        │                             invalid or expired session token
+        ├── AuthError                 missing, bad or non-canonical signature, call signed for another
+        │                             gateway, expired request, replayed nonce, invalid or expired
+        │                             session token
         ├── AccessDenied              membership, grant state, count, purpose, jurisdiction, compute-only
         ├── NotFound                  unknown asset, grant or request
         ├── Conflict                  grant already requested/issued, request not pending

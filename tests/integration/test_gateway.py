@@ -348,7 +348,7 @@ def test_grant_request_signed_by_someone_else(gw_env: GatewayEnv, granted: dict[
     with gw_env.client("consumer2") as c:
         req = c.build_request(granted["asset"], "research")
         gw = gw_env.gateway
-        forged = sign_grant_request(gw_env.account("outsider"), gw.domain, req)
+        forged = sign_grant_request(gw_env.account("outsider"), gw.chain_id, gw.usage_grants, req)
         with pytest.raises(GatewayClientError) as exc:
             c.submit_grant(req, forged)
         assert (exc.value.status, exc.value.code) == (401, "bad_signature")
