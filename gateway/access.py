@@ -13,6 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import anyio.to_thread
+from starlette.responses import StreamingResponse
+
 from chain.types import GrantRequest, Liveness
 from gateway.anchoring import receipt_id_of
 from gateway.auth import Caller
@@ -163,6 +166,29 @@ def authorize_fetch(
     receipt = receipt_id_of(access_id, gw.db.ledger.of(access_id)) if access_id else None
     return Delivery(asset_id, grant_id, asset_id, size, start, end, partial, first, reader, receipt,
                     access_id if streamed and access_id else None)
+
+
+class ClosingStream(StreamingResponse):
+    """A StreamingResponse that closes its generator as soon as the response ends, however it ends.
+
+    When the client goes away Starlette stops iterating but leaves the (sync) generator to the
+    garbage collector, so a cut delivery's byte count would be written late or never.
+    """
+
+    def __init__(self, content: Iterator[bytes], **kwargs: Any) -> None:
+        self._source = content
+        super().__init__(content, **kwargs)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            close = getattr(self._source, "close", None)
+            if close is not None:
+                try:
+                    await anyio.to_thread.run_sync(close)
+                except ValueError:  # pragma: no cover - still running in a worker thread: it ends by itself
+                    pass
 
 
 SMALL_BODY = 1 << 20

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chain.types import GrantRequest, Role, did_pkh
 from gateway import catalog as dcat
-from gateway.access import authorize_fetch, parse_id, refusal_code
+from gateway.access import ClosingStream, authorize_fetch, parse_id, refusal_code
 from gateway.auth import Caller, Session, SignedCall, bearer_token, eip712_document
 from gateway.db import GrantRequestRow
 from gateway.errors import (
@@ -526,8 +526,8 @@ def _routes(app: FastAPI, gw: Gateway) -> None:
         if delivery.body is not None:  # small: sent in one piece, no per-chunk thread hops
             delivery.reader.close()
             return Response(delivery.body, status_code=status, media_type="application/octet-stream", headers=headers)
-        return StreamingResponse(delivery.chunks(gw), status_code=status, media_type="application/octet-stream",
-                                 headers=headers)
+        return ClosingStream(delivery.chunks(gw), status_code=status, media_type="application/octet-stream",
+                             headers=headers)
 
 
 def _record_refusal(gw: Gateway, request: Request, caller: Caller | None, exc: Exception, grant: str | None,
