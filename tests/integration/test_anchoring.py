@@ -137,13 +137,15 @@ def test_every_decision_becomes_a_receipt(env: GatewayEnv, notary: Notary, asset
     notary.seal_all()
     since = last_access_id(env)
     fetch(env, asset, tmp_path, times=2)
-    assert httpx.get(f"{env.url}/assets/{asset['asset']}/data").status_code == 401  # unsigned: a deny
-    assert signed_get(env, "outsider", f"/assets/{asset['asset']}/data").status_code == 403
+    assert httpx.get(f"{env.url}/assets/{asset['asset']}/data").status_code == 401  # unsigned: no record
+    assert signed_get(env, "outsider", f"/assets/{asset['asset']}/data").status_code == 403  # no member: none
+    assert signed_get(env, "consumer2", f"/assets/{asset['asset']}/data").status_code == 403  # a member: a deny
     ids = new_receipt_ids(env, since)
-    assert len(ids) == 4
+    assert len(ids) == 3
     states = [signed_get(env, "auditor", f"/receipts/{rid}").json() for rid in ids]
-    assert [s["state"] for s in states] == ["pending"] * 4
-    assert [s["receipt"]["decision"] for s in states] == ["allow", "allow", "deny", "deny"]
+    assert [s["state"] for s in states] == ["pending"] * 3
+    assert [s["receipt"]["decision"] for s in states] == ["allow", "allow", "deny"]
+    assert states[2]["consumer_did"] == f"did:pkh:eip155:{env.gateway.chain_id}:{env.keystore.address('consumer2')}"
     allow = states[0]["receipt"]
     assert allow["grant_id"] == asset["grant"] and allow["asset_id"] == asset["asset"]
     assert allow["content_hash"] == asset["asset"] and allow["byte_count"] == 10_000
