@@ -24,6 +24,7 @@ from gateway.errors import (
     CountExhausted,
     GrantMissing,
     InvalidId,
+    RangeInvalid,
     RangeNotSatisfiable,
     StoredFileTampered,
     error_status,
@@ -51,7 +52,7 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         return None
     m = _RANGE.fullmatch(header.strip())
     if m is None or (not m.group(1) and not m.group(2)):
-        raise RangeNotSatisfiable(f"unsupported Range {_shown(header)}: use one 'bytes=a-b' range")
+        raise RangeInvalid(f"unsupported Range {_shown(header)}: use one 'bytes=a-b', 'bytes=a-' or 'bytes=-n' range")
     first, last = _position(m.group(1), size), _position(m.group(2), size)
     if first is None:  # a suffix: the last `last` bytes
         start, end = max(0, size - (last or 0)), size

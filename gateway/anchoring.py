@@ -77,6 +77,8 @@ NO_PURPOSE = "unspecified"
 """Purpose of a receipt whose access named none and has no known grant (e.g. an unsigned request)."""
 RECEIPT_PREFIX = "rcpt-"
 _RECEIPT_ID = re.compile(r"rcpt-([0-9a-f]{8})-([1-9][0-9]{0,18})\Z", re.ASCII)
+RECEIPT_ID_PATTERN = "^" + _RECEIPT_ID.pattern.removesuffix(r"\Z") + "$"
+"""The receipt id format as a JSON Schema pattern (the gateway's OpenAPI document)."""
 _MAX_ACCESS_ID = 2**63 - 1
 JOURNAL_FORMAT = "tds-journal-v1"
 DELIVERY_GRACE_S = 120.0

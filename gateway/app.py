@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import json
 import logging
+from http import HTTPStatus
 import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Header, Query, Request
+from fastapi import FastAPI, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError, field_validator
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -46,6 +49,9 @@ from gateway.policy import grant_liveness
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger("tds.gateway")
+DATABASE_DOWN = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.InternalError, sa_exc.TimeoutError,
+                 sa_exc.DisconnectionError)
+"""SQLAlchemy errors that mean the database cannot be used right now (503 database_unavailable)."""
 MAX_DB_INT = 2**63 - 1
 """Largest id a database column holds (SQLite INTEGER, PostgreSQL BIGINT): larger ids name nothing."""
 
@@ -152,9 +158,86 @@ class HealthPublic(BaseModel):
                     "participant: no access record, no receipt, no transaction) and `rate_limited` (429)")
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    s: {"model": ErrorBody} for s in (400, 401, 403, 404, 409, 413, 416, 421, 422, 429, 431, 500, 503)
+ERRORS: dict[int | str, dict[str, Any]] = {  # always application/json, also beside JSON-LD or byte answers
+    s: {"description": HTTPStatus(s).phrase,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+    for s in (400, 401, 403, 404, 409, 413, 416, 421, 422, 429, 431, 500, 503)
 }
+ANY_ROUTE_ERRORS = (429, 431, 500, 503)  # per-client limit, request head bounds, last resort, database/ledger
+ERRORS[429]["headers"] = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
+
+
+# ---- OpenAPI: ids, media types and how callers authenticate ----------------------------------------
+
+
+ID_PATTERN = "^0x[0-9a-fA-F]{64}$"
+SIGNED: dict[str, list[str]] = {s: [] for s in ("tdsAddress", "tdsGateway", "tdsNonce", "tdsExpiry", "tdsSignature")}
+SESSION: dict[str, list[str]] = {"sessionToken": []}
+SIGNED_CALL = {"security": [SIGNED]}
+SIGNED_OR_SESSION = {"security": [SIGNED, SESSION]}
+_SIGNED_HEADERS = {
+    "tdsAddress": ("X-TDS-Address", "the signer's address (0x + 40 hex digits)"),
+    "tdsGateway": ("X-TDS-Gateway", "the id of the gateway the call is signed for (GET /eip712 gateway.message)"),
+    "tdsNonce": ("X-TDS-Nonce", "a decimal uint256 the signer never used before"),
+    "tdsExpiry": ("X-TDS-Expiry", "unix seconds (uint32), at most max_request_ttl_s ahead"),
+    "tdsSignature": ("X-TDS-Signature", "0x + 65-byte EIP-712 signature of GatewayRequest (see GET /eip712)"),
+}
+SECURITY_SCHEMES: dict[str, Any] = {
+    **{scheme: {"type": "apiKey", "in": "header", "name": header,
+                "description": f"signed call, all five X-TDS-* headers together: {what}"}
+       for scheme, (header, what) in _SIGNED_HEADERS.items()},
+    "sessionToken": {"type": "http", "scheme": "bearer", "bearerFormat": "tds1 session token",
+                     "description": "`Authorization: Bearer tds1...` from a signed POST /session"},
+}
+
+
+def _id(what: str) -> Any:
+    """A path parameter holding a 0x + 64 hex id (checked by the route, which answers ``invalid_id``)."""
+    return Path(description=f"{what}: 0x + 64 hex digits", json_schema_extra={"pattern": ID_PATTERN})
+
+
+DATA_HEADERS: dict[str, Any] = {
+    "X-Content-SHA256": {"description": "SHA-256 of the whole object (= the asset id)",
+                         "schema": {"type": "string", "pattern": ID_PATTERN}},
+    "X-TDS-Grant": {"description": "the grant this access used", "schema": {"type": "string", "pattern": ID_PATTERN}},
+}
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """An optional parameter's ``anyOf: [T, null]`` as ``T``: a query or header value is absent, never null."""
+    options = schema.get("anyOf")
+    if not options or len(options) != 2 or {"type": "null"} not in options:
+        return schema
+    rest = {k: v for k, v in schema.items() if k != "anyOf"}
+    return {**next(o for o in options if o != {"type": "null"}), **rest}
+
+
+class LdJsonResponse(JSONResponse):
+    """JSON-LD (DCAT 3 / ODRL 2.2)."""
+
+    media_type = "application/ld+json"
+
+
+def _openapi_document(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document plus what it cannot infer: the hand-parsed request bodies' schemas (with the
+    models they reference) and the security schemes of signed calls and session tokens."""
+    if app.openapi_schema is None:
+        doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        components = doc.setdefault("components", {})
+        schemas = components.setdefault("schemas", {})
+        for model in (ErrorBody, GrantSubmission, SessionRequest):
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(schema.pop("$defs", {}))
+            schemas[model.__name__] = schema
+        components["securitySchemes"] = SECURITY_SCHEMES
+        for item in doc["paths"].values():
+            for op in item.values():
+                for status in ANY_ROUTE_ERRORS:  # any request may meet these, before or beside its route
+                    op["responses"].setdefault(str(status), ERRORS[status])
+                for param in op.get("parameters", []):
+                    param["schema"] = _not_null(param["schema"])
+        app.openapi_schema = doc
+    return app.openapi_schema
 
 
 # ---- body limit --------------------------------------------------------------------------------------
@@ -207,6 +290,45 @@ class ClientLimit:
                 await _send_error(send, exc)
                 return
         await self.app(scope, receive, send)
+
+
+class LastResort:
+    """Outermost: an exception no handler took answers the JSON error (500 ``internal_error``, or 503
+    ``database_unavailable`` for a database failure) instead of escaping to the server, which would
+    log it and then drop the keep-alive connection (or answer a text 500)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:  # noqa: BLE001 - the one place that must catch everything
+            if started:
+                raise  # the status line is out: nothing left but to cut the connection
+            translated = translate_error(exc)
+            if translated is exc and not isinstance(exc, ApiError):
+                log.error("unexpected error on %s %s", scope.get("method"), scope.get("path"), exc_info=exc)
+            await _send_error(send, translated)
+
+
+def translate_error(exc: BaseException) -> BaseException:
+    """A database connection failure as DatabaseUnavailable (503); any other exception unchanged."""
+    if isinstance(exc, DATABASE_DOWN):
+        log.error("database unavailable: %s", type(getattr(exc, "orig", None) or exc).__name__)
+        return DatabaseUnavailable("the gateway database is unavailable: check that the database (db_url) is "
+                                   "reachable and writable; the gateway refuses until it answers")
+    return exc
 
 
 async def _send_error(send: Send, exc: BaseException) -> None:
@@ -277,8 +399,10 @@ def create_app(
     app.state.refusals = RefusalCounter()
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     install_ledger_guard(app, gw)  # nothing served until the database holds every anchored receipts root
-    app.add_middleware(ClientLimit, limits=app.state.limits, refusals=app.state.refusals)  # outermost
+    app.add_middleware(ClientLimit, limits=app.state.limits, refusals=app.state.refusals)
+    app.add_middleware(LastResort)  # outermost: whatever escapes the rest answers JSON
     _install_error_handlers(app)
+    app.openapi = lambda: _openapi_document(app)  # type: ignore[method-assign]
     _routes(app, gw)
     _receipt_routes(app, gw)  # notary: receipts, proofs, export, sealing thread (see below)
     return app
@@ -302,10 +426,6 @@ def _housekeeping(gw: Gateway, stop: threading.Event) -> None:
 
 def _install_error_handlers(app: FastAPI) -> None:
     """Every error answers the documented JSON; the last-resort handler means no route answers a text 500."""
-    from sqlalchemy import exc as sa
-
-    database_down = (sa.OperationalError, sa.InterfaceError, sa.InternalError, sa.TimeoutError, sa.DisconnectionError)
-
     def refused(request: Request, status: int, code: str) -> None:
         """Count a refusal that leaves no access record (never authenticated, or rate-limited)."""
         kind = "rate_limited" if code == "rate_limited" else "unauthenticated"
@@ -314,11 +434,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             app.state.refusals.count(kind, status, code, request.method, request.url.path, client)
 
     def respond(request: Request, exc: BaseException) -> JSONResponse:
-        if isinstance(exc, database_down):  # also when raised by a middleware, outside the routes
-            log.error("database unavailable on %s %s: %s", request.method, request.url.path,
-                      type(getattr(exc, "orig", None) or exc).__name__)
-            exc = DatabaseUnavailable("the gateway database is unavailable: check that the database (db_url) is "
-                                      "reachable and writable; the gateway refuses until it answers")
+        exc = translate_error(exc)
         response = error_response(exc)
         refused(request, response.status_code, error_status(exc)[1])
         return response
@@ -342,15 +458,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code,
                             headers=exc.headers)  # 405 keeps its Allow header
 
-    @app.exception_handler(sa.SQLAlchemyError)
-    async def _database(request: Request, exc: sa.SQLAlchemyError) -> JSONResponse:
-        if not isinstance(exc, database_down):
+    @app.exception_handler(sa_exc.SQLAlchemyError)
+    async def _database(request: Request, exc: sa_exc.SQLAlchemyError) -> JSONResponse:
+        if not isinstance(exc, DATABASE_DOWN):
             log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
         return respond(request, exc)
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:
-        return respond(request, exc)  # Starlette re-raises it after this response, so the server logs it
+        return respond(request, exc)  # (LastResort answers first; Starlette re-raises after this one)
 
 
 def _target(request: Request) -> str:
@@ -410,30 +526,34 @@ def _routes(app: FastAPI, gw: Gateway) -> None:
         """
         return eip712_document(gw.domain)
 
-    @app.get("/catalog", responses=ERRORS, tags=["catalog"])
+    @app.get("/catalog", responses={**ERRORS, 200: {"content": {"application/ld+json": {"schema": {"type": "object"}}},
+                                                     "description": "a DCAT 3 catalog (JSON-LD)"}},
+             response_class=LdJsonResponse, tags=["catalog"])
     def get_catalog() -> JSONResponse:
         """Active assets of this provider as a DCAT 3 catalog with ODRL 2.2 offers (JSON-LD)."""
         head = gw.view.head(max_age_s=gw.settings.head_poll_interval_s)
         doc = gw.view.cached(("catalog",), head.number, lambda: _catalog(gw, provider_did))
-        return JSONResponse(doc, media_type="application/ld+json")
+        return LdJsonResponse(doc)
 
-    @app.get("/assets/{asset_id}", responses=ERRORS, tags=["catalog"])
-    def get_asset(asset_id: str) -> JSONResponse:
+    @app.get("/assets/{asset_id}", responses={**ERRORS, 200: {
+        "content": {"application/ld+json": {"schema": {"type": "object"}}}, "description": "a DCAT dataset (JSON-LD)"}},
+        response_class=LdJsonResponse, tags=["catalog"])
+    def get_asset(asset_id: str = _id("asset id")) -> JSONResponse:
         """One asset as a DCAT dataset with its metadata document and ODRL offer."""
         asset_id = parse_id(asset_id, "asset id")
         head = gw.view.head(max_age_s=gw.settings.head_poll_interval_s)
         doc = gw.view.cached(("dataset", asset_id), head.number, lambda: _dataset(gw, asset_id))
         if doc is None:
             raise NotFound(f"asset {asset_id} is not served by this gateway")
-        return JSONResponse({"@context": dcat.CONTEXT, **doc}, media_type="application/ld+json")
+        return LdJsonResponse({"@context": dcat.CONTEXT, **doc})
 
     @app.post(
         "/grants",
         status_code=201,
         response_model=GrantPublic,
         responses={**ERRORS, 202: {"model": GrantPublic, "description": "pending provider approval"}},
-        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-            "schema": GrantSubmission.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
+        openapi_extra={**SIGNED_OR_SESSION, "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/GrantSubmission"}}}}},
         tags=["grants"],
     )
     async def post_grant(request: Request) -> JSONResponse:
@@ -446,8 +566,9 @@ def _routes(app: FastAPI, gw: Gateway) -> None:
         row = await run_in_threadpool(_submit, gw, request, body, submission)
         return JSONResponse(_grant_public(gw, row).model_dump(), status_code=201 if row.state == "issued" else 202)
 
-    @app.get("/grants/{grant_id}", response_model=GrantPublic, responses=ERRORS, tags=["grants"])
-    def get_grant(grant_id: str, request: Request) -> GrantPublic:
+    @app.get("/grants/{grant_id}", response_model=GrantPublic, responses=ERRORS, openapi_extra=SIGNED_OR_SESSION,
+             tags=["grants"])
+    def get_grant(request: Request, grant_id: str = _id("grant id")) -> GrantPublic:
         """A grant's state (signed call by its consumer)."""
         grant_id = parse_id(grant_id, "grant id")
         caller = _caller(gw, request, b"")
@@ -461,8 +582,8 @@ def _routes(app: FastAPI, gw: Gateway) -> None:
         status_code=201,
         response_model=SessionPublic,
         responses=ERRORS,
-        openapi_extra={"requestBody": {"required": False, "content": {"application/json": {
-            "schema": SessionRequest.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
+        openapi_extra={**SIGNED_CALL, "requestBody": {"required": False, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/SessionRequest"}}}}},
         tags=["auth"],
     )
     async def post_session(request: Request) -> JSONResponse:
@@ -481,18 +602,25 @@ def _routes(app: FastAPI, gw: Gateway) -> None:
 
     @app.get(
         "/assets/{asset_id}/data",
-        responses={**ERRORS, 200: {"content": {"application/octet-stream": {}},
-                                   "description": "the bytes; X-Content-SHA256 holds the object's SHA-256"},
-                   206: {"description": "a byte range"}},
+        responses={**ERRORS, 200: {"content": {"application/octet-stream": {"schema": {"type": "string",
+                                                                                  "format": "binary"}}},
+                                   "description": "the bytes", "headers": DATA_HEADERS},
+                   206: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+                         "description": "a byte range",
+                         "headers": {**DATA_HEADERS, "Content-Range": {"schema": {"type": "string"}}}}},
         response_class=StreamingResponse,
+        openapi_extra=SIGNED_OR_SESSION,
         tags=["data"],
     )
     def get_data(
-        asset_id: str,
         request: Request,
-        grant: str | None = Query(default=None, description="grant id (default: the caller's live grant)"),
-        purpose: str | None = Query(default=None, description="declared purpose of this access (default: the grant's)"),
-        range_header: str | None = Header(default=None, alias="Range"),
+        asset_id: str = _id("asset id"),
+        grant: str | None = Query(default=None, description="grant id (default: the caller's live grant)",
+                                  json_schema_extra={"pattern": ID_PATTERN}),
+        purpose: str | None = Query(default=None, description="declared purpose of this access (default: the grant's)",
+                                    json_schema_extra={"minLength": 1, "maxLength": 200}),
+        range_header: str | None = Header(default=None, alias="Range", description="one range: bytes=a-b, a- or -n",
+                                          json_schema_extra={"pattern": r"^bytes=([0-9]+-[0-9]*|-[0-9]+)$"}),
     ) -> Response:
         """Stream an asset's bytes to a consumer holding a live grant (signed call or session token; uses one count).
 
@@ -636,7 +764,9 @@ def _dataset(gw: Gateway, asset_id: str) -> dict[str, Any] | None:
 
 
 def _receipt_routes(app: FastAPI, gw: Gateway) -> None:
-    from gateway.anchoring import Notary, ReceiptNotFound, access_id_of
+    from gateway.anchoring import RECEIPT_ID_PATTERN, Notary, ReceiptNotFound, access_id_of
+
+    receipt_param = Path(description="a receipt id", json_schema_extra={"pattern": RECEIPT_ID_PATTERN})
     from gateway.errors import AccessDenied
 
     notary = Notary.for_gateway(gw)
@@ -650,16 +780,16 @@ def _receipt_routes(app: FastAPI, gw: Gateway) -> None:
         return caller, sees_all
 
     def readable(request: Request, receipt_id: str) -> None:
-        if access_id_of(receipt_id) > MAX_DB_INT:  # well-formed but beyond any stored id (and the int64 column)
-            raise ReceiptNotFound(f"no receipt {receipt_id[:80]}")
+        access_id_of(receipt_id)  # ReceiptNotFound for a malformed id (or one beyond any stored id), unsigned too
         caller, sees_all = reader(request)
         if not sees_all and notary.status(receipt_id).receipt.consumer != caller.address:
             raise ReceiptNotFound(f"no receipt {receipt_id} for {caller.address}")
 
-    @app.get("/receipts", responses=ERRORS, tags=["receipts"])
+    @app.get("/receipts", responses=ERRORS, openapi_extra=SIGNED_CALL, tags=["receipts"])
     def list_receipts(
         request: Request,
-        grant: str | None = Query(default=None, description="only this grant's receipts"),
+        grant: str | None = Query(default=None, description="only this grant's receipts",
+                                  json_schema_extra={"pattern": ID_PATTERN}),
         after: int = Query(default=0, ge=0, le=MAX_DB_INT, description="receipts after this access id (paging cursor)"),
         limit: int = Query(default=100, ge=1, le=1000),
     ) -> dict[str, Any]:
@@ -670,8 +800,9 @@ def _receipt_routes(app: FastAPI, gw: Gateway) -> None:
         last = access_id_of(rows[-1].receipt.receipt_id) if len(rows) == limit else None
         return {"receipts": [r.to_dict(gw.chain_id) for r in rows], "next": last}
 
-    @app.get("/receipts/export", responses={**ERRORS, 200: {"content": {"application/x-ndjson": {}}}},
-             response_class=StreamingResponse, tags=["receipts"])
+    @app.get("/receipts/export", responses={**ERRORS, 200: {"content": {"application/x-ndjson": {
+        "schema": {"type": "string"}}}, "description": "one JSON object per line"}},
+        response_class=StreamingResponse, openapi_extra=SIGNED_CALL, tags=["receipts"])
     def export_receipts(request: Request) -> Response:
         """Every receipt with its proof (null while pending), one JSON object per line (provider, auditors)."""
         caller, sees_all = reader(request)
@@ -680,14 +811,14 @@ def _receipt_routes(app: FastAPI, gw: Gateway) -> None:
         return StreamingResponse(notary.export_jsonl(), media_type="application/x-ndjson",
                                  headers={"Cache-Control": "no-store"})
 
-    @app.get("/receipts/{receipt_id}", responses=ERRORS, tags=["receipts"])
-    def get_receipt(receipt_id: str, request: Request) -> dict[str, Any]:
+    @app.get("/receipts/{receipt_id}", responses=ERRORS, openapi_extra=SIGNED_CALL, tags=["receipts"])
+    def get_receipt(request: Request, receipt_id: str = receipt_param) -> dict[str, Any]:
         """A receipt and its state: pending (not sealed), accepted (sealed) or anchored."""
         readable(request, receipt_id)
         return notary.status(receipt_id).to_dict(gw.chain_id)
 
-    @app.get("/receipts/{receipt_id}/proof", responses=ERRORS, tags=["receipts"])
-    def get_receipt_proof(receipt_id: str, request: Request) -> dict[str, Any]:
+    @app.get("/receipts/{receipt_id}/proof", responses=ERRORS, openapi_extra=SIGNED_CALL, tags=["receipts"])
+    def get_receipt_proof(request: Request, receipt_id: str = receipt_param) -> dict[str, Any]:
         """The receipt's proof document (tds-proof-v1); 404 while the receipt is pending."""
         readable(request, receipt_id)
         return notary.proof(receipt_id).to_dict()

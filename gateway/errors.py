@@ -131,6 +131,10 @@ class RangeNotSatisfiable(BadRequest):
     """The Range header cannot be served for this object."""
 
 
+class RangeInvalid(BadRequest):
+    """The Range header is not one ``bytes=a-b``, ``bytes=a-`` or ``bytes=-n`` range."""
+
+
 class AuthError(ApiError):
     """The caller could not be authenticated."""
 
@@ -288,6 +292,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     BodyTooLarge: (413, "body_too_large"),
     HeadersTooLarge: (431, "headers_too_large"),
     RangeNotSatisfiable: (416, "range_not_satisfiable"),
+    RangeInvalid: (400, "range_invalid"),
     InvalidRange: (416, "range_not_satisfiable"),
     AuthError: (401, "unauthenticated"),
     SignatureMissing: (401, "signature_missing"),
