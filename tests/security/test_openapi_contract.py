@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,11 @@ import httpx
 import pytest
 
 from chain.types import Policy
-from tests.security.conftest import ROOT, GatewayEnv
+from tests.security.conftest import GatewayEnv
 
 pytestmark = pytest.mark.integration
 
-SCHEMATHESIS = ROOT / ".venv" / "bin" / "schemathesis"
+SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"  # beside this interpreter (.venv/bin)
 MAX_EXAMPLES = int(os.environ.get("TDS_SCHEMATHESIS_EXAMPLES", "25"))
 SEED = os.environ.get("TDS_SCHEMATHESIS_SEED", "7")  # fixed: a failure reproduces; set it to explore
 TIME_BOUND_S = 120  # hard bound of the subprocess (the run itself takes ~10-20 s)
