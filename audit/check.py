@@ -3,8 +3,8 @@
 | code | severity | what did not add up |
 |---|---|---|
 | receipt_proof_invalid | error | a receipt's proof does not prove that receipt |
-| receipt_wrong_anchorer | error | a receipts root was anchored by someone other than the provider of its receipts' asset or a
-  notary key that provider registered: those receipts prove nothing |
+| receipt_wrong_anchorer | error | a receipts root was not anchored for the provider of its receipts' asset (by it or a
+  notary key it registered), only by others: those receipts prove nothing |
 | duplicate_receipt_id | error | two different receipts carry the same receipt id |
 | access_without_grant | error | an allowed access names a grant that was never issued |
 | grant_mismatch | error | the grant belongs to another consumer or asset |
@@ -18,6 +18,8 @@
 | duplicate_receipt | warning | the same receipt id appears twice in the file |
 | receipt_not_anchored | warning | a receipt has no proof, or its batch is not anchored yet |
 | root_without_receipts | warning | an anchored receipts root has none of its receipts in the file |
+| root_anchored_by_other | warning | a receipts root was also anchored for a provider none of whose assets' receipts are
+  under it (e.g. another provider anchoring a gateway's root first): that anchor is ignored |
 | no_receipts_verified | warning | receipts roots are anchored but not one receipt was verified against them |
 | settled_beyond_evidence | warning | more accesses settled than anchored receipts show |
 """
@@ -30,20 +32,19 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from eth_utils import to_checksum_address
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from audit.db import AnchorRow, AssetRow, GrantRow, RevocationRow, SettlementRow
-from audit.queries import anchored_roots
-from audit.receipts import ReceiptEntry
+from audit.queries import anchors_by_root, receipt_evidence
+from audit.receipts import Evidence, ReceiptEntry, anchored_allowed
 from notary.merkle import StandardMerkleTree
 from notary.proofs import did_pkh
 from notary.receipts import RECEIPT_LEAF_ENCODING
 
 FileCheck = Callable[[str], "bool | None"]
 """asset id -> True (stored bytes match the id), False (they do not), None (not stored here)."""
-NotaryOf = Callable[[str], "str | None"]
-"""address -> the provider that registered it as a notary key (AnchorRegistry.notaryOf), or None."""
 
 
 @dataclass(frozen=True)
@@ -82,80 +83,70 @@ class CheckReport:
 
 
 def run_check(s: Session, receipts: Sequence[ReceiptEntry] = (), file_check: FileCheck | None = None,
-              notary_of: NotaryOf | None = None, chain_id: int | None = None) -> CheckReport:
-    """Check receipts against grants, grant use against maxCount, anchored roots against receipts and their
-    anchorers (``notary_of`` resolves notary keys; without it only a provider's own anchors count), files."""
+              chain_id: int | None = None) -> CheckReport:
+    """Check receipts against grants, grant use against maxCount, anchored roots against receipts and the
+    providers they were anchored for (a receipt counts only under a root anchored for its asset's provider,
+    by it or its notary key: the indexed ``RootAnchored`` says for whom), files. ``chain_id`` names parties
+    by DID."""
     findings: list[Finding] = []
     allowed = _unique(receipts, findings)
     grants = {g.grant_id: g for g in s.exec(select(GrantRow))}
     revoked = {r.grant_id: r for r in s.exec(select(RevocationRow))}
-    all_roots = anchored_roots(s)
+    roots = anchors_by_root(s)
+    evidence = receipt_evidence(s)
+    parties = _Parties(chain_id)
     for entry in allowed:
         findings += _receipt_findings(entry, grants, revoked)
-    findings += _proof_findings(receipts, all_roots)
-    anchorers = _Anchorers(s, notary_of, chain_id)
-    findings += anchorers.findings(receipts, all_roots)
-    roots = {r: a for r, a in all_roots.items() if r not in anchorers.unvouched}
-    findings += _use_findings(s, allowed, grants, roots)
-    findings += _root_findings(receipts, all_roots)
-    verified = sum(1 for e in receipts if e.proof is not None and e.proof.root in roots and e.proof_problem() is None)
-    receipt_roots = sum(1 for a in all_roots.values() if a.kind == 1)
+    findings += _proof_findings(receipts, roots)
+    findings += parties.anchorer_findings(receipts, roots, evidence)
+    findings += _use_findings(s, allowed, grants, evidence)
+    findings += _root_findings(receipts, roots, evidence, parties)
+    verified = sum(1 for e in receipts if evidence.vouches(e) and e.proof_problem() is None)
+    receipt_roots = sum(1 for rows in roots.values() if any(a.kind == 1 for a in rows))
     if receipt_roots and not verified:
         findings.append(Finding("warning", "no_receipts_verified", f"{receipt_roots} anchored receipts root(s)",
                                 "0 receipts were verified against them: pass the gateway's receipts with --receipts "
                                 "(`tds audit receipts -o receipts.jsonl`), else this check says nothing about accesses"))
     files = _file_findings(s, file_check, findings) if file_check else 0
     counted = {"receipts": len(receipts), "verified_receipts": verified, "allowed": len(allowed),
-               "grants": len(grants), "anchored_roots": len(all_roots), "files": files}
+               "grants": len(grants), "anchored_roots": len(roots), "files": files}
     return CheckReport(tuple(findings), counted)
 
 
-class _Anchorers:
-    """Who vouches for a receipts root: the provider of its receipts' asset, or a notary key it registered."""
+@dataclass(frozen=True)
+class _Parties:
+    """Names participants in findings (with their DIDs when the chain id is known)."""
 
-    def __init__(self, s: Session, notary_of: NotaryOf | None, chain_id: int | None) -> None:
-        self.providers = {a.asset_id: a.provider for a in s.exec(select(AssetRow))}
-        self.notary_of = notary_of
-        self.chain_id = chain_id
-        self.unvouched: set[str] = set()
-        self._bound: dict[str, str | None] = {}
+    chain_id: int | None
 
-    def findings(self, receipts: Sequence[ReceiptEntry], roots: dict[str, AnchorRow]) -> list[Finding]:
+    def who(self, address: str) -> str:
+        return address if self.chain_id is None else f"{address} ({did_pkh(self.chain_id, address)})"
+
+    def anchor(self, a: AnchorRow) -> str:
+        """Who sent an anchor: ``<provider>`` or ``<notary key>, a notary key of <provider>``."""
+        if a.anchorer.lower() == a.provider.lower():
+            return self.who(a.anchorer)
+        return f"{self.who(a.anchorer)}, a notary key of {self.who(a.provider)}"
+
+    def anchorer_findings(self, receipts: Sequence[ReceiptEntry], roots: dict[str, list[AnchorRow]],
+                          evidence: Evidence) -> list[Finding]:
+        """receipt_wrong_anchorer: a root that holds receipts of an asset but was not anchored for its provider."""
         pairs = sorted({(e.proof.root, e.receipt.asset_id) for e in receipts
-                        if e.proof is not None and e.proof.root in roots and roots[e.proof.root].kind == 1})
+                        if e.proof is not None and e.proof.root in roots and not evidence.vouches(e)})
         out = []
         for root, asset_id in pairs:
-            problem = self._problem(roots[root].anchorer, asset_id)
-            if problem:
-                self.unvouched.add(root)
-                out.append(Finding("error", "receipt_wrong_anchorer", f"root {root}", f"root {root} {problem}: its "
-                                   "receipts prove nothing"))
+            by = "; ".join(self.anchor(a) for a in roots[root])
+            provider = evidence.providers.get(asset_id.lower())
+            if provider is None:
+                problem = f"was anchored by {by} but asset {asset_id} is not registered"
+            else:
+                mine = [a for a in roots[root] if a.provider.lower() == provider]
+                kind = f" (its own anchor of this root is of kind {mine[0].kind}, not receipts)" if mine else ""
+                problem = (f"was anchored by {by}, not by {self.who(to_checksum_address(provider))} the provider "
+                           f"of asset {asset_id} nor a notary key it registered{kind}")
+            out.append(Finding("error", "receipt_wrong_anchorer", f"root {root}",
+                               f"root {root} {problem}: its receipts prove nothing"))
         return out
-
-    def _problem(self, anchorer: str, asset_id: str) -> str | None:
-        provider = self.providers.get(asset_id)
-        if provider is None:
-            return f"was anchored by {self._who(anchorer)}, but asset {asset_id} is not registered"
-        if anchorer.lower() == provider.lower():
-            return None
-        bound = self._bound_to(anchorer)
-        if bound is not None and bound.lower() == provider.lower():
-            return None
-        role = f", a notary key of {bound}" if bound else ""
-        unchecked = " (notary keys not checked: no chain)" if self.notary_of is None else ""
-        return (f"was anchored by {self._who(anchorer)}{role}, not by {self._who(provider)} the provider of asset "
-                f"{asset_id} nor a notary key it registered{unchecked}")
-
-    def _bound_to(self, address: str) -> str | None:
-        if self.notary_of is None:
-            return None
-        key = address.lower()
-        if key not in self._bound:
-            self._bound[key] = self.notary_of(address)
-        return self._bound[key]
-
-    def _who(self, address: str) -> str:
-        return address if self.chain_id is None else f"{address} ({did_pkh(self.chain_id, address)})"
 
 
 def _unique(receipts: Sequence[ReceiptEntry], findings: list[Finding]) -> list[ReceiptEntry]:
@@ -212,7 +203,7 @@ def _receipt_findings(entry: ReceiptEntry, grants: dict[str, GrantRow],
     return out
 
 
-def _proof_findings(receipts: Sequence[ReceiptEntry], roots: dict[str, AnchorRow]) -> list[Finding]:
+def _proof_findings(receipts: Sequence[ReceiptEntry], roots: dict[str, list[AnchorRow]]) -> list[Finding]:
     out = []
     for e in receipts:
         subject = f"receipt {e.receipt.receipt_id}"
@@ -230,7 +221,7 @@ def _proof_findings(receipts: Sequence[ReceiptEntry], roots: dict[str, AnchorRow
 
 
 def _use_findings(s: Session, allowed: list[ReceiptEntry], grants: dict[str, GrantRow],
-                  roots: dict[str, AnchorRow]) -> list[Finding]:
+                  evidence: Evidence) -> list[Finding]:
     out = []
     uses = Counter(e.receipt.grant_id for e in allowed)
     for gid, n in sorted(uses.items()):
@@ -238,8 +229,7 @@ def _use_findings(s: Session, allowed: list[ReceiptEntry], grants: dict[str, Gra
         if g is not None and n > g.max_count:
             out.append(Finding("error", "grant_overused", f"grant {gid}",
                                f"{n} allowed accesses, the grant allows {g.max_count}"))
-    anchored = Counter(e.receipt.grant_id for e in allowed
-                       if e.proof is not None and e.proof.root in roots and e.proof_problem() is None)
+    anchored = Counter(e.receipt.grant_id for e in anchored_allowed(allowed, evidence))
     settled = s.exec(select(SettlementRow.grant_id, func.sum(SettlementRow.count))  # type: ignore[call-overload]
                      .group_by(SettlementRow.grant_id)).all()
     for gid, count in settled:
@@ -253,27 +243,40 @@ def _use_findings(s: Session, allowed: list[ReceiptEntry], grants: dict[str, Gra
     return out
 
 
-def _root_findings(receipts: Sequence[ReceiptEntry], roots: dict[str, AnchorRow]) -> list[Finding]:
+def _root_findings(receipts: Sequence[ReceiptEntry], roots: dict[str, list[AnchorRow]], evidence: Evidence,
+                   parties: _Parties) -> list[Finding]:
+    """Each receipts anchor against the supplied receipts under its root. An anchor made for a provider none of
+    whose assets' receipts are under the root (another provider anchoring a gateway's root, e.g. a squatter
+    who anchored it first) vouches for nothing: a warning, not rebuilt."""
     by_root: dict[str, dict[str, ReceiptEntry]] = defaultdict(dict)
     for e in receipts:
         if e.proof is not None and e.proof.root in roots:
             by_root[e.proof.root][e.receipt.receipt_id] = e
     out = []
-    for root, anchor in sorted(roots.items()):
-        if anchor.kind != 1:
-            continue
+    for root, anchors in sorted(roots.items()):
         members = by_root.get(root)
-        if not members:
-            if receipts:
-                out.append(Finding("warning", "root_without_receipts", f"root {root}",
-                                   f"anchored in block {anchor.block_number} with {anchor.leaf_count} leaves; "
-                                   "none of its receipts were supplied"))
-            continue
-        rebuilt = StandardMerkleTree.of([e.receipt.leaf_values() for e in members.values()], RECEIPT_LEAF_ENCODING)
-        if rebuilt.root != root or len(members) != anchor.leaf_count:
-            out.append(Finding("error", "root_mismatch", f"root {root}",
-                               f"{len(members)} supplied receipts rebuild to {rebuilt.root}; the chain anchored "
-                               f"{root} over {anchor.leaf_count} leaves in block {anchor.block_number}"))
+        owners = {evidence.provider_of(e) for e in members.values()} if members else set()
+        for anchor in anchors:
+            if anchor.kind != 1:
+                continue
+            if not members:
+                if receipts:
+                    out.append(Finding("warning", "root_without_receipts", f"root {root}",
+                                       f"anchored by {parties.anchor(anchor)} in block {anchor.block_number} with "
+                                       f"{anchor.leaf_count} leaves; none of its receipts were supplied"))
+                continue
+            if anchor.provider.lower() not in owners:
+                out.append(Finding("warning", "root_anchored_by_other", f"root {root}",
+                                   f"also anchored by {parties.anchor(anchor)} in block {anchor.block_number}, a "
+                                   "provider none of whose assets' receipts are under it: that anchor proves nothing "
+                                   "and was ignored"))
+                continue
+            rebuilt = StandardMerkleTree.of([e.receipt.leaf_values() for e in members.values()],
+                                            RECEIPT_LEAF_ENCODING)
+            if rebuilt.root != root or len(members) != anchor.leaf_count:
+                out.append(Finding("error", "root_mismatch", f"root {root}",
+                                   f"{len(members)} supplied receipts rebuild to {rebuilt.root}; the chain anchored "
+                                   f"{root} over {anchor.leaf_count} leaves in block {anchor.block_number}"))
     return out
 
 

@@ -163,10 +163,13 @@ class RevocationRow(_FromLog, table=True):
 
 
 class AnchorRow(_FromLog, table=True):
-    """RootAnchored."""
+    """RootAnchored: one row per (provider, root). ``provider`` is on whose behalf the root was anchored,
+    ``anchorer`` who sent it (the provider itself or its notary key). The same root anchored for two
+    providers is two rows; only the row of a receipt's asset's provider vouches for that receipt."""
 
-    __tablename__ = "anchors"
-    root: str = Field(primary_key=True)
+    __tablename__ = "root_anchors"  # "anchors" (keyed by root alone) was the shape before anchors had a provider
+    provider: str = Field(primary_key=True)
+    root: str = Field(primary_key=True, index=True)
     anchorer: str = Field(index=True)
     leaf_count: int
     kind: int

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -36,7 +36,7 @@ from audit.db import (
     SettlementRow,
 )
 from audit.errors import InputInvalid, NotIndexed
-from audit.receipts import ReceiptEntry, anchored_allowed
+from audit.receipts import Evidence, ReceiptEntry, anchored_allowed
 
 ROLE_NAMES = ((1, "provider"), (2, "consumer"), (4, "auditor"))
 ANCHOR_KINDS = {1: "receipts", 2: "asset hashes"}
@@ -438,18 +438,28 @@ def _grants(s: Session, rows: list[GrantRow], receipts: Sequence[ReceiptEntry] |
     return tuple(out)
 
 
-def anchored_roots(s: Session, kind: int | None = None) -> dict[str, AnchorRow]:
-    """Every anchored root (optionally of one kind)."""
+def anchors_by_root(s: Session, kind: int | None = None) -> dict[str, list[AnchorRow]]:
+    """Every anchored root (optionally of one kind) -> its anchors, one per provider that anchored it, oldest first."""
     query = select(AnchorRow) if kind is None else select(AnchorRow).where(AnchorRow.kind == kind)
-    return {a.root: a for a in s.exec(query)}
+    out: dict[str, list[AnchorRow]] = {}
+    for a in sorted(s.exec(query), key=lambda a: (a.block_number, a.log_index)):
+        out.setdefault(a.root, []).append(a)
+    return out
+
+
+def receipt_evidence(s: Session, roots: Collection[str] | None = None) -> Evidence:
+    """Which receipts the indexed anchors vouch for (all kind-1 anchors, or those of ``roots`` only)."""
+    query = select(AnchorRow.provider, AnchorRow.root).where(AnchorRow.kind == 1)
+    if roots is not None:
+        query = query.where(col(AnchorRow.root).in_(list(roots)))
+    return Evidence.of(s.exec(query).all(), dict(s.exec(select(AssetRow.asset_id, AssetRow.provider)).all()))
 
 
 def _anchored_uses(s: Session, receipts: Sequence[ReceiptEntry]) -> Counter[str]:
     roots = {e.proof.root for e in receipts if e.proof is not None}
     if not roots:
         return Counter()
-    known = set(s.exec(select(AnchorRow.root).where(col(AnchorRow.root).in_(roots))))
-    return Counter(e.receipt.grant_id for e in anchored_allowed(receipts, known))
+    return Counter(e.receipt.grant_id for e in anchored_allowed(receipts, receipt_evidence(s, roots)))
 
 
 def _settlements(s: Session, rows: list[SettlementRow]) -> tuple[Settlement, ...]:
@@ -502,7 +512,7 @@ def participant_history(s: Session, address: str) -> ParticipantHistory:
     provided = [a.asset_id for a in s.exec(select(AssetRow).where(AssetRow.provider == addr))]
     grants = _grants(s, list(s.exec(select(GrantRow).where(GrantRow.consumer == addr))), None)
     revocations = [r.grant_id for r in s.exec(select(RevocationRow).where(RevocationRow.by == addr))]
-    anchors = list(s.exec(select(AnchorRow).where(AnchorRow.anchorer == addr)))
+    anchors = list(s.exec(select(AnchorRow).where((AnchorRow.anchorer == addr) | (AnchorRow.provider == addr))))
     paid = _settlements(s, list(s.exec(select(SettlementRow).where(SettlementRow.consumer == addr))))
     revenue = tuple(_payment(p) for p in s.exec(select(RevenueRow).where(RevenueRow.owner == addr)))
     if not (events or provided or grants or anchors or revenue):
@@ -515,7 +525,8 @@ def participant_history(s: Session, address: str) -> ParticipantHistory:
     chain_id = index_chain_id(s)
     timeline = [TimelineEntry(m.at, m.kind, f"{m.kind} by {did(chain_id, m.by)}", addr) for m in membership]
     timeline += [TimelineEntry(At.of(a), "anchored", f"anchored a root of {a.leaf_count:,} "
-                               f"{ANCHOR_KINDS.get(a.kind, f'kind {a.kind}')}", a.root) for a in anchors]
+                               f"{ANCHOR_KINDS.get(a.kind, f'kind {a.kind}')}{_anchor_parties(a, addr, chain_id)}",
+                               a.root) for a in anchors]
     timeline += _grant_timeline(grants, chain_id)
     return ParticipantHistory(
         addr, _roles(onboard.roles if onboard else 0), onboard.jurisdiction if onboard else None,
@@ -523,6 +534,15 @@ def participant_history(s: Session, address: str) -> ParticipantHistory:
         tuple(revocations), tuple(a.root for a in anchors), paid, revenue, sum(p.amount for p in revenue),
         tuple(sorted(timeline, key=lambda e: _order(e.at))), chain_id,
     )
+
+
+def _anchor_parties(a: AnchorRow, addr: str, chain_id: int | None) -> str:
+    """Who else took part in an anchor of ``addr``'s timeline: its notary key, or the provider it anchored for."""
+    if a.anchorer == a.provider:
+        return ""
+    if a.provider == addr:
+        return f" (sent by its notary key {did(chain_id, a.anchorer)})"
+    return f" for {did(chain_id, a.provider)} (as its notary key)"
 
 
 def _roles(bits: int | None) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ Lines come from the gateway's receipt store (``Receipt.to_dict()`` and ``ProofDo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,10 +76,32 @@ def dump_receipts(entries: Iterable[ReceiptEntry], path: str | Path) -> None:
     Path(path).write_text("".join(json.dumps(e.to_json()) + "\n" for e in entries))
 
 
-def anchored_allowed(entries: Sequence[ReceiptEntry], anchored_roots: set[str]) -> list[ReceiptEntry]:
-    """Allowed receipts whose proof holds and whose root is anchored."""
-    return [
-        e for e in entries
-        if e.receipt.decision == "allow" and e.proof is not None and e.proof.root in anchored_roots
-        and e.proof_problem() is None
-    ]
+def anchored_allowed(entries: Sequence[ReceiptEntry], evidence: Evidence) -> list[ReceiptEntry]:
+    """Allowed receipts whose proof holds and whose root is evidence for them (see :class:`Evidence`)."""
+    return [e for e in entries if e.receipt.decision == "allow" and evidence.vouches(e) and e.proof_problem() is None]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Which receipts an anchored root vouches for: a receipt only under a root anchored as receipts on behalf
+    of the provider of its asset (``AnchorRegistry.verifyReceipt``'s rule). ``anchors`` holds (provider, root)
+    pairs of receipts anchors, ``providers`` asset id -> provider; addresses compare case-insensitively."""
+
+    anchors: frozenset[tuple[str, str]]
+    providers: Mapping[str, str]
+
+    @classmethod
+    def of(cls, anchors: Iterable[tuple[str, str]], providers: Mapping[str, str]) -> Evidence:
+        """From (provider, root) pairs of kind-1 anchors and asset id -> provider."""
+        return cls(frozenset((p.lower(), r.lower()) for p, r in anchors),
+                   {a.lower(): p.lower() for a, p in providers.items()})
+
+    def provider_of(self, entry: ReceiptEntry) -> str | None:
+        """The (lower-case) provider of the entry's asset, None if unregistered."""
+        return self.providers.get(entry.receipt.asset_id.lower())
+
+    def vouches(self, entry: ReceiptEntry) -> bool:
+        """Whether the entry's proof root was anchored as receipts for the provider of the entry's asset."""
+        provider = self.provider_of(entry)
+        return entry.proof is not None and provider is not None \
+            and (provider, entry.proof.root.lower()) in self.anchors

@@ -92,8 +92,8 @@ def _grant_revoked(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
 
 
 def _anchored(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
-    return [(AnchorRow, {**where, "root": a["root"], "anchorer": a["anchorer"], "leaf_count": a["leafCount"],
-                         "kind": a["kind"]})]
+    return [(AnchorRow, {**where, "provider": a["provider"], "root": a["root"], "anchorer": a["anchorer"],
+                         "leaf_count": a["leafCount"], "kind": a["kind"]})]
 
 
 def _settled(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:

@@ -305,16 +305,28 @@ class AnchorsClient(_Client):
         provider, active = self.chain.call(self.contract.functions.notaryOf(Web3.to_checksum_address(notary)))
         return (None if int(provider, 16) == 0 else str(provider)), bool(active)
 
-    def get(self, root: str) -> dict[str, Any] | None:
-        """The anchor of ``root`` or None."""
-        anchorer, block, leaves, kind = self.chain.call(self.contract.functions.getAnchor(b32(root)))
+    def principal_of(self, caller: str, kind: int) -> str | None:
+        """The provider on whose behalf ``caller`` anchors a root of ``kind`` now (itself if an active
+        provider; for receipts, the provider of its active notary key), or None if it may not anchor."""
+        provider = self.chain.call(self.contract.functions.principalOf(Web3.to_checksum_address(caller), kind))
+        return None if int(provider, 16) == 0 else str(provider)
+
+    def get(self, provider: str, root: str) -> dict[str, Any] | None:
+        """The anchor of ``root`` made on behalf of ``provider`` (by it or its notary key), or None.
+
+        ``{"provider", "anchorer", "block", "leaf_count", "kind"}``: anchorer is who sent it.
+        """
+        anchorer, block, leaves, kind = self.chain.call(
+            self.contract.functions.getAnchor(Web3.to_checksum_address(provider), b32(root)))
         if int(anchorer, 16) == 0:
             return None
-        return {"anchorer": anchorer, "block": block, "leaf_count": leaves, "kind": kind}
+        return {"provider": Web3.to_checksum_address(provider), "anchorer": anchorer, "block": block,
+                "leaf_count": leaves, "kind": kind}
 
-    def verify_inclusion(self, root: str, proof: list[str], leaf: str) -> bool:
-        """On-chain check: ``leaf`` is under the anchored ``root`` (whoever anchored it)."""
-        return bool(self.chain.call(self.contract.functions.verifyInclusion(b32(root), [b32(p) for p in proof], b32(leaf))))
+    def verify_inclusion(self, provider: str, root: str, proof: list[str], leaf: str) -> bool:
+        """On-chain check: ``leaf`` is under ``root`` and ``provider`` anchored ``root`` (any kind)."""
+        return bool(self.chain.call(self.contract.functions.verifyInclusion(
+            Web3.to_checksum_address(provider), b32(root), [b32(p) for p in proof], b32(leaf))))
 
     def verify_receipt(self, root: str, proof: list[str], values: list[Any] | tuple[Any, ...]) -> bool:
         """On-chain check of a receipt (its 9 leaf values, RECEIPT_LEAF_ENCODING order): under ``root``,
@@ -334,25 +346,30 @@ class AnchorsClient(_Client):
             for log in self._logs(event, **filters)
         ]
 
-    def anchored_by(self, anchorer: str, kind: int) -> list[dict[str, Any]]:
-        """Every RootAnchored event of ``kind`` sent by ``anchorer``, oldest first (keys as in anchored_events, + root)."""
-        return [
-            {"root": "0x" + bytes(log["args"]["root"]).hex(), "tx": log["transactionHash"].to_0x_hex(),
-             "block": int(log["blockNumber"]), "anchorer": log["args"]["anchorer"],
-             "leaf_count": int(log["args"]["leafCount"]), "kind": int(log["args"]["kind"])}
-            for log in self._logs("RootAnchored", anchorer=Web3.to_checksum_address(anchorer), kind=kind)
-        ]
+    def anchored_by(self, provider: str, kind: int) -> list[dict[str, Any]]:
+        """Every RootAnchored event of ``kind`` made on behalf of ``provider`` (sent by it or by its notary
+        keys), oldest first (keys as in anchored_events)."""
+        return self._anchored(kind=kind, provider=Web3.to_checksum_address(provider))
 
-    def anchored_events(self, root: str, from_block: int | None = None) -> list[dict[str, Any]]:
-        """RootAnchored events of ``root`` (at most one unless the chain is broken), oldest first.
+    def anchored_events(self, root: str, provider: str | None = None,
+                        from_block: int | None = None) -> list[dict[str, Any]]:
+        """RootAnchored events of ``root``, oldest first: of every provider that anchored it, or of ``provider``
+        only (then at most one unless the chain is broken).
 
-        Each: ``{"tx": 0x hash, "block": int, "anchorer": address, "leaf_count": int, "kind": int}``.
+        Each: ``{"root", "provider", "anchorer", "tx": 0x hash, "block": int, "leaf_count": int, "kind": int}``.
         """
+        filters: dict[str, Any] = {"root": b32(root)}
+        if provider is not None:
+            filters["provider"] = Web3.to_checksum_address(provider)
+        return self._anchored(from_block, **filters)
+
+    def _anchored(self, from_block: int | None = None, **filters: Any) -> list[dict[str, Any]]:
         return [
-            {"tx": log["transactionHash"].to_0x_hex(), "block": int(log["blockNumber"]),
-             "anchorer": log["args"]["anchorer"], "leaf_count": int(log["args"]["leafCount"]),
+            {"root": "0x" + bytes(log["args"]["root"]).hex(), "provider": str(log["args"]["provider"]),
+             "anchorer": str(log["args"]["anchorer"]), "tx": log["transactionHash"].to_0x_hex(),
+             "block": int(log["blockNumber"]), "leaf_count": int(log["args"]["leafCount"]),
              "kind": int(log["args"]["kind"])}
-            for log in self._logs("RootAnchored", from_block=from_block, root=b32(root))
+            for log in self._logs("RootAnchored", from_block=from_block, **filters)
         ]
 
 

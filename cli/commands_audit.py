@@ -18,7 +18,9 @@ from audit.check import FileCheck, run_check
 from audit.db import IndexDb, database_url
 from audit.errors import AuditError, IndexMismatch, IndexUnavailable, NotIndexed
 from audit.indexer import Indexer, IndexRun, index_until_stable
-from audit.queries import AssetHistory, GrantHistory, ParticipantHistory, asset_history, grant_history, participant_history
+from audit.queries import (
+    AssetHistory, GrantHistory, ParticipantHistory, asset_history, grant_history, index_chain_id, participant_history,
+)
 from audit.receipts import ReceiptEntry, load_receipts
 from audit.report import render_html, report_data
 from audit.source import RpcLogSource
@@ -256,9 +258,8 @@ def check_cmd(c: CliContext, receipts_file: Path | None, store_dir: Path | None,
     """Does everything add up? Grants behind accesses, use within maxCount, roots, stored files. Exit 6 if not."""
     receipts = _receipts(receipts_file) or []
     file_check = _file_check(c, store_dir, master_key)
-    notary_of, chain_id = _notary_keys(c)
     with _refreshed(c, refresh).session() as s:
-        report = run_check(s, receipts, file_check, notary_of, chain_id)
+        report = run_check(s, receipts, file_check, index_chain_id(s))
     if as_json:
         emit_json(report.to_json())
     else:
@@ -271,19 +272,6 @@ def check_cmd(c: CliContext, receipts_file: Path | None, store_dir: Path | None,
     if not report.ok:
         errors = sum(f.severity == "error" for f in report.findings)
         raise Mismatch(f"audit check failed: {errors} finding(s) do not add up")
-
-
-def _notary_keys(c: CliContext) -> tuple[Callable[[str], str | None] | None, int | None]:
-    """AnchorRegistry.notaryOf as a lookup (None when the chain does not answer: only providers' own anchors count)."""
-    from chain.contracts import AnchorsClient
-
-    try:
-        chain = c.chain()
-    except ChainError as exc:
-        err.print(f"[yellow]warning:[/yellow] notary keys not checked ({exc})", highlight=False)
-        return None, None
-    anchors = AnchorsClient(chain)
-    return (lambda address: anchors.notary_of(address)[0]), chain.chain_id
 
 
 def _file_check(c: CliContext, store_dir: Path | None, master_key: Path | None) -> FileCheck | None:

@@ -9,8 +9,10 @@ import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
 /// @title AnchorRegistry
 /// @notice Anchors Merkle roots so that any receipt or asset under them is provable on-chain; only a
 /// provider (or a notary key it registered, for receipts) may anchor, and a receipt verifies only
-/// under a root anchored by its asset's provider or that provider's notary key.
-/// @dev One storage slot per root whatever the leaf count; one per notary key.
+/// under a root anchored on behalf of its asset's provider.
+/// @dev Anchors are keyed by (provider, root): a root anchored on behalf of one provider does not stop
+/// another from anchoring it (nobody can squat a provider's root). One storage slot per anchor
+/// whatever the leaf count; one per notary key.
 contract AnchorRegistry is IAnchorRegistry {
     uint8 public constant KIND_RECEIPTS = 1;
     uint8 public constant KIND_ASSETS = 2;
@@ -18,7 +20,7 @@ contract AnchorRegistry is IAnchorRegistry {
 
     IParticipantRegistry private immutable _participants;
     IAssetRegistry private immutable _assets;
-    mapping(bytes32 root => Anchor) private _anchors;
+    mapping(address provider => mapping(bytes32 root => Anchor)) private _anchors;
     mapping(address notary => NotaryKey) private _notaries;
 
     /// @param participants The ParticipantRegistry consulted for membership and roles.
@@ -33,10 +35,15 @@ contract AnchorRegistry is IAnchorRegistry {
         if (root == bytes32(0)) revert AnchorZeroRoot();
         if (leafCount == 0) revert AnchorInvalidLeafCount(leafCount);
         if (kind != KIND_RECEIPTS && kind != KIND_ASSETS) revert AnchorInvalidKind(kind);
-        if (!_mayAnchor(msg.sender, kind)) revert AnchorUnauthorized(msg.sender, kind);
-        if (_anchors[root].anchorer != address(0)) revert AnchorAlreadyAnchored(root);
-        _anchors[root] = Anchor(msg.sender, uint48(block.number), leafCount, kind);
-        emit RootAnchored(root, msg.sender, leafCount, kind);
+        address provider = _principalOf(msg.sender, kind);
+        if (provider == address(0)) revert AnchorUnauthorized(msg.sender, kind);
+        Anchor storage anchor = _anchors[provider][root]; // field writes: ~1,250 gas less than a struct copy
+        if (anchor.anchorer != address(0)) revert AnchorAlreadyAnchored(provider, root);
+        anchor.anchorer = msg.sender;
+        anchor.blockNumber = uint48(block.number);
+        anchor.leafCount = leafCount;
+        anchor.kind = kind;
+        emit RootAnchored(root, provider, msg.sender, leafCount, kind);
     }
 
     /// @inheritdoc IAnchorRegistry
@@ -71,13 +78,22 @@ contract AnchorRegistry is IAnchorRegistry {
     }
 
     /// @inheritdoc IAnchorRegistry
-    function getAnchor(bytes32 root) external view returns (Anchor memory) {
-        return _anchors[root];
+    function principalOf(address caller, uint8 kind) external view returns (address) {
+        return _principalOf(caller, kind);
     }
 
     /// @inheritdoc IAnchorRegistry
-    function verifyInclusion(bytes32 root, bytes32[] calldata proof, bytes32 leaf) external view returns (bool) {
-        return _anchors[root].anchorer != address(0) && MerkleProof.verifyCalldata(proof, root, leaf);
+    function getAnchor(address provider, bytes32 root) external view returns (Anchor memory) {
+        return _anchors[provider][root];
+    }
+
+    /// @inheritdoc IAnchorRegistry
+    function verifyInclusion(address provider, bytes32 root, bytes32[] calldata proof, bytes32 leaf)
+        external
+        view
+        returns (bool)
+    {
+        return _anchors[provider][root].anchorer != address(0) && MerkleProof.verifyCalldata(proof, root, leaf);
     }
 
     /// @inheritdoc IAnchorRegistry
@@ -110,20 +126,19 @@ contract AnchorRegistry is IAnchorRegistry {
         );
     }
 
-    /// @dev Receipts: an active provider or an active notary key of an active provider. Assets: an active provider.
-    function _mayAnchor(address caller, uint8 kind) private view returns (bool) {
-        if (_participants.isActive(caller, ROLE_PROVIDER)) return true;
-        if (kind != KIND_RECEIPTS) return false;
+    /// @dev The provider on whose behalf `caller` anchors a root of `kind`, zero if it may not: itself if an
+    /// active provider; for receipts, the provider of an active notary key if that provider is active.
+    function _principalOf(address caller, uint8 kind) private view returns (address) {
+        if (_participants.isActive(caller, ROLE_PROVIDER)) return caller;
+        if (kind != KIND_RECEIPTS) return address(0);
         NotaryKey memory key = _notaries[caller];
-        return key.active && _participants.isActive(key.provider, ROLE_PROVIDER);
+        if (!key.active || !_participants.isActive(key.provider, ROLE_PROVIDER)) return address(0);
+        return key.provider;
     }
 
-    /// @dev Whether `root` is a receipts root anchored by the provider of `assetId` or a notary key it registered.
+    /// @dev Whether `root` is anchored as receipts on behalf of the provider of `assetId`.
     function _isEvidenceRoot(bytes32 root, bytes32 assetId) private view returns (bool) {
-        Anchor storage a = _anchors[root];
-        if (a.kind != KIND_RECEIPTS) return false;
-        address anchorer = a.anchorer;
         address provider = _assets.getAsset(assetId).provider;
-        return provider != address(0) && (anchorer == provider || _notaries[anchorer].provider == provider);
+        return provider != address(0) && _anchors[provider][root].kind == KIND_RECEIPTS;
     }
 }

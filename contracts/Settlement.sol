@@ -59,7 +59,7 @@ contract Settlement is ISettlement {
         if (count == 0) revert SettlementZeroCount(grantId);
         uint256 settled = _settled[grantId] + count;
         if (settled > g.maxCount) revert SettlementCountExceeded(grantId, settled, g.maxCount);
-        if (usageRoot != bytes32(0) && _anchors.getAnchor(usageRoot).anchorer == address(0)) {
+        if (usageRoot != bytes32(0) && _anchors.getAnchor(msg.sender, usageRoot).anchorer == address(0)) {
             revert SettlementRootNotAnchored(usageRoot);
         }
         _assets.checkOwners(request.assetId, owners, sharesBps);

@@ -5,9 +5,11 @@
 // Usage: node examples/verify-proof.js proof.json [--rpc URL]
 //   offline:     the Merkle path (values -> leaf -> root) and the document's own anchorer/provider fields.
 //                It cannot tell whether the root is really anchored, nor by whom: it says so.
-//   --rpc URL:   also on-chain, with plain JSON-RPC eth_call: the root is anchored (getAnchor), a receipt
-//                passes AnchorRegistry.verifyReceipt (anchored as receipts by the asset's provider or a
-//                notary key that provider registered), an asset proof passes verifyInclusion.
+//   --rpc URL:   also on-chain, with plain JSON-RPC eth_call: anchors are keyed by (provider, root), so the
+//                root must be anchored for the asset's provider (getAnchor(provider, root); a receipt then
+//                passes AnchorRegistry.verifyReceipt: anchored as receipts by that provider or a notary key it
+//                registered) or, for an asset proof, for the provider it names (verifyInclusion). The same
+//                root anchored by anyone else proves nothing; the reason names who did (eth_getLogs).
 // Prints "valid ..." (exit 0) or "INVALID: <reason>" (exit 6); a usage error exits 2.
 'use strict';
 const fs = require('fs');
@@ -53,8 +55,9 @@ function offline(doc) {
   const checks = [`offline: leaf is under root ${doc.root} (${doc.proof.length} hashes)`];
   if (doc.kind === 'receipt') {
     if (!doc.anchorer || !doc.provider) {
-      throw new Invalid('the document names no anchorer or no provider, so offline nobody vouches for this receipt: '
-        + 'rerun with --rpc URL to check the anchorer on-chain');
+      checks.push('offline: the document names no anchorer or no provider: only the chain can tell who vouches for '
+        + 'this receipt');
+      return { checks, needsChain: true };
     }
     const assetId = doc.values[2];
     if (!same(doc.anchorer, doc.provider)) {
@@ -102,27 +105,37 @@ const checksum = (address) => {
 };
 const addressOf = (value) => checksum(typeof value === 'string' ? value : '0x' + Buffer.from(value).toString('hex'));
 
+const ROOT_ANCHORED = '0x' + bytesToHex(keccak256(utf8ToBytes('RootAnchored(bytes32,address,address,uint40,uint8)')));
+
 async function onChain(doc, url) {
   const checks = [];
   const chainId = Number(BigInt(await rpc(url, 'eth_chainId', [])));
   if (doc.chain_id !== chainId) throw new Invalid(`the document names chain ${doc.chain_id}, the node is chain ${chainId}`);
   const registry = doc.contract;
   if (!registry) throw new Invalid('the document names no contract: it is not anchored yet');
-  const [anchor] = await call(url, registry, 'getAnchor(bytes32)', ['bytes32'], [doc.root],
+  // Anchors are keyed by (provider, root). The one that counts for a receipt is its asset's provider's
+  // (AssetRegistry, whatever the document says); for an asset proof, the provider the document names.
+  const assetId = doc.kind === 'receipt' ? doc.values[2] : null;
+  const provider = doc.kind === 'receipt' ? await providerOf(url, registry, assetId) : doc.provider || doc.anchorer;
+  if (provider === null) {
+    throw new Invalid(`asset ${assetId} is not registered: no provider vouches for this receipt `
+      + `(root ${doc.root} was anchored by ${await anchorers(url, registry, chainId, doc.root)})`);
+  }
+  if (!provider) throw new Invalid('the asset proof names no provider or anchorer: whose anchor to check is unknown');
+  const [anchor] = await call(url, registry, 'getAnchor(address,bytes32)', ['address', 'bytes32'], [provider, doc.root],
     ['(address,uint48,uint40,uint8)']);
   const anchorer = addressOf(anchor[0]);
   const kind = Number(anchor[3]);
-  if (same(anchorer, ZERO_ADDRESS)) throw new Invalid(`root ${doc.root} is not anchored in ${registry} on chain ${chainId}`);
-  checks.push(`on-chain: root anchored in block ${anchor[1]} by ${who(chainId, anchorer)}`);
+  if (same(anchorer, ZERO_ADDRESS)) throw new Invalid(await notAnchored(url, registry, chainId, doc, provider));
+  checks.push(`on-chain: root anchored in block ${anchor[1]} by ${who(chainId, anchorer)} for ${who(chainId, provider)}`);
   if (doc.kind === 'receipt') {
     if (kind !== 1) throw new Invalid(`root ${doc.root} is anchored as kind ${kind}, not as receipts (1)`);
-    const assetId = doc.values[2];
-    const provider = await providerOf(url, registry, assetId);
     const [ok] = await call(url, registry,
       'verifyReceipt(bytes32,bytes32[],bytes32,bytes32,bytes32,address,bytes32,uint8,uint64,uint64,bytes32)',
       ['bytes32', 'bytes32[]', ...RECEIPT_ENCODING], [doc.root, doc.proof, ...doc.values], ['bool']);
-    if (!ok) throw new Invalid(await whyNot(url, registry, chainId, doc.root, anchorer, provider, assetId));
-    checks.push(`on-chain: AnchorRegistry.verifyReceipt returned true (the anchorer vouches for asset ${assetId} `
+    if (!ok) throw new Invalid('AnchorRegistry.verifyReceipt returned false: the values or the sibling path are not under the root');
+    const how = same(anchorer, provider) ? 'the provider itself' : 'a notary key the provider registered';
+    checks.push(`on-chain: AnchorRegistry.verifyReceipt returned true (anchored by ${how}, for asset ${assetId} `
       + `of ${who(chainId, provider)})`);
     if (doc.provider && !same(doc.provider, provider)) {
       throw new Invalid(`the document names provider ${doc.provider}, but AssetRegistry says asset ${assetId} is `
@@ -130,14 +143,14 @@ async function onChain(doc, url) {
     }
   } else {
     if (kind !== 2) throw new Invalid(`root ${doc.root} is anchored as kind ${kind}, not as assets (2)`);
-    const [ok] = await call(url, registry, 'verifyInclusion(bytes32,bytes32[],bytes32)',
-      ['bytes32', 'bytes32[]', 'bytes32'], [doc.root, doc.proof, doc.leaf], ['bool']);
+    const [ok] = await call(url, registry, 'verifyInclusion(address,bytes32,bytes32[],bytes32)',
+      ['address', 'bytes32', 'bytes32[]', 'bytes32'], [provider, doc.root, doc.proof, doc.leaf], ['bool']);
     if (!ok) throw new Invalid('AnchorRegistry.verifyInclusion returned false');
     checks.push('on-chain: AnchorRegistry.verifyInclusion returned true');
   }
   if (doc.anchorer && !same(doc.anchorer, anchorer)) {
-    throw new Invalid(`the document names anchorer ${doc.anchorer}, but root ${doc.root} was anchored by `
-      + `${who(chainId, anchorer)}`);
+    throw new Invalid(`the document names anchorer ${doc.anchorer}, but root ${doc.root} was anchored for `
+      + `${who(chainId, provider)} by ${who(chainId, anchorer)}`);
   }
   return checks;
 }
@@ -151,20 +164,28 @@ async function providerOf(url, registry, assetId) {
   return same(provider, ZERO_ADDRESS) ? null : provider;
 }
 
-/** Why verifyReceipt said false: who anchored, whose notary key that is, who provides the asset. */
-async function whyNot(url, registry, chainId, root, anchorer, provider, assetId) {
-  if (provider === null) {
-    return `root ${root} was anchored by ${who(chainId, anchorer)}, but asset ${assetId} is not registered: `
-      + 'no provider vouches for this receipt';
+/** Everyone who anchored `root` (RootAnchored logs: root and provider are indexed, the sender is in the data). */
+async function anchorers(url, registry, chainId, root) {
+  const logs = await rpc(url, 'eth_getLogs', [{ address: registry, fromBlock: '0x0', toBlock: 'latest',
+    topics: [ROOT_ANCHORED, root] }]);
+  if (logs.length === 0) return 'nobody';
+  return logs.map((log) => {
+    const provider = addressOf('0x' + log.topics[2].slice(26));
+    const sender = addressOf('0x' + log.data.slice(26, 66));
+    return same(sender, provider) ? who(chainId, sender)
+      : `${who(chainId, sender)}, a notary key of ${who(chainId, provider)}`;
+  }).join('; ');
+}
+
+/** Why the root is not anchored for `provider`: never anchored at all, or only by others. */
+async function notAnchored(url, registry, chainId, doc, provider) {
+  const by = await anchorers(url, registry, chainId, doc.root);
+  if (by === 'nobody') return `root ${doc.root} is not anchored in ${registry} on chain ${chainId}`;
+  if (doc.kind === 'receipt') {
+    return `root ${doc.root} was anchored by ${by}, not by ${who(chainId, provider)} the provider of asset `
+      + `${doc.values[2]} nor a notary key it registered (the receipt proves nothing)`;
   }
-  const [notary] = await call(url, registry, 'notaryOf(address)', ['address'], [anchorer], ['address', 'bool']);
-  const bound = addressOf(notary);
-  if (same(anchorer, provider) || same(bound, provider)) {
-    return 'AnchorRegistry.verifyReceipt returned false: the values or the sibling path are not under the root';
-  }
-  const role = same(bound, ZERO_ADDRESS) ? '' : `, a notary key of ${bound}`;
-  return `root ${root} was anchored by ${who(chainId, anchorer)}${role}, not by ${who(chainId, provider)} the `
-    + `provider of asset ${assetId} nor a notary key it registered (AnchorRegistry.verifyReceipt returned false)`;
+  return `root ${doc.root} was anchored by ${by}, not by ${who(chainId, provider)} whom the document names`;
 }
 
 async function main() {
@@ -181,8 +202,8 @@ async function main() {
     if (args.rpc) checks.push(...(await onChain(doc, args.rpc)));
     for (const line of checks) console.log(`ok  ${line}`);
     if (!args.rpc && needsChain) {
-      throw new Invalid('not verified offline: the anchorer is not the provider; rerun with --rpc URL to check '
-        + 'AnchorRegistry.notaryOf and verifyReceipt on-chain');
+      throw new Invalid('not verified offline: the document does not name the provider as anchorer; rerun with '
+        + '--rpc URL to check getAnchor(provider, root) and verifyReceipt on-chain');
     }
     console.log(args.rpc ? `valid: on chain ${doc.chain_id}, checked with eth_call at ${args.rpc}`
       : 'valid offline only: the Merkle path holds and the document names the provider as anchorer; that the root '

@@ -15,10 +15,12 @@ moves through three states:
 
 Crash safety: a crash before sealing leaves receipts pending (sealed on the next run); a crash after
 sealing leaves a ``sealed`` batch (anchored on the next run); a crash after the anchor tx but before
-recording it is healed from the chain: ``anchor_sealed`` reads ``getAnchor(root)`` first and takes tx
-and block from the ``RootAnchored`` event, and an ``AnchorAlreadyAnchored`` revert counts as done. So
-a batch is never anchored twice. Two processes cannot seal the same receipt: membership is keyed by
-the access record id and a batch is inserted in one transaction with its members.
+recording it is healed from the chain: ``anchor_sealed`` reads ``getAnchor(provider, root)`` first and
+takes tx and block from the provider's ``RootAnchored`` event, and an ``AnchorAlreadyAnchored`` revert
+counts as done. So a batch is never anchored twice; anchors are keyed by (provider, root), so a root
+that someone else anchored first (learnt from an "accepted" proof) is still anchored by this provider.
+Two processes cannot seal the same receipt: membership is keyed by the access record id and a batch is
+inserted in one transaction with its members.
 
 Journal: before a batch is anchored, its receipts and root are written to
 ``<journal_dir>/<root>.jsonl`` (a header line, then one receipt per line in leaf order; mode 0600,
@@ -256,41 +258,60 @@ class Anchored:
     sent: bool
     gas_used: int | None = None
     batch_id: int | None = None
-    anchorer: str | None = None  # who anchored the root (on-chain)
+    anchorer: str | None = None  # who sent the anchoring transaction (the provider or its notary key)
+    provider: str | None = None  # on whose behalf the root is anchored (the key of the anchor on-chain)
 
 
 # ---- anchoring a root exactly once ---------------------------------------------------------------------
 
 
 def anchor_once(anchors: AnchorsClient, root: str, leaf_count: int, kind: int) -> Anchored:
-    """Anchor ``root`` unless it is already anchored; either way return its tx and block.
+    """Anchor ``root`` on behalf of the sender's provider unless that provider anchored it already; either
+    way return its tx and block.
 
-    Reads ``getAnchor(root)`` first; an ``AnchorAlreadyAnchored`` revert (someone anchored it in
-    between) is treated as done. Tx and block of an existing anchor come from its RootAnchored event.
+    Anchors are keyed by (provider, root): only an anchor of the sender's provider (sent by its own key
+    or one of its notary keys) counts as done. The same root anchored by anyone else (a squatter who
+    learnt it from an "accepted" proof or the pending transaction) is not ours and does not stop us.
+    Reads ``getAnchor(provider, root)`` first; an ``AnchorAlreadyAnchored`` revert (we anchored it in
+    between, e.g. another notary process) is treated as done. Tx and block of an existing anchor come
+    from its RootAnchored event.
     """
-    existing = anchors.get(root)
+    if anchors.sender is None:
+        raise AnchoringError("this notary has no signing account: it cannot anchor")
+    provider = _principal(anchors, kind)
+    existing = anchors.get(provider, root)
     if existing is None:
         try:
             receipt = anchors.anchor(root, leaf_count, kind)
         except ContractRevert as exc:
             if exc.error_name != "AnchorAlreadyAnchored":
                 raise
-            existing = anchors.get(root)
+            existing = anchors.get(provider, root)
             if existing is None:  # pragma: no cover - reverted as anchored but reads as not anchored
                 raise
         else:
             return Anchored(root, receipt["transactionHash"].to_0x_hex(), int(receipt["blockNumber"]), True,
-                            int(receipt["gasUsed"]), anchorer=str(receipt["from"]))
+                            int(receipt["gasUsed"]), anchorer=str(receipt["from"]), provider=provider)
     if existing["leaf_count"] != leaf_count or existing["kind"] != kind:
-        log.warning("root %s was anchored with %s leaves kind %s (expected %s, kind %s)",
-                    root, existing["leaf_count"], existing["kind"], leaf_count, kind)
-    events = anchors.anchored_events(root, from_block=int(existing["block"]))
+        log.warning("root %s was anchored for %s with %s leaves kind %s (expected %s, kind %s)",
+                    root, provider, existing["leaf_count"], existing["kind"], leaf_count, kind)
+    events = anchors.anchored_events(root, provider=provider, from_block=int(existing["block"]))
     if not events:  # pragma: no cover - node pruned its logs
         raise AnchoringError(f"root {root} is anchored in block {existing['block']} but its event is missing")
-    if anchors.sender is not None and str(existing["anchorer"]).lower() != anchors.sender.address.lower():
-        log.error("root %s was anchored by %s, not by this notary's key %s: its receipts are not evidence",
-                  root, existing["anchorer"], anchors.sender.address)
-    return Anchored(root, events[0]["tx"], events[0]["block"], False, anchorer=str(events[0]["anchorer"]))
+    return Anchored(root, events[0]["tx"], events[0]["block"], False, anchorer=events[0]["anchorer"],
+                    provider=provider)
+
+
+def _principal(anchors: AnchorsClient, kind: int) -> str:
+    """The provider the sender anchors for: as the contract says, else (a suspended provider, a revoked
+    key: ``anchorRoot`` will say why) the provider its notary key is bound to, else the sender itself."""
+    assert anchors.sender is not None
+    sender = anchors.sender.address
+    principal = anchors.principal_of(sender, kind)
+    if principal is not None:
+        return principal
+    bound, _active = anchors.notary_of(sender)
+    return bound or sender
 
 
 # ---- the notary ------------------------------------------------------------------------------------------
@@ -810,7 +831,8 @@ def anchor_assets(anchors: AnchorsClient, assets: Sequence[tuple[str, int]]) -> 
     batch = seal_assets(list(unique.items()), chain_id=chain_id, contract=contract)
     done = anchor_once(anchors, batch.root, len(unique), AnchorsClient.KIND_ASSETS)
     proofs = {h: doc.anchored(chain_id=chain_id, contract=contract, anchor_tx=done.anchor_tx,
-                              anchor_block=done.anchor_block, anchorer=done.anchorer) for h, doc in batch.proofs.items()}
+                              anchor_block=done.anchor_block, anchorer=done.anchorer, provider=done.provider)
+              for h, doc in batch.proofs.items()}
     return AnchoredAssets(batch.root, len(unique), done.anchor_tx, done.anchor_block, done.sent, done.gas_used, proofs)
 
 

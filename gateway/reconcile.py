@@ -1,9 +1,11 @@
 """Losing the gateway database must never give a used count back: detect it, refuse, reconcile.
 
 The gateway counts uses in its database; the chain holds the roots of the receipts it anchored
-(``RootAnchored`` with anchorer = the provider's key, kind 1). A database that does not know one of
-those roots has lost accesses (deleted, replaced by an old backup): serving from it would hand
-used counts back, accept used nonces again and reuse receipt ids. So:
+(``RootAnchored`` with provider = this gateway's provider, kind 1: sent by the provider's key or by a
+notary key it registered; a root someone else anchored for themselves is not this gateway's). A
+database that does not know one of those roots has lost accesses (deleted, replaced by an old
+backup): serving from it would hand used counts back, accept used nonces again and reuse receipt
+ids. So:
 
 - :class:`LedgerWatch` checks, before the gateway serves anything (and again every ``retry_s``
   while not ok), that every such root is a batch of its database. Until then every route but
@@ -89,7 +91,8 @@ class ReconcileRefused(GatewayError):
 
 
 def anchored_roots(gw: Gateway) -> dict[str, dict[str, Any]]:
-    """Receipts roots anchored by this gateway's provider key: root -> its RootAnchored event."""
+    """Receipts roots anchored on behalf of this gateway's provider (by its key or its notary keys):
+    root -> its RootAnchored event."""
     anchors = AnchorsClient(gw.chain)
     try:
         events = anchors.anchored_by(gw.provider_address, AnchorsClient.KIND_RECEIPTS)

@@ -5,13 +5,17 @@ pragma solidity ^0.8.24;
 /// @notice Merkle roots (OpenZeppelin StandardMerkleTree format) of access receipts or asset batches,
 /// and the notary keys providers register to anchor their receipts.
 /// @dev Who may anchor: a receipts root (kind 1) an active provider or an active notary key of an
-/// active provider; an assets root (kind 2) an active provider only. A receipt is evidence only
-/// under a root anchored by the provider of the receipt's asset or by a notary key that provider
-/// registered: `verifyReceipt` checks exactly that; `verifyInclusion` checks membership alone.
+/// active provider; an assets root (kind 2) an active provider only. Every anchor is made on behalf
+/// of a provider (its principal: the caller itself, or the provider that registered the caller's
+/// notary key) and is keyed by (provider, root): one provider anchors a root once, and the same root
+/// anchored on behalf of another provider is another, independent anchor (so nobody can block a
+/// provider's root by anchoring it first). A receipt is evidence only under a root anchored on
+/// behalf of the provider of the receipt's asset: `verifyReceipt` checks exactly that;
+/// `verifyInclusion` checks membership under one provider's anchor, whatever its kind.
 interface IAnchorRegistry {
-    /// @notice One anchored root (one storage slot).
+    /// @notice One anchored root of one provider (one storage slot).
     struct Anchor {
-        address anchorer;
+        address anchorer; // who sent anchorRoot: the provider itself or its notary key
         uint48 blockNumber;
         uint40 leafCount;
         uint8 kind; // 1 access receipts, 2 asset registrations
@@ -24,7 +28,8 @@ interface IAnchorRegistry {
     }
 
     error AnchorZeroRoot();
-    error AnchorAlreadyAnchored(bytes32 root);
+    /// @notice `root` is already anchored on behalf of `provider` (by it or by one of its notary keys).
+    error AnchorAlreadyAnchored(address provider, bytes32 root);
     error AnchorInvalidLeafCount(uint40 leafCount);
     error AnchorInvalidKind(uint8 kind);
     /// @notice `caller` may not anchor a root of `kind` (not an active provider, nor, for receipts,
@@ -39,12 +44,17 @@ interface IAnchorRegistry {
     /// @notice `notary` was already revoked.
     error AnchorNotaryAlreadyRevoked(address notary);
 
-    event RootAnchored(bytes32 indexed root, address indexed anchorer, uint40 leafCount, uint8 indexed kind);
+    /// @notice `root` was anchored on behalf of `provider` by `anchorer` (the provider itself or its notary key).
+    event RootAnchored(
+        bytes32 indexed root, address indexed provider, address anchorer, uint40 leafCount, uint8 indexed kind
+    );
     event NotaryRegistered(address indexed notary, address indexed provider);
     event NotaryRevoked(address indexed notary, address indexed provider);
 
-    /// @notice Anchor a Merkle root once. Receipts (kind 1): an active provider, or an active notary
-    /// key of an active provider. Assets (kind 2): an active provider.
+    /// @notice Anchor a Merkle root on behalf of the caller's provider (the caller itself, or the provider
+    /// of its notary key), once per provider. Receipts (kind 1): an active provider, or an active notary
+    /// key of an active provider. Assets (kind 2): an active provider. Reverts `AnchorUnauthorized` for
+    /// anyone else and `AnchorAlreadyAnchored(provider, root)` if that provider anchored `root` before.
     /// @param root The Merkle root.
     /// @param leafCount Number of leaves under the root.
     /// @param kind 1 access receipts, 2 asset registrations.
@@ -70,24 +80,37 @@ interface IAnchorRegistry {
     /// @return The AssetRegistry's address.
     function assetRegistry() external view returns (address);
 
-    /// @notice The anchor of a root (anchorer zero if never anchored).
+    /// @notice The provider on whose behalf `caller` would anchor a root of `kind` now: `caller` itself if
+    /// an active provider; for receipts, the provider of `caller`'s active notary key if that provider is
+    /// active; zero if `caller` may not anchor that kind.
+    /// @param caller The would-be anchorer.
+    /// @param kind 1 access receipts, 2 asset registrations.
+    /// @return The provider (principal), or zero.
+    function principalOf(address caller, uint8 kind) external view returns (address);
+
+    /// @notice The anchor of `root` made on behalf of `provider` (anchorer zero if it never anchored it).
+    /// @param provider The provider (principal) the root was anchored for.
     /// @param root The Merkle root.
     /// @return The anchor record.
-    function getAnchor(bytes32 root) external view returns (Anchor memory);
+    function getAnchor(address provider, bytes32 root) external view returns (Anchor memory);
 
-    /// @notice Generic inclusion: whether `leaf` is under an anchored `root` (OpenZeppelin MerkleProof,
-    /// sorted pairs), whoever anchored it and whatever its kind. It says nothing about who may vouch for
-    /// a receipt: check receipts with `verifyReceipt`.
-    /// @param root An anchored root.
+    /// @notice Generic inclusion: whether `leaf` is under `root` and `root` is anchored on behalf of
+    /// `provider` (OpenZeppelin MerkleProof, sorted pairs), whatever its kind. It says nothing about
+    /// which assets that provider may vouch for: check receipts with `verifyReceipt`.
+    /// @param provider The provider (principal) the root was anchored for.
+    /// @param root A root anchored on behalf of `provider`.
     /// @param proof Sibling hashes from leaf to root.
     /// @param leaf keccak256(bytes.concat(keccak256(abi.encode(values)))).
-    /// @return True when the root is anchored and the proof verifies.
-    function verifyInclusion(bytes32 root, bytes32[] calldata proof, bytes32 leaf) external view returns (bool);
+    /// @return True when `provider` anchored the root and the proof verifies.
+    function verifyInclusion(address provider, bytes32 root, bytes32[] calldata proof, bytes32 leaf)
+        external
+        view
+        returns (bool);
 
     /// @notice Whether an access receipt is evidence: its StandardMerkleTree leaf (recomputed from the
-    /// values) is under `root`, `root` is anchored as receipts (kind 1), and its anchorer is the provider
-    /// of `assetId` in AssetRegistry or a notary key that provider registered (revoked keys included,
-    /// for roots they anchored).
+    /// values) is under `root`, and `root` is anchored as receipts (kind 1) on behalf of the provider of
+    /// `assetId` in AssetRegistry (by that provider or a notary key it registered; revoked keys included,
+    /// for roots they anchored). The same root anchored on behalf of anyone else proves nothing here.
     /// @param root The receipts root.
     /// @param proof Sibling hashes from leaf to root.
     /// @param receiptIdHash keccak256 of the receipt id.

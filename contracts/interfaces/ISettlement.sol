@@ -25,7 +25,7 @@ interface ISettlement {
     /// @dev The consumer must have approved this contract for the amount on the settlement token.
     /// @param request The signed request of the grant (as in its GrantIssued event); its id is recomputed.
     /// @param count Accesses being settled (cumulative settled count may not exceed the grant's maxCount).
-    /// @param usageRoot Anchored receipts root evidencing the usage (0 if none).
+    /// @param usageRoot Receipts root evidencing the usage, anchored on behalf of the calling provider (0 if none).
     /// @param owners The asset's registered owners (empty for a provider-owned asset).
     /// @param sharesBps Their shares in basis points.
     function settle(

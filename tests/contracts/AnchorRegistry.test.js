@@ -31,9 +31,10 @@ describe('AnchorRegistry', function () {
     const { anchors, provider, consumer } = await loadFixture(onboardedFixture);
     const tree = receiptTree(consumer.address, 5);
     const tx = await anchors.connect(provider).anchorRoot(tree.root, 5, KIND_RECEIPTS);
-    await expect(tx).to.emit(anchors, 'RootAnchored').withArgs(tree.root, provider.address, 5, KIND_RECEIPTS);
+    await expect(tx).to.emit(anchors, 'RootAnchored')
+      .withArgs(tree.root, provider.address, provider.address, 5, KIND_RECEIPTS);
     const receipt = await tx.wait();
-    const a = await anchors.getAnchor(tree.root);
+    const a = await anchors.getAnchor(provider.address, tree.root);
     expect(a.anchorer).to.equal(provider.address);
     expect(a.blockNumber).to.equal(BigInt(receipt.blockNumber));
     expect(a.leafCount).to.equal(5n);
@@ -44,14 +45,14 @@ describe('AnchorRegistry', function () {
     const { anchors, provider } = await loadFixture(onboardedFixture);
     await expect(anchors.connect(provider).anchorRoot(h('root1'), 1, KIND_ASSETS))
       .to.emit(anchors, 'RootAnchored')
-      .withArgs(h('root1'), provider.address, 1, KIND_ASSETS);
+      .withArgs(h('root1'), provider.address, provider.address, 1, KIND_ASSETS);
     await expect(anchors.connect(provider).anchorRoot(h('root2'), 2 ** 40 - 1, KIND_RECEIPTS))
       .to.emit(anchors, 'RootAnchored')
-      .withArgs(h('root2'), provider.address, 2 ** 40 - 1, KIND_RECEIPTS);
+      .withArgs(h('root2'), provider.address, provider.address, 2 ** 40 - 1, KIND_RECEIPTS);
   });
 
   it('rejects anchoring by consumers, auditors and outsiders, either kind (AnchorUnauthorized)', async function () {
-    const { anchors, consumer, auditor, outsider } = await loadFixture(onboardedFixture);
+    const { anchors, provider, consumer, auditor, outsider } = await loadFixture(onboardedFixture);
     for (const who of [consumer, auditor, outsider]) {
       for (const kind of [KIND_RECEIPTS, KIND_ASSETS]) {
         await expect(anchors.connect(who).anchorRoot(h('forged'), 3, kind))
@@ -59,16 +60,21 @@ describe('AnchorRegistry', function () {
           .withArgs(who.address, kind);
       }
     }
-    expect((await anchors.getAnchor(h('forged'))).anchorer).to.equal(ethers.ZeroAddress);
+    for (const who of [provider, consumer, auditor, outsider]) {
+      expect((await anchors.getAnchor(who.address, h('forged'))).anchorer).to.equal(ethers.ZeroAddress);
+      for (const kind of [KIND_RECEIPTS, KIND_ASSETS]) {
+        expect(await anchors.principalOf(who.address, kind)).to.equal(who === provider ? provider.address : ethers.ZeroAddress);
+      }
+    }
   });
 
   it('verifies a real proof for every leaf', async function () {
-    const { anchors, tree } = await loadFixture(anchoredFixture);
+    const { anchors, provider, tree } = await loadFixture(anchoredFixture);
     for (const [i, value] of tree.entries()) {
       const proof = tree.getProof(i);
       const leaf = tree.leafHash(value);
       expect(StandardMerkleTree.verify(tree.root, ENCODING, value, proof)).to.equal(true);
-      expect(await anchors.verifyInclusion(tree.root, proof, leaf)).to.equal(true);
+      expect(await anchors.verifyInclusion(provider.address, tree.root, proof, leaf)).to.equal(true);
     }
   });
 
@@ -77,44 +83,68 @@ describe('AnchorRegistry', function () {
     const tree = receiptTree(consumer.address, 1, 'single');
     await anchors.connect(provider).anchorRoot(tree.root, 1, KIND_RECEIPTS);
     expect(tree.getProof(0)).to.deep.equal([]);
-    expect(await anchors.verifyInclusion(tree.root, [], tree.leafHash(tree.at(0)))).to.equal(true);
+    expect(await anchors.verifyInclusion(provider.address, tree.root, [], tree.leafHash(tree.at(0)))).to.equal(true);
   });
 
   it('rejects forged proofs and leaves', async function () {
-    const { anchors, tree, consumer } = await loadFixture(anchoredFixture);
+    const { anchors, provider, tree, consumer } = await loadFixture(anchoredFixture);
+    const inclusion = (root, proof, leaf) => anchors.verifyInclusion(provider.address, root, proof, leaf);
     const value = tree.at(3);
     const proof = tree.getProof(3);
     const leaf = tree.leafHash(value);
     const forged = [...proof];
     forged[0] = h('forged sibling');
-    expect(await anchors.verifyInclusion(tree.root, forged, leaf)).to.equal(false);
-    expect(await anchors.verifyInclusion(tree.root, proof.slice(1), leaf)).to.equal(false);
-    expect(await anchors.verifyInclusion(tree.root, tree.getProof(2), leaf)).to.equal(false);
+    expect(await inclusion(tree.root, proof, leaf)).to.equal(true);
+    expect(await inclusion(tree.root, forged, leaf)).to.equal(false);
+    expect(await inclusion(tree.root, proof.slice(1), leaf)).to.equal(false);
+    expect(await inclusion(tree.root, tree.getProof(2), leaf)).to.equal(false);
     // a tampered receipt (other response hash)
     const tampered = tree.leafHash([value[0], consumer.address, value[2], h('tampered')]);
-    expect(await anchors.verifyInclusion(tree.root, proof, tampered)).to.equal(false);
+    expect(await inclusion(tree.root, proof, tampered)).to.equal(false);
     // the raw (single-hashed) encoding is not a leaf
     const single = ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(ENCODING, value));
-    expect(await anchors.verifyInclusion(tree.root, proof, single)).to.equal(false);
+    expect(await inclusion(tree.root, proof, single)).to.equal(false);
   });
 
-  it('returns false for a valid proof under a root that was never anchored', async function () {
-    const { anchors, consumer } = await loadFixture(anchoredFixture);
+  it('returns false for a valid proof under a root that was never anchored, or not by that provider', async function () {
+    const { anchors, provider, provider2, consumer, tree } = await loadFixture(anchoredFixture);
     const other = receiptTree(consumer.address, 4, 'other');
-    expect(await anchors.verifyInclusion(other.root, other.getProof(0), other.leafHash(other.at(0)))).to.equal(false);
-    expect((await anchors.getAnchor(other.root)).anchorer).to.equal(ethers.ZeroAddress);
+    expect(await anchors.verifyInclusion(provider.address, other.root, other.getProof(0), other.leafHash(other.at(0))))
+      .to.equal(false);
+    expect((await anchors.getAnchor(provider.address, other.root)).anchorer).to.equal(ethers.ZeroAddress);
+    // provider anchored tree.root: under provider2 (or the zero address) it is not anchored
+    for (const who of [provider2.address, ethers.ZeroAddress]) {
+      expect(await anchors.verifyInclusion(who, tree.root, tree.getProof(0), tree.leafHash(tree.at(0)))).to.equal(false);
+      expect((await anchors.getAnchor(who, tree.root)).anchorer).to.equal(ethers.ZeroAddress);
+    }
   });
 
-  it('rejects anchoring a root twice, by anyone (AnchorAlreadyAnchored)', async function () {
-    const { anchors, provider, provider2, tree } = await loadFixture(anchoredFixture);
-    for (const who of [provider, provider2]) {
-      await expect(anchors.connect(who).anchorRoot(tree.root, 7, KIND_RECEIPTS))
-        .to.be.revertedWithCustomError(anchors, 'AnchorAlreadyAnchored')
-        .withArgs(tree.root);
-    }
+  it('rejects a provider anchoring its root twice, either kind (AnchorAlreadyAnchored(provider, root))', async function () {
+    const { anchors, provider, tree } = await loadFixture(anchoredFixture);
+    await expect(anchors.connect(provider).anchorRoot(tree.root, 7, KIND_RECEIPTS))
+      .to.be.revertedWithCustomError(anchors, 'AnchorAlreadyAnchored')
+      .withArgs(provider.address, tree.root);
     await expect(anchors.connect(provider).anchorRoot(tree.root, 8, KIND_ASSETS))
       .to.be.revertedWithCustomError(anchors, 'AnchorAlreadyAnchored')
-      .withArgs(tree.root);
+      .withArgs(provider.address, tree.root);
+  });
+
+  it('keys anchors by provider: a squatter anchoring a root first does not block its provider', async function () {
+    const { anchors, provider, provider2, consumer } = await loadFixture(onboardedFixture);
+    const tree = receiptTree(consumer.address, 3, 'squat');
+    await expect(anchors.connect(provider2).anchorRoot(tree.root, 99, KIND_ASSETS))
+      .to.emit(anchors, 'RootAnchored')
+      .withArgs(tree.root, provider2.address, provider2.address, 99, KIND_ASSETS);
+    const tx = anchors.connect(provider).anchorRoot(tree.root, 3, KIND_RECEIPTS);
+    await expect(tx).to.emit(anchors, 'RootAnchored')
+      .withArgs(tree.root, provider.address, provider.address, 3, KIND_RECEIPTS);
+    const mine = await anchors.getAnchor(provider.address, tree.root);
+    const squat = await anchors.getAnchor(provider2.address, tree.root);
+    expect([mine.anchorer, mine.leafCount, mine.kind]).to.deep.equal([provider.address, 3n, BigInt(KIND_RECEIPTS)]);
+    expect([squat.anchorer, squat.leafCount, squat.kind]).to.deep.equal([provider2.address, 99n, BigInt(KIND_ASSETS)]);
+    await expect(anchors.connect(provider2).anchorRoot(tree.root, 3, KIND_RECEIPTS))
+      .to.be.revertedWithCustomError(anchors, 'AnchorAlreadyAnchored')
+      .withArgs(provider2.address, tree.root);
   });
 
   it('rejects a zero root, zero leaves and unknown kinds', async function () {
@@ -228,13 +258,19 @@ describe('AnchorRegistry notary keys', function () {
 
   it('lets a notary key anchor receipts roots only, while it and its provider are active', async function () {
     const { anchors, participants, provider, notary } = await loadFixture(notaryFixture);
+    expect(await anchors.principalOf(notary.address, KIND_RECEIPTS)).to.equal(provider.address);
+    expect(await anchors.principalOf(notary.address, KIND_ASSETS)).to.equal(ethers.ZeroAddress);
     await expect(anchors.connect(notary).anchorRoot(h('n1'), 4, KIND_RECEIPTS))
       .to.emit(anchors, 'RootAnchored')
-      .withArgs(h('n1'), notary.address, 4, KIND_RECEIPTS);
+      .withArgs(h('n1'), provider.address, notary.address, 4, KIND_RECEIPTS);
+    const a = await anchors.getAnchor(provider.address, h('n1'));
+    expect(a.anchorer).to.equal(notary.address); // the anchor is the provider's, sent by its notary key
+    expect((await anchors.getAnchor(notary.address, h('n1'))).anchorer).to.equal(ethers.ZeroAddress);
     await expect(anchors.connect(notary).anchorRoot(h('n2'), 4, KIND_ASSETS))
       .to.be.revertedWithCustomError(anchors, 'AnchorUnauthorized')
       .withArgs(notary.address, KIND_ASSETS);
     await participants.suspend(provider.address);
+    expect(await anchors.principalOf(notary.address, KIND_RECEIPTS)).to.equal(ethers.ZeroAddress);
     await expect(anchors.connect(notary).anchorRoot(h('n3'), 4, KIND_RECEIPTS))
       .to.be.revertedWithCustomError(anchors, 'AnchorUnauthorized')
       .withArgs(notary.address, KIND_RECEIPTS);
@@ -243,6 +279,16 @@ describe('AnchorRegistry notary keys', function () {
     await expect(anchors.connect(notary).anchorRoot(h('n3'), 4, KIND_RECEIPTS))
       .to.be.revertedWithCustomError(anchors, 'AnchorUnauthorized')
       .withArgs(notary.address, KIND_RECEIPTS);
+  });
+
+  it('counts a notary key\'s anchor as its provider\'s: the provider cannot anchor that root again, nor the key', async function () {
+    const { anchors, provider, notary } = await loadFixture(notaryFixture);
+    await anchors.connect(notary).anchorRoot(h('n1'), 4, KIND_RECEIPTS);
+    for (const who of [provider, notary]) {
+      await expect(anchors.connect(who).anchorRoot(h('n1'), 4, KIND_RECEIPTS))
+        .to.be.revertedWithCustomError(anchors, 'AnchorAlreadyAnchored')
+        .withArgs(provider.address, h('n1'));
+    }
   });
 });
 
@@ -267,7 +313,8 @@ describe('AnchorRegistry.verifyReceipt', function () {
     const { anchors, provider2, consumer, assetId } = await loadFixture(policyFixture);
     const tree = receipts(assetId, consumer.address, 3, 'forged');
     await anchors.connect(provider2).anchorRoot(tree.root, 3, KIND_RECEIPTS);
-    expect(await anchors.verifyInclusion(tree.root, tree.getProof(0), tree.leafHash(tree.at(0)))).to.equal(true);
+    expect(await anchors.verifyInclusion(provider2.address, tree.root, tree.getProof(0), tree.leafHash(tree.at(0))))
+      .to.equal(true);
     expect(await verify(anchors, tree, 0)).to.equal(false);
     const key2 = ethers.Wallet.createRandom().connect(ethers.provider);
     await provider2.sendTransaction({ to: key2.address, value: ethers.parseEther('1') });
@@ -275,6 +322,19 @@ describe('AnchorRegistry.verifyReceipt', function () {
     const tree2 = receipts(assetId, consumer.address, 2, 'forged2');
     await anchors.connect(key2).anchorRoot(tree2.root, 2, KIND_RECEIPTS);
     expect(await verify(anchors, tree2, 0)).to.equal(false);
+  });
+
+  it('accepts the provider\'s receipts although a squatter anchored their root first (either kind)', async function () {
+    const { anchors, provider, provider2, consumer, assetId } = await loadFixture(policyFixture);
+    for (const kind of [KIND_RECEIPTS, KIND_ASSETS]) {
+      const tree = receipts(assetId, consumer.address, 4, `squat-${kind}`);
+      await anchors.connect(provider2).anchorRoot(tree.root, 4, kind);
+      expect(await verify(anchors, tree, 1)).to.equal(false); // the squatter's anchor proves nothing
+      await expect(anchors.connect(provider).anchorRoot(tree.root, 4, KIND_RECEIPTS))
+        .to.emit(anchors, 'RootAnchored')
+        .withArgs(tree.root, provider.address, provider.address, 4, KIND_RECEIPTS);
+      for (let i = 0; i < 4; i++) expect(await verify(anchors, tree, i)).to.equal(true);
+    }
   });
 
   it('rejects tampered values, unknown assets, assets roots and roots never anchored', async function () {

@@ -94,12 +94,17 @@ describe('Settlement', function () {
     expect(await settlement.settledCount(freeId)).to.equal(5n);
   });
 
-  it('accepts an anchored usage root, rejects one that is not anchored (SettlementRootNotAnchored)', async function () {
-    const { settlement, anchors, provider, consumer, owners, shares, grantId, grantReq } = await loadFixture(settlementFixture);
+  it('accepts a usage root the provider anchored, rejects one it did not (SettlementRootNotAnchored)', async function () {
+    const { settlement, anchors, provider, provider2, consumer, owners, shares, grantId, grantReq } =
+      await loadFixture(settlementFixture);
     const tree = StandardMerkleTree.of(
       [0, 1, 2].map((i) => [grantId, consumer.address, BigInt(i)]),
       ['bytes32', 'address', 'uint256'],
     );
+    await expect(settlement.connect(provider).settle(grantReq, 3, tree.root, owners, shares))
+      .to.be.revertedWithCustomError(settlement, 'SettlementRootNotAnchored')
+      .withArgs(tree.root);
+    await anchors.connect(provider2).anchorRoot(tree.root, 3, KIND_RECEIPTS); // another provider's anchor
     await expect(settlement.connect(provider).settle(grantReq, 3, tree.root, owners, shares))
       .to.be.revertedWithCustomError(settlement, 'SettlementRootNotAnchored')
       .withArgs(tree.root);

@@ -1,6 +1,6 @@
 """The notary over a real anvil and real gateway HTTP: receipts, sealing, anchoring, proofs, crashes, bulk assets.
 
-Every proof is checked three ways: ``notary.proofs.verify_offline``, ``AnchorRegistry.verifyInclusion``
+Every proof is checked three ways: ``notary.proofs.verify_offline``, ``AnchorRegistry.verifyInclusion(provider, ...)``
 on-chain, and ``StandardMerkleTree.verify`` of the ``@openzeppelin/merkle-tree`` JS package.
 """
 
@@ -124,8 +124,10 @@ def verify_three_ways(env: GatewayEnv, docs: list[ProofDocument]) -> None:
         assert doc.state == "anchored"
         assert doc.chain_id == env.gateway.chain_id and doc.contract == env.gateway.chain.address("AnchorRegistry")
         verify_offline(doc)
-        assert client.verify_inclusion(doc.root, list(doc.proof), doc.leaf)
-        assert client.get(doc.root)["block"] == doc.anchor_block  # type: ignore[index]
+        provider = env.gateway.provider_address
+        assert doc.provider == provider and doc.anchorer == provider
+        assert client.verify_inclusion(provider, doc.root, list(doc.proof), doc.leaf)
+        assert client.get(provider, doc.root)["block"] == doc.anchor_block  # type: ignore[index]
     assert verify_js(docs) == [True] * len(docs)
 
 
@@ -172,7 +174,8 @@ def test_seal_then_anchor_proof_verifies_three_ways(env: GatewayEnv, notary: Not
     assert accepted["state"] == "accepted" and accepted["root"] == sealed.root
     assert accepted["anchor_tx"] is None and accepted["anchor_block"] is None
     verify_offline(ProofDocument.from_dict(accepted))
-    assert not anchors(env).verify_inclusion(sealed.root, accepted["proof"], accepted["leaf"])  # not anchored yet
+    provider = env.gateway.provider_address
+    assert not anchors(env).verify_inclusion(provider, sealed.root, accepted["proof"], accepted["leaf"])  # not yet
     (done,) = notary.anchor_sealed()
     assert done.sent and done.root == sealed.root
     doc = ProofDocument.from_dict(signed_get(env, "consumer", f"/receipts/{rid}/proof").json())
@@ -264,7 +267,7 @@ def test_crash_between_sealing_and_anchoring(env: GatewayEnv, notary: Notary, as
     root = proc.stdout.strip()
     rid = new_receipt_ids(env, since)[0]
     assert signed_get(env, "consumer", f"/receipts/{rid}").json()["state"] == "accepted"
-    assert anchors(env).get(root) is None and events(env, root) == 0
+    assert anchors(env).get(env.gateway.provider_address, root) is None and events(env, root) == 0
     restarted = fresh_notary(env)
     (done,) = restarted.anchor_sealed()
     assert done.sent and done.root == root
@@ -379,7 +382,7 @@ def test_bulk_anchor_50_assets_in_one_transaction(env: GatewayEnv, tmp_path: Pat
     assert done.sent and done.leaf_count == 50 and len(done.proofs) == 50
     assert env.block_number() == block_before + 1  # one transaction
     assert events(env, done.root) == 1
-    anchor = client.get(done.root)
+    anchor = client.get(env.gateway.provider_address, done.root)
     assert anchor is not None and anchor["kind"] == AnchorsClient.KIND_ASSETS and anchor["leaf_count"] == 50
     docs = [done.proofs[h] for h, _size in files.values()]
     assert all(d.kind == "asset" and list(d.values) == [h, str(size)] for d, (h, size) in zip(docs, files.values()))

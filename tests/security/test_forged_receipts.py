@@ -36,7 +36,7 @@ from tests.security.conftest import ROOT, cast, private_key
 SIG_ANCHOR = "anchorRoot(bytes32,uint40,uint8)"
 SIG_VERIFY_RECEIPT = ("verifyReceipt(bytes32,bytes32[],bytes32,bytes32,bytes32,address,bytes32,uint8,uint64,uint64,"
                       "bytes32)(bool)")
-SIG_VERIFY_INCLUSION = "verifyInclusion(bytes32,bytes32[],bytes32)(bool)"
+SIG_VERIFY_INCLUSION = "verifyInclusion(address,bytes32,bytes32[],bytes32)(bool)"
 UNAUTHORIZED = "0x" + keccak(text="AnchorUnauthorized(address,uint8)")[:4].hex()
 
 
@@ -147,8 +147,9 @@ def test_non_providers_cannot_anchor_any_root(env: GatewayEnv, asset: str, who: 
         assert "AnchorUnauthorized" in r.stderr or UNAUTHORIZED in r.stderr, r.stderr
         assert address in r.stderr.lower(), r.stderr  # the custom error carries the caller
     assert nonce(env, who) == before  # rejected at estimation: no transaction
-    assert env.chain().contract("AnchorRegistry").functions.getAnchor(bytes.fromhex(forged.root[2:])).call()[0] \
-        == "0x" + "00" * 20
+    for principal in (env.account(who).address, env.gateway.provider_address):
+        assert env.chain().contract("AnchorRegistry").functions.getAnchor(
+            principal, bytes.fromhex(forged.root[2:])).call()[0] == "0x" + "00" * 20
 
 
 def test_another_provider_anchoring_made_up_receipts_is_rejected_everywhere(
@@ -161,10 +162,11 @@ def test_another_provider_anchoring_made_up_receipts_is_rejected_everywhere(
     lying = write(tmp_path, "lying.json", ProofDocument.from_dict({**doc.to_dict(), "anchorer": provider,
                                                                    "anchorer_did": None}))
 
-    # on-chain: generic inclusion holds, but verifyReceipt says no
-    inclusion = cast("call", "--rpc-url", env.devnet.rpc_url, registry(env), SIG_VERIFY_INCLUSION, doc.root,
-                     "[" + ",".join(doc.proof) + "]", doc.leaf, check=True)
-    assert inclusion.stdout.strip() == "true"
+    # on-chain: inclusion under the forger's own anchor holds, under the provider's there is none; verifyReceipt says no
+    for principal, expected in ((forger, "true"), (provider, "false")):
+        inclusion = cast("call", "--rpc-url", env.devnet.rpc_url, registry(env), SIG_VERIFY_INCLUSION, principal,
+                         doc.root, "[" + ",".join(doc.proof) + "]", doc.leaf, check=True)
+        assert inclusion.stdout.strip() == expected, principal
     assert cast_verify_receipt(env, doc) == "false"
 
     # tds audit verify-proof: exit 6, both addresses and the forger's DID in the reason
@@ -264,7 +266,8 @@ def test_readme_auditor_commands_run_as_written(env: GatewayEnv, asset: str, tmp
     out = run.stdout
     assert "valid offline only" in out and f"valid: on chain {env.chain().chain_id}" in out
     assert "\ntrue\n" in out  # verifyReceipt
-    assert f"root {good.root} anchorer {provider} kind 1 leaves 3" in out
-    assert f"({provider}, " in out  # getAsset: the provider
-    assert "\n0x0000000000000000000000000000000000000000\nfalse\n" in out  # the provider is nobody's notary key
+    assert f"root {good.root} provider {provider} anchorer {provider} kind 1 leaves 3" in out
+    assert f"asset provider {provider}\n" in out  # getAsset: the provider
+    block = next(iter(good.proofs.values())).anchor_block
+    assert f"({provider}, {block}, 3, 1)\n" in out  # getAnchor(provider, root): the anchor that counts
     assert "valid: the proof holds" in out

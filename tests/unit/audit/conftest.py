@@ -128,8 +128,11 @@ def revoke(c: SyntheticChain, gid: str, asset: str) -> ChainEvent:
     return c.emit("UsageGrants", "GrantRevoked", grantId=gid, assetId=asset, by=PROVIDER)
 
 
-def anchor(c: SyntheticChain, root: str, leaves: int, kind: int = 1) -> ChainEvent:
-    return c.emit("AnchorRegistry", "RootAnchored", root=root, anchorer=PROVIDER, leafCount=leaves, kind=kind)
+def anchor(c: SyntheticChain, root: str, leaves: int, kind: int = 1, provider: str = PROVIDER,
+           anchorer: str | None = None) -> ChainEvent:
+    """RootAnchored for ``provider``, sent by ``anchorer`` (default: the provider itself)."""
+    return c.emit("AnchorRegistry", "RootAnchored", root=root, provider=provider, anchorer=anchorer or provider,
+                  leafCount=leaves, kind=kind)
 
 
 def settle(c: SyntheticChain, gid: str, asset: str, count: int, amount: int) -> ChainEvent:
