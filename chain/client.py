@@ -6,6 +6,7 @@ a revert decoder; typed clients in :mod:`chain.contracts` are built from it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -19,7 +20,7 @@ from web3.middleware import ExtraDataToPOAMiddleware
 
 from chain.compile import all_abis, compile_contracts
 from chain.deploy import Deployment, deploy_all
-from chain.errors import ChainError, ChainUnavailable, WrongChain
+from chain.errors import AlreadyDeployed, ChainError, ChainUnavailable, DeploymentMissing, WrongChain
 from chain.revert import RevertDecoder
 from chain.settings import ChainSettings
 from chain.tx import TxSender
@@ -38,19 +39,70 @@ def connect_web3(settings: ChainSettings) -> Web3:
     return w3
 
 
-def deploy_to(settings: ChainSettings, operator: Callable[[], LocalAccount]) -> tuple[Deployment, Path]:
+def deploy_to(settings: ChainSettings, operator: Callable[[], LocalAccount], force: bool = False,
+              ) -> tuple[Deployment, Path]:
     """Compile, deploy every TDS contract with the operator as admin, write the deployment file.
 
     ``operator`` unlocks the key only once the node has answered, so a missing node is reported first.
+    If the deployment file's contracts still exist on the chain, raises AlreadyDeployed (naming what a
+    new deployment would orphan) unless ``force``; with ``force`` the old file is kept beside the new one.
     """
     w3 = connect_web3(settings)
+    path = settings.deployment_file(guarded(lambda: int(w3.eth.chain_id), settings.rpc_url))
+    existing = live_deployment(path, w3, settings.rpc_url)
+    if existing is not None and not force:
+        raise AlreadyDeployed(_orphan_message(existing, path, w3, settings.rpc_url))
     contracts = compile_contracts()
     sender = TxSender(w3, operator(), w3.eth.chain_id, RevertDecoder(all_abis(contracts)),
                       poll_latency=settings.poll_latency_s, receipt_timeout=settings.receipt_timeout_s)
     deployment = deploy_all(sender, contracts)
-    path = settings.deployment_file(deployment.chain_id)
+    if path.exists():
+        os.replace(path, _replaced_name(path))
     deployment.save(path)
     return deployment, path
+
+
+def live_deployment(path: Path, w3: Web3, rpc_url: str = "the node") -> Deployment | None:
+    """The deployment in ``path`` if its contracts exist on the node's chain; None if absent or gone."""
+    if not path.exists():
+        return None
+    try:
+        return guarded(lambda: Deployment.load(path, w3), rpc_url)
+    except (DeploymentMissing, WrongChain):
+        return None  # malformed, for another chain, or its contracts are gone (chain reset): nothing to orphan
+
+
+def _replaced_name(path: Path) -> Path:
+    """Where a replaced deployment file is kept: ``<chainId>.replaced-<n>.json``."""
+    for n in range(1, 10_000):
+        candidate = path.with_name(f"{path.stem}.replaced-{n}.json")
+        if not candidate.exists():
+            return candidate
+    raise ChainError(f"too many replaced deployment files beside {path}")
+
+
+_ORPHANS = (("ParticipantRegistry", "ParticipantOnboarded", "participant"), ("AssetRegistry", "AssetRegistered", "asset"),
+            ("UsageGrants", "GrantIssued", "grant"), ("AnchorRegistry", "RootAnchored", "anchored root"))
+
+
+def _orphan_message(deployment: Deployment, path: Path, w3: Web3, rpc_url: str) -> str:
+    """What `tds deploy` would orphan: the existing contracts and how much they hold."""
+    addresses = ", ".join(f"{name} {c.address}" for name, c in deployment.contracts.items())
+    counts = []
+    try:
+        for contract_name, event, noun in _ORPHANS:
+            c = deployment.contracts[contract_name]
+            ev = w3.eth.contract(address=Web3.to_checksum_address(c.address), abi=c.abi).events[event]()
+            n = len(guarded(lambda: ev.get_logs(from_block=deployment.deploy_block, to_block="latest"), rpc_url))
+            counts.append(f"{n} {noun}{'' if n == 1 else 's'}")
+        held = f" ({', '.join(counts)})"
+    except (ChainError, KeyError, ValueError):
+        held = ""
+    return (f"chain {deployment.chain_id} already has the TDS contracts of {path} (deployed at block "
+            f"{deployment.deploy_block}: {addresses}). A new deployment would orphan them{held}: the CLI "
+            f"and gateways would no longer see them and proofs anchored there would stop verifying. Keep using "
+            f"them (nothing to do), or run `tds deploy --force` to deploy new contracts anyway "
+            f"(the old file is kept as {_replaced_name(path).name}).")
 
 
 def guarded(fn: Callable[[], T], rpc_url: str = "the node") -> T:

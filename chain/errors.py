@@ -6,6 +6,8 @@ Hierarchy::
     ├── ChainUnavailable            the JSON-RPC node does not answer ("run `tds chain up`")
     ├── WrongChain                  node chain id differs from the configured/deployment chain id
     ├── DeploymentMissing           no deployment file for this chain, or its contracts are gone
+    ├── AlreadyDeployed             the chain already has this data dir's contracts (deploy refuses to orphan them)
+    ├── DevnetError                 the embedded devnet cannot start: port taken by another process, anvil exited
     ├── CompileError                the Solidity compiler reported errors
     ├── KeystoreError               missing keystore, wrong passphrase
     ├── TransactionFailed           a mined transaction reverted without decodable data
@@ -34,6 +36,14 @@ class WrongChain(ChainError):
 
 class DeploymentMissing(ChainError):
     """No usable deployment for the connected chain."""
+
+
+class AlreadyDeployed(ChainError):
+    """The deployment file's contracts still exist on the chain: a new deployment would orphan them."""
+
+
+class DevnetError(ChainError):
+    """The embedded anvil devnet cannot be started or is not the node answering on its port."""
 
 
 class CompileError(ChainError):

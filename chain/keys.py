@@ -10,12 +10,12 @@ import json
 import os
 import secrets
 from pathlib import Path
-
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
+from typing import TYPE_CHECKING
 
 from chain.errors import KeystoreError
+
+if TYPE_CHECKING:  # eth-account loads in about half a second: only the commands that sign pay for it
+    from eth_account.signers.local import LocalAccount
 
 PASSPHRASE_ENV = "TDS_KEYSTORE_PASSWORD"
 # scrypt n=2**15 (~0.1 s to unlock): a local-demo trade-off; production keystores use n=2**18.
@@ -59,6 +59,8 @@ class Keystore:
         path = self.path(name)
         if path.exists():
             return self.address(name)
+        from eth_account import Account
+
         self.ensure_passphrase()
         account = Account.create()
         keyfile = Account.encrypt(account.key, self._passphrase(), kdf="scrypt", iterations=SCRYPT_N)
@@ -73,12 +75,16 @@ class Keystore:
 
     def address(self, name: str) -> str:
         """The checksummed address of ``name`` without decrypting the key."""
+        from eth_utils import to_checksum_address
+
         data = self._read(name)
         return str(to_checksum_address("0x" + str(data["address"])))
 
     def account(self, name: str) -> LocalAccount:
         """Decrypt and return the account (cached for this process)."""
         if name not in self._cache:
+            from eth_account import Account
+
             data = self._read(name)
             try:
                 key = Account.decrypt(data, self._passphrase())
@@ -87,11 +93,19 @@ class Keystore:
             self._cache[name] = Account.from_key(key)
         return self._cache[name]
 
+    def _missing(self, name: str) -> str:
+        """Why ``name`` cannot be used, and how to fix it."""
+        if not self.directory.is_dir():
+            return f"no keystore at {self.directory}: run `tds init` (or point --home / TDS_HOME at your data dir)"
+        existing = ", ".join(self.names()) or "none"
+        return (f"no account {name!r} in {self.directory} (accounts: {existing}); "
+                f"create it with `tds init --accounts {name}`, or pick one with --as NAME")
+
     def _read(self, name: str) -> dict[str, object]:
         path = self.path(name)
         try:
             return dict(json.loads(path.read_text()))
         except FileNotFoundError as exc:
-            raise KeystoreError(f"no keystore for {name!r} in {self.directory}: run `tds init`") from exc
+            raise KeystoreError(self._missing(name)) from exc
         except json.JSONDecodeError as exc:
             raise KeystoreError(f"keystore {path} is not valid JSON") from exc

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from chain.contracts import AssetsClient, GrantsClient
 from chain.types import Asset, Policy
 from cli.context import CliContext
 from cli.errors import CliFailure, Mismatch, NotFound
 from cli.output import byte_progress, did, emit_json, kv, table, titled, window
-from gateway.registration import MetadataStore, register_asset
-from gateway.service import load_master_key
-from gateway.settings import GatewaySettings
-from gateway.store import EncryptedStore
-from notary.hashing import sha256_file
+
+if TYPE_CHECKING:
+    from chain.contracts import AssetsClient, GrantsClient
 
 pass_cli = click.make_pass_decorator(CliContext)
 HEX64 = "0123456789abcdef"
@@ -49,6 +48,8 @@ def _policy(value: str | None) -> Policy | None:
 
 
 def _clients(c: CliContext, signer: bool) -> tuple[AssetsClient, GrantsClient]:
+    from chain.contracts import AssetsClient, GrantsClient
+
     chain = c.chain()
     sender = chain.sender(c.account_for("provider")) if signer else None
     return AssetsClient(chain, sender), GrantsClient(chain, sender)
@@ -74,7 +75,7 @@ def asset() -> None:
               help="Asset this one was derived from (repeatable): lineage.")
 @click.option("--owner", "owners", multiple=True, help="Revenue owner ADDRESS:BPS (repeatable; sum 10000).")
 @click.option("--version-of", default=None, callback=lambda _c, _p, v: asset_id_arg(v) if v else None,
-              help="Register as a new version of this asset (owners carry over).")
+              help="Register as a new version of this asset (owners carry over, and its policy unless --policy).")
 @click.option("--policy", default=None, help="Usage policy: JSON text or a JSON file (see README).")
 @click.option("--no-store", is_flag=True, help="Anchor the hash only; do not copy the file to the gateway store.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -86,6 +87,11 @@ def register(c: CliContext, file: Path, title: str | None, description: str | No
 
     Registering bytes that are already registered is rejected (exit 4) and names the existing asset id.
     """
+    from gateway.registration import MetadataStore, register_asset
+    from gateway.service import load_master_key
+    from gateway.settings import GatewaySettings
+    from gateway.store import EncryptedStore
+
     if not file.is_file():
         raise CliFailure(f"cannot read {file}: no such file", 1)
     parsed_owners = [_owner(o) for o in owners]
@@ -93,6 +99,11 @@ def register(c: CliContext, file: Path, title: str | None, description: str | No
     if version_of and (parents or owners):
         raise click.UsageError("--version-of carries the previous version's owners; drop --owner/--parent")
     assets, grants = _clients(c, signer=True)
+    carried_from = None
+    if version_of and parsed_policy is None:
+        previous_policy = grants.get_policy(version_of)
+        if previous_policy is not None:
+            parsed_policy, carried_from = dataclasses.replace(previous_policy, epoch=0), version_of
     store = None
     gateway = GatewaySettings.load(c.home)
     if not no_store:
@@ -101,11 +112,12 @@ def register(c: CliContext, file: Path, title: str | None, description: str | No
         reg = register_asset(
             file, assets, grants, store, MetadataStore(gateway.gateway_dir / "metadata"), gateway.base_url,
             title=title, description=description, parents=parents,
-            owners=tuple(c.resolve_address(a) for a, _ in parsed_owners),
+            owners=tuple(c.resolve_address(a, param_hint="--owner") for a, _ in parsed_owners),
             shares_bps=tuple(b for _, b in parsed_owners), previous_version=version_of,
             policy=parsed_policy, progress=progress,
         )
-    emit_json(reg.to_json()) if as_json else kv("asset registered", reg.to_json())
+    data = reg.to_json() if carried_from is None else {**reg.to_json(), "policy_carried_from": carried_from}
+    emit_json(data) if as_json else kv("asset registered", data)
 
 
 def title_lookup(c: CliContext) -> Callable[[str], str | None]:
@@ -162,7 +174,7 @@ def _print_assets(rows: list[Asset], as_json: bool) -> None:
 def list_assets(c: CliContext, provider: str | None, as_json: bool) -> None:
     """Every registered asset."""
     assets, _ = _clients(c, signer=False)
-    _print_assets(assets.list(c.resolve_address(provider) if provider else None), as_json)
+    _print_assets(assets.list(c.resolve_address(provider, param_hint="--provider") if provider else None), as_json)
 
 
 @asset.command("show")
@@ -210,6 +222,8 @@ def versions(c: CliContext, asset_id: str, as_json: bool) -> None:
 @pass_cli
 def verify(c: CliContext, asset_id: str, file: Path, as_json: bool) -> None:
     """Does FILE match the asset's on-chain hash? Exit 0 if it does, 6 if not."""
+    from notary.hashing import sha256_file
+
     assets, _ = _clients(c, signer=False)
     a = _get(assets, asset_id)
     with byte_progress(f"hashing {file.name}", file.stat().st_size if file.exists() else 0) as progress:
@@ -242,5 +256,7 @@ def set_policy(c: CliContext, asset_id: str, policy: str) -> None:
     assert parsed is not None
     _, grants = _clients(c, signer=True)
     receipt = grants.set_policy(asset_id, parsed)
-    kv("policy set", {"asset_id": asset_id, "tx": receipt["transactionHash"].to_0x_hex(), **parsed.to_json()})
+    stored = grants.get_policy(asset_id) or parsed  # as the chain holds it, with the epoch it assigned
+    kv("policy set", {"asset_id": asset_id, "tx": receipt["transactionHash"].to_0x_hex(),
+                      "policy": policy_summary(stored)})
 

@@ -3,38 +3,69 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import click
 
-from chain.client import deploy_to
-from chain.devnet import Devnet
 from chain.types import did_pkh
 from cli.context import DEFAULT_GATEWAY_URL, DEMO_ACCOUNTS, CliContext
 from cli.errors import EXIT_ENVIRONMENT, CliFailure
 from cli.output import emit_json, kv, out, table
-from gateway.store import MasterKey
+
+if TYPE_CHECKING:
+    from chain.devnet import Devnet
 
 pass_cli = click.make_pass_decorator(CliContext)
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def _devnet(c: CliContext) -> Devnet:
+    from chain.devnet import Devnet
+
     port = urlparse(c.settings.rpc_url).port or 8545
     return Devnet(c.settings.devnet_dir, port=port)
+
+
+def _gateway_url(value: str | None) -> str | None:
+    """``--gateway-url``: an http(s) URL with a host."""
+    if value is None:
+        return None
+    url = urlparse(value)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise click.BadParameter(f"{value!r} is not a URL such as http://127.0.0.1:8700", param_hint="--gateway-url")
+    try:
+        url.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r}: {exc}", param_hint="--gateway-url") from exc
+    return value.rstrip("/")
 
 
 @click.command()
 @click.option("--rpc-url", default=None, help="JSON-RPC URL of the chain (default: the embedded devnet).")
 @click.option("--chain-id", type=int, default=None, help="Refuse any node whose chain id differs.")
 @click.option("--poa", is_flag=True, help="The chain is Besu QBFT/Clique (POA extraData).")
-@click.option("--gateway-url", default=DEFAULT_GATEWAY_URL, show_default=True, help="This provider's gateway URL.")
+@click.option("--gateway-url", default=None, callback=lambda _c, _p, v: _gateway_url(v),
+              help=f"This provider's gateway URL (default {DEFAULT_GATEWAY_URL}). On loopback, "
+                   "`tds gateway serve` listens on its port.")
 @click.option("--accounts", default=",".join(DEMO_ACCOUNTS), show_default=True,
               help="Keystore accounts to create (comma separated names).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_cli
-def init(c: CliContext, rpc_url: str | None, chain_id: int | None, poa: bool, gateway_url: str, accounts: str,
-         as_json: bool) -> None:
-    """Create the data dir: config, encrypted keystores, the gateway master key."""
+def init(c: CliContext, rpc_url: str | None, chain_id: int | None, poa: bool, gateway_url: str | None,
+         accounts: str, as_json: bool) -> None:
+    """Create the data dir: config, encrypted keystores, the gateway master key.
+
+    Run again on an existing data dir, it keeps what is there, creates the accounts that are missing
+    and applies the options given.
+    """
+    from gateway.keys import MasterKey
+
+    names = [n.strip() for n in accounts.split(",") if n.strip()]
+    bad = [n for n in names if not n.isidentifier()]
+    if bad:
+        raise click.BadParameter(f"{', '.join(bad)}: account names are letters, digits and _ (e.g. consumer2)",
+                                 param_hint="--accounts")
     c.home.mkdir(parents=True, exist_ok=True)
     config_path = c.home / "config.json"
     config = json.loads(config_path.read_text()) if config_path.exists() else {}
@@ -46,9 +77,14 @@ def init(c: CliContext, rpc_url: str | None, chain_id: int | None, poa: bool, ga
         chain_cfg["chain_id"] = chain_id
     if poa:
         chain_cfg["poa"] = True
-    config.setdefault("gateway", {}).setdefault("public_url", gateway_url)
+    gateway_cfg = config.setdefault("gateway", {})
+    if gateway_url is not None:
+        gateway_cfg["public_url"] = gateway_url
+        url = urlparse(gateway_url)
+        if url.hostname in LOOPBACK and url.port:  # served here: listen where the links point
+            gateway_cfg["port"] = url.port
+    gateway_cfg.setdefault("public_url", DEFAULT_GATEWAY_URL)
     config_path.write_text(json.dumps(config, indent=2) + "\n")
-    names = [n.strip() for n in accounts.split(",") if n.strip()]
     created = {name: c.keystore.create(name) for name in names}
     key_path = c.home / "gateway" / "master.key"
     if not key_path.exists():
@@ -71,7 +107,14 @@ def chain_group() -> None:
 @click.option("--fund/--no-fund", default=True, help="Give the keystore accounts devnet ether.")
 @pass_cli
 def chain_up(c: CliContext, fund: bool) -> None:
-    """Start the devnet on 127.0.0.1 (idempotent); a restart keeps the chain."""
+    """Start the devnet on 127.0.0.1 (idempotent); a restart keeps the chain.
+
+    Fails (exit 3) when another process holds the port: the chain answering there is not this data dir's.
+    """
+    host = urlparse(c.settings.rpc_url).hostname
+    if host not in LOOPBACK:
+        raise CliFailure(f"the configured chain {c.settings.rpc_url} is not the embedded devnet (127.0.0.1): "
+                         "`tds chain up` starts only a local anvil; start that node yourself", EXIT_ENVIRONMENT)
     devnet = _devnet(c)
     status = devnet.start()
     if fund:
@@ -109,11 +152,19 @@ def chain_status(c: CliContext, as_json: bool) -> None:
 
 
 @click.command()
+@click.option("--force", is_flag=True,
+              help="Deploy new contracts even if this chain has this data dir's (orphans them; the old file is kept).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_cli
-def deploy(c: CliContext, as_json: bool) -> None:
-    """Compile and deploy every TDS contract; the signer becomes the operator."""
-    deployment, path = deploy_to(c.settings, lambda: c.account_for("operator"))
+def deploy(c: CliContext, force: bool, as_json: bool) -> None:
+    """Compile and deploy every TDS contract; the signer becomes the operator.
+
+    Refuses (exit 3) when the chain already has the contracts of this data dir's deployment file.
+    """
+    from chain.client import deploy_to
+
+    c.require_home()
+    deployment, path = deploy_to(c.settings, lambda: c.account_for("operator"), force=force)
     if as_json:
         emit_json({"file": str(path), "chain_id": deployment.chain_id,
                    "contracts": {n: {"address": d.address, "tx": d.tx, "block": d.block}

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from chain.contracts import ParticipantsClient
 from chain.types import ParticipantStatus, Role, did_pkh
-from cli.context import CliContext
+from cli.context import CliContext, bytes32_arg
 from cli.errors import NotFound
 from cli.output import emit_json, kv, table, when
+
+if TYPE_CHECKING:
+    from chain.contracts import ParticipantsClient
 
 pass_cli = click.make_pass_decorator(CliContext)
 
 
 def _client(c: CliContext, signer: bool = True) -> ParticipantsClient:
+    from chain.contracts import ParticipantsClient
+
     chain = c.chain()
     return ParticipantsClient(chain, chain.sender(c.account_for("operator")) if signer else None)
 
@@ -32,7 +37,8 @@ def participant() -> None:
 @click.option("--jurisdiction", required=True, help="ISO 3166-1 alpha-2 code, e.g. DE.")
 @click.option("--credential", "credential_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Verifiable credential / DID document file; its SHA-256 is recorded.")
-@click.option("--credential-hash", default=None, help="Or the credential's hash (0x + 64 hex).")
+@click.option("--credential-hash", default=None, help="Or the credential's hash (0x + 64 hex).",
+              callback=lambda _c, _p, v: None if v is None else bytes32_arg(v, "a credential hash"))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_cli
 def onboard(c: CliContext, who: str, roles: str, jurisdiction: str, credential_file: Path | None,
@@ -44,11 +50,13 @@ def onboard(c: CliContext, who: str, roles: str, jurisdiction: str, credential_f
         raise click.BadParameter(str(exc), param_hint="--roles") from exc
     if len(jurisdiction) != 2 or not jurisdiction.isalpha():
         raise click.BadParameter("expected an ISO 3166-1 alpha-2 code such as DE", param_hint="--jurisdiction")
+    if credential_file is not None and credential_hash is not None:
+        raise click.UsageError("give --credential FILE or --credential-hash HEX, not both")
     if credential_file is not None:
         credential_hash = "0x" + hashlib.sha256(credential_file.read_bytes()).hexdigest()
     if credential_hash is None:
         raise click.UsageError("give --credential FILE or --credential-hash HEX")
-    address = c.resolve_address(who)
+    address = c.resolve_address(who, param_hint="WHO")
     client = _client(c)
     receipt = client.onboard(address, role, jurisdiction, credential_hash)
     result = {"address": address, "did": did_pkh(client.chain.chain_id, address), "roles": role.names(),
@@ -57,11 +65,14 @@ def onboard(c: CliContext, who: str, roles: str, jurisdiction: str, credential_f
     emit_json(result) if as_json else kv("participant onboarded", result)
 
 
+_DONE = {"suspend": "suspended", "reinstate": "reinstated"}
+
+
 def _status_change(c: CliContext, who: str, action: str) -> None:
+    address = c.resolve_address(who, param_hint="WHO")
     client = _client(c)
-    address = c.resolve_address(who)
     receipt = getattr(client, action)(address)
-    kv(f"participant {action}{'ed' if action.endswith('t') else 'd'}",
+    kv(f"participant {_DONE[action]}",
        {"address": address, "tx": receipt["transactionHash"].to_0x_hex(), "block": receipt["blockNumber"]})
 
 
@@ -88,7 +99,7 @@ def reinstate(c: CliContext, who: str) -> None:
 def show(c: CliContext, who: str, as_json: bool) -> None:
     """One participant's record."""
     client = _client(c, signer=False)
-    p = client.get(c.resolve_address(who))
+    p = client.get(c.resolve_address(who, param_hint="WHO"))
     if p.status == ParticipantStatus.NONE:
         raise NotFound(f"{p.address} is not a participant")
     data = {**p.to_json(), "did": did_pkh(client.chain.chain_id, p.address)}

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chain.client import Chain
 from chain.keys import Keystore
 from chain.settings import ChainSettings
+from cli.errors import EXIT_ENVIRONMENT, CliFailure
+
+if TYPE_CHECKING:
+    from chain.client import Chain
 
 DEMO_ACCOUNTS = ("operator", "provider", "consumer", "auditor")
 DEFAULT_GATEWAY_URL = "http://127.0.0.1:8700"
@@ -31,20 +34,34 @@ class CliContext:
         settings = ChainSettings.load(home)
         return cls(home, account_name, settings, Keystore(settings.keystore_dir))
 
+    def require_home(self) -> None:
+        """Fail (exit 3) when the data dir does not exist: nothing but `tds init` can help then."""
+        if not self.home.is_dir():
+            raise CliFailure(f"no data dir at {self.home.resolve()}: run `tds init` "
+                             f"(or point --home / TDS_HOME at an existing one)", EXIT_ENVIRONMENT)
+
     def chain(self) -> Chain:
         """Connect once; raises ChainUnavailable / DeploymentMissing / WrongChain."""
         if self._chain is None:
+            self.require_home()
+            from chain.client import Chain
+
             self._chain = Chain.connect(self.settings)
         return self._chain
 
     def account_for(self, default: str) -> Any:
         """The signing account: ``--as NAME`` or the role's default name."""
+        self.require_home()
         return self.keystore.account(self.account_name or default)
 
-    def resolve_address(self, value: str) -> str:
-        """An address, or the name of an account in the keystore."""
-        if value.startswith("0x"):
-            return value
+    def resolve_address(self, value: str, param_hint: str | None = None) -> str:
+        """An address (0x + 40 hex, checksummed), or the name of an account in the keystore.
+
+        A malformed address is a usage error (exit 2) naming ``param_hint``.
+        """
+        if value.lower().startswith("0x"):
+            return address_arg(value, param_hint)
+        self.require_home()
         return self.keystore.address(value)
 
     def config(self) -> dict[str, Any]:
@@ -55,3 +72,29 @@ class CliContext:
     def gateway_url(self) -> str:
         """Public base URL of this provider's gateway (used in metadata URIs and by clients)."""
         return str(self.config().get("gateway", {}).get("public_url", DEFAULT_GATEWAY_URL))
+
+
+HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def address_arg(value: str, param_hint: str | None = None) -> str:
+    """A checksummed address from 0x + 40 hex; anything else is a usage error (exit 2)."""
+    import click
+
+    if not (value[:2].lower() == "0x" and len(value) == 42 and all(ch in HEX for ch in value[2:])):
+        raise click.BadParameter(
+            f"{value!r} is not an address: expected 0x + 40 hex digits, or the name of a keystore account",
+            param_hint=param_hint)
+    from eth_utils import to_checksum_address
+
+    return str(to_checksum_address(value))
+
+
+def bytes32_arg(value: str, what: str, param_hint: str | None = None) -> str:
+    """A 0x + 64 hex value (lower-cased); anything else is a usage error (exit 2)."""
+    import click
+
+    if not (value[:2].lower() == "0x" and len(value) == 66 and all(ch in HEX for ch in value[2:])):
+        raise click.BadParameter(f"{value!r} is not {what}: expected 0x + 64 hex digits (32 bytes)",
+                                 param_hint=param_hint)
+    return value.lower()

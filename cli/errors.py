@@ -5,7 +5,7 @@
 | 0 | success |
 | 1 | unexpected error |
 | 2 | usage error (bad option or argument) |
-| 3 | environment: chain not running, not deployed, wrong chain, keystore missing |
+| 3 | environment: no data dir, chain not running or its port taken, not deployed or already deployed, wrong chain, keystore missing |
 | 4 | rejected: the contract or the gateway refused (custom error printed) |
 | 5 | not found |
 | 6 | verification failed (file or proof does not match the chain) |
@@ -15,7 +15,16 @@ from __future__ import annotations
 
 import click
 
-from chain.errors import ChainError, ChainUnavailable, ContractRevert, DeploymentMissing, KeystoreError, WrongChain
+from chain.errors import (
+    AlreadyDeployed,
+    ChainError,
+    ChainUnavailable,
+    ContractRevert,
+    DeploymentMissing,
+    DevnetError,
+    KeystoreError,
+    WrongChain,
+)
 from notary.errors import NotaryError
 
 EXIT_OK = 0
@@ -80,7 +89,7 @@ def exit_code_for_status(status: int) -> int:
 
 def exit_code_for(exc: BaseException) -> int:
     """Exit code of a domain error."""
-    if isinstance(exc, (ChainUnavailable, DeploymentMissing, WrongChain, KeystoreError)):
+    if isinstance(exc, (ChainUnavailable, DeploymentMissing, AlreadyDeployed, DevnetError, WrongChain, KeystoreError)):
         return EXIT_ENVIRONMENT
     if isinstance(exc, ContractRevert):
         return EXIT_REJECTED

@@ -1,22 +1,103 @@
-"""Entry point of ``tds``: global options, command groups, error-to-exit-code translation."""
+"""Entry point of ``tds``: global options, command groups, error-to-exit-code translation.
+
+Start-up is lazy: ``tds --help`` and ``tds --version`` import no command module, and a command
+imports only the modules it needs (web3, FastAPI and SQLModel load with the commands that use them).
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from chain.errors import ChainError, ContractRevert
-from cli.context import CliContext
 from cli.errors import EXIT_USAGE, CliFailure, describe_revert, exit_code_for, exit_code_for_status
-from cli.output import err
 from gateway.errors import GatewayError
 from notary.errors import NotaryError
 
+# Root commands a module defines on its own: loading one of them imports that module only.
+_OWN_MODULE = {
+    "init": ("cli.commands_chain", "init"),
+    "chain": ("cli.commands_chain", "chain_group"),
+    "deploy": ("cli.commands_chain", "deploy"),
+    "participant": ("cli.commands_participant", "participant"),
+}
+# What `tds --help` lists without importing anything (a unit test checks it against the commands).
+# Every other name loads all commands, since several modules add subcommands to each other's groups.
+SUMMARIES = {
+    "asset": "Data assets: content-addressed, anchored on-chain, stored encrypted at the gateway.",
+    "audit": "Auditor: rebuild histories from chain events, check proofs, receipts and files, export reports.",
+    "chain": "The embedded anvil devnet (state kept in <home>/devnet).",
+    "consumer": "Consumer side: browse a gateway's catalog, request grants, fetch data (signs with your key).",
+    "deploy": "Compile and deploy every TDS contract; the signer becomes the operator.",
+    "gateway": "The provider's gateway (HTTP API on 127.0.0.1).",
+    "grant": "Grant requests at this provider's gateway: list, approve, deny, revoke.",
+    "init": "Create the data dir: config, encrypted keystores, the gateway master key.",
+    "participant": "Members of the data space (operator commands).",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """The root group: imports a command's module when the command is used, not at start-up."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._all_loaded = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every root command name (loaded or not)."""
+        return sorted(set(SUMMARIES) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command, importing its module on first use."""
+        if cmd_name not in self.commands:
+            if cmd_name in _OWN_MODULE:
+                module, attribute = _OWN_MODULE[cmd_name]
+                self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+            else:
+                self.load_all()
+        return self.commands.get(cmd_name)
+
+    def load_all(self) -> None:
+        """Import and attach every command module (idempotent)."""
+        if self._all_loaded:
+            return
+        self._all_loaded = True
+        from cli import commands_asset, commands_audit, commands_chain, commands_participant
+
+        self.add_command(commands_chain.init)
+        self.add_command(commands_chain.chain_group)
+        self.add_command(commands_chain.deploy)
+        self.add_command(commands_participant.participant)
+        self.add_command(commands_asset.asset)
+        self.add_command(commands_audit.audit)
+        try:
+            from cli import commands_gateway
+        except ImportError:  # the gateway commands need the gateway package's optional parts
+            return
+        commands_gateway.register(self)
+        from cli import commands_notary
+
+        commands_notary.register(self)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help``: loaded commands' own help, the others' summaries (as click does)."""
+        names = [n for n in self.list_commands(ctx) if n not in self.commands or not self.commands[n].hidden]
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = [(n, self.commands[n].get_short_help_str(limit) if n in self.commands
+                 else click.utils.make_default_short_help(SUMMARIES[n], limit)) for n in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(None, "--version", package_name="tds", prog_name="tds", message="%(prog)s %(version)s")
 @click.option("--home", type=click.Path(path_type=Path), envvar="TDS_HOME", default=".tds", show_default=True,
               help="Data dir: config, keystores, deployments, devnet state, gateway store.")
 @click.option("--as", "account", metavar="NAME", envvar="TDS_ACCOUNT", default=None,
@@ -24,34 +105,15 @@ from notary.errors import NotaryError
 @click.pass_context
 def cli(ctx: click.Context, home: Path, account: str | None) -> None:
     """TDS: a trusted data space on a permissioned EVM chain."""
+    from cli.context import CliContext
+
     ctx.obj = CliContext.create(home, account)
-
-
-def _register() -> None:
-    from cli import commands_asset, commands_chain, commands_participant
-
-    cli.add_command(commands_chain.init)
-    cli.add_command(commands_chain.chain_group)
-    cli.add_command(commands_chain.deploy)
-    cli.add_command(commands_participant.participant)
-    cli.add_command(commands_asset.asset)
-    from cli import commands_audit
-    cli.add_command(commands_audit.audit)
-    try:
-        from cli import commands_gateway
-    except ImportError:  # the gateway commands need the gateway package's optional parts
-        return
-    commands_gateway.register(cli)
-    from cli import commands_notary
-
-    commands_notary.register(cli)
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``tds``; translate domain errors into a one-line message and an exit code."""
+    from cli.output import err
+
     try:
         cli.main(args=argv, prog_name="tds", standalone_mode=False)
     except click.exceptions.Exit as exc:

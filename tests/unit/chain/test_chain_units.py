@@ -71,7 +71,7 @@ def test_keystore_is_encrypted_private_and_needs_the_passphrase(tmp_path: Path, 
     monkeypatch.setenv("TDS_KEYSTORE_PASSWORD", "wrong")
     with pytest.raises(KeystoreError, match="wrong passphrase"):
         Keystore(tmp_path / "keystore").account("provider")
-    with pytest.raises(KeystoreError, match="run `tds init`"):
+    with pytest.raises(KeystoreError, match=r"no account 'nobody' .*\(accounts: provider\); create it with `tds init --accounts nobody`"):
         ks.address("nobody")
     with pytest.raises(KeystoreError, match="invalid account name"):
         ks.path("../etc/passwd")
