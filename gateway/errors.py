@@ -251,6 +251,10 @@ class GrantNotPending(Conflict):
     """The grant request is not pending (already decided)."""
 
 
+class GrantAlreadyRevoked(GrantNotPending):
+    """The grant is already revoked on-chain (a second revoke changes nothing)."""
+
+
 class HeadersTooLarge(BadRequest):
     """The request headers exceed the configured total size or count (answered before they are buffered)."""
 
@@ -324,6 +328,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     Conflict: (409, "conflict"),
     GrantExists: (409, "grant_exists"),
     GrantNotPending: (409, "grant_not_pending"),
+    GrantAlreadyRevoked: (409, "grant_already_revoked"),
     RateLimited: (429, "rate_limited"),
     DatabaseUnavailable: (503, "database_unavailable"),
     LedgerUnreconciled: (503, "ledger_unreconciled"),
