@@ -69,3 +69,22 @@ def served(env: GatewayEnv, gateway: Any = None, **overrides: Any) -> Iterator[t
     finally:
         server.should_exit = True
         server._tds_thread.join(timeout=10)
+
+
+@pytest.fixture()
+def tds(env: GatewayEnv, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
+    """Run ``tds --home HOME ARGS`` in-process as a user would; returns (exit code, stdout, stderr).
+
+    Needs a module fixture ``env`` (a GatewayEnv) in the requesting module.
+    """
+    from cli.main import main
+
+    monkeypatch.setenv("TDS_RPC_URL", env.devnet.rpc_url)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main(["--home", str(env.home), *args])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    yield run

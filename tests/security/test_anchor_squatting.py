@@ -75,21 +75,6 @@ def signed_get(env: GatewayEnv, who: str, target: str) -> httpx.Response:
     return httpx.get(env.url + target, headers=env.sign(who, "GET", target), timeout=30)
 
 
-@pytest.fixture()
-def tds(env: GatewayEnv, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    """Run ``tds --home HOME ARGS`` in-process as a user would; returns (exit code, stdout, stderr)."""
-    from cli.main import main
-
-    monkeypatch.setenv("TDS_RPC_URL", env.devnet.rpc_url)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = main(["--home", str(env.home), *args])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
-
 
 @pytest.fixture(scope="module")
 def env(gw_env: GatewayEnv) -> GatewayEnv:

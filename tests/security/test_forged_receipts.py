@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,21 +49,6 @@ def asset(env: GatewayEnv) -> str:
     """An asset of ``provider`` (the victim)."""
     return env.new_asset(Policy(purposes=("research",))).asset_id
 
-
-@pytest.fixture()
-def tds(env: GatewayEnv, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
-    """Run ``tds --home HOME ARGS`` in-process as a user would; returns (exit code, stdout, stderr)."""
-    from cli.main import main
-
-    monkeypatch.setenv("TDS_RPC_URL", env.devnet.rpc_url)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = main(["--home", str(env.home), *args])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    yield run
 
 
 @dataclass
