@@ -144,8 +144,10 @@ def main(argv: list[str] | None = None) -> int:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, ContractRevert):
         return describe_revert(exc)
-    name = type(exc).__name__
     text = str(exc)
+    if isinstance(exc, (ChainError, NotaryError)):
+        return text  # written for people already; a class name would only be noise
+    name = type(exc).__name__
     return text if name in text else f"{name}: {text}"
 
 

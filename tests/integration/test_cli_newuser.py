@@ -189,6 +189,7 @@ def test_chain_up_fails_when_any_process_holds_the_port(tmp_path: Path, capsys: 
         assert _tds(home, capsys, "init", "--rpc-url", f"http://127.0.0.1:{port}", "--accounts", "operator").code == 0
         r = _tds(home, capsys, "chain", "up")
     assert r.code == 3 and f"port {port} on 127.0.0.1 is already in use by pid {os.getpid()}" in r.err
+    assert "DevnetError" not in r.err  # a sentence for people, not a class name
 
 
 def test_chain_up_twice_is_idempotent_and_prints_the_live_pid(
