@@ -37,6 +37,7 @@ from audit.db import (
 )
 from audit.errors import InputInvalid, NotIndexed
 from audit.receipts import Evidence, ReceiptEntry, anchored_allowed
+from chain.types import did_pkh
 
 ROLE_NAMES = ((1, "provider"), (2, "consumer"), (4, "auditor"))
 ANCHOR_KINDS = {1: "receipts", 2: "asset hashes"}
@@ -265,7 +266,7 @@ class GrantHistory:
 
 def did(chain_id: int | None, address: str) -> str:
     """``did:pkh:eip155:<chainId>:<address>``; the bare address when the chain is unknown."""
-    return f"did:pkh:eip155:{chain_id}:{address}" if chain_id is not None and address else address
+    return did_pkh(chain_id, address) if chain_id is not None and address else address
 
 
 def index_chain_id(s: Session) -> int | None:

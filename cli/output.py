@@ -23,6 +23,8 @@ from rich.measure import Measurement
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 
+from chain.types import did_pkh
+
 # Piped output is not wrapped at 80 columns: ids and hashes stay on one line for scripts and logs.
 out = Console(width=None if sys.stdout.isatty() else 200, soft_wrap=not sys.stdout.isatty())
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 200, soft_wrap=True)
@@ -54,7 +56,7 @@ def did(chain_id: int | None, address: str | None) -> str:
     """A participant as ``did:pkh:eip155:<chainId>:<address>`` (the address alone when the chain is unknown)."""
     if not address:
         return NONE
-    return f"did:pkh:eip155:{chain_id}:{address}" if chain_id is not None else address
+    return did_pkh(chain_id, address) if chain_id is not None else address
 
 
 def titled(asset_id: str, title: str | None) -> str:
