@@ -92,6 +92,14 @@ class GatewayEnv:
         self.assets_made.append(reg.asset_id)
         return reg
 
+    def granted_asset(self, policy: Policy, size: int, max_count: int, who: str = "consumer",
+                      purpose: str = "research") -> tuple[str, str]:
+        """A fresh asset under ``policy`` and a live grant of ``who`` on it: (asset id, grant id)."""
+        reg = self.new_asset(policy, size=size)
+        with self.client(who) as c:
+            grant = c.request_grant(reg.asset_id, purpose, max_count=max_count)
+        return reg.asset_id, str(grant["grant_id"])
+
     def rpc(self, method: str, params: list[Any] | None = None) -> Any:
         """A raw JSON-RPC call to the devnet (tests only: anvil/evm_* methods)."""
         return rpc(self.devnet.rpc_url, method, params)

@@ -32,10 +32,8 @@ ROUNDS = 20
 @pytest.fixture(scope="module")
 def asset(gw_env: GatewayEnv) -> dict[str, Any]:
     """An open asset and a live grant of `consumer` on it."""
-    reg = gw_env.new_asset(OPEN, size=2048)
-    with gw_env.client("consumer") as c:
-        grant = c.request_grant(reg.asset_id, "research", max_count=50)
-    return {"asset": reg.asset_id, "grant": grant["grant_id"], "target": f"/assets/{reg.asset_id}/data"}
+    asset_id, grant_id = gw_env.granted_asset(OPEN, size=2048, max_count=50)
+    return {"asset": asset_id, "grant": grant_id, "target": f"/assets/{asset_id}/data"}
 
 
 def _anonymous_requests(env: GatewayEnv, asset: dict[str, Any]) -> list[tuple[str, str, dict[str, str], bytes]]:

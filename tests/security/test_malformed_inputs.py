@@ -34,10 +34,8 @@ HUGE = "9" * 4301
 @pytest.fixture(scope="module")
 def asset(gw_env: GatewayEnv) -> dict[str, Any]:
     """An open asset and a live grant of `consumer` on it."""
-    reg = gw_env.new_asset(OPEN, size=3000)
-    with gw_env.client("consumer") as c:
-        grant = c.request_grant(reg.asset_id, "research", max_count=20)
-    return {"asset": reg.asset_id, "grant": grant["grant_id"], "target": f"/assets/{reg.asset_id}/data"}
+    asset_id, grant_id = gw_env.granted_asset(OPEN, size=3000, max_count=20)
+    return {"asset": asset_id, "grant": grant_id, "target": f"/assets/{asset_id}/data"}
 
 
 def _error(resp: httpx.Response, status: int, code: str) -> str:
