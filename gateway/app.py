@@ -40,7 +40,10 @@ from gateway.errors import (
     NotFound,
     ParticipantSuspended,
     RateLimited,
+    error_body,
+    error_headers,
     error_status,
+    send_error,
 )
 from gateway.ratelimit import RateLimits, RefusalCounter
 from gateway.reconcile import install_ledger_guard
@@ -256,7 +259,7 @@ class BodyLimit:
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length" and (not value.isdigit() or int(value) > self.limit):
-                await _send_error(send, BodyTooLarge(f"body exceeds {self.limit} bytes"))
+                await send_error(send, BodyTooLarge(f"body exceeds {self.limit} bytes"))
                 return
         seen = 0
 
@@ -287,7 +290,7 @@ class ClientLimit:
             except RateLimited as exc:
                 self.refusals.count("rate_limited", 429, "rate_limited", scope.get("method", ""),
                                     scope.get("path", ""), client)
-                await _send_error(send, exc)
+                await send_error(send, exc)
                 return
         await self.app(scope, receive, send)
 
@@ -319,7 +322,7 @@ class LastResort:
             translated = translate_error(exc)
             if translated is exc and not isinstance(exc, ApiError):
                 log.error("unexpected error on %s %s", scope.get("method"), scope.get("path"), exc_info=exc)
-            await _send_error(send, translated)
+            await send_error(send, translated)
 
 
 def translate_error(exc: BaseException) -> BaseException:
@@ -331,31 +334,10 @@ def translate_error(exc: BaseException) -> BaseException:
     return exc
 
 
-async def _send_error(send: Send, exc: BaseException) -> None:
-    status, body = _error_body(exc)
-    raw = json.dumps(body).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
-    headers += [(k.lower().encode(), v.encode()) for k, v in _error_headers(exc).items()]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": raw})
-
-
-def _error_body(exc: BaseException) -> tuple[int, dict[str, Any]]:
-    status, code = error_status(exc)
-    message = str(exc) if isinstance(exc, GatewayError) else "internal error"
-    return status, {"error": {"code": code, "message": message}}
-
-
-def _error_headers(exc: BaseException) -> dict[str, str]:
-    if isinstance(exc, RateLimited):
-        return {"Retry-After": str(exc.detail.get("retry_after", 1))}
-    return {}
-
-
 def error_response(exc: BaseException) -> JSONResponse:
     """The JSON error response for any exception (see ERROR_TABLE)."""
-    status, body = _error_body(exc)
-    return JSONResponse(body, status_code=status, headers=_error_headers(exc))
+    status, body = error_body(exc)
+    return JSONResponse(body, status_code=status, headers=error_headers(exc))
 
 
 # ---- app -------------------------------------------------------------------------------------------------

@@ -32,6 +32,10 @@ a subclass inherits its parent's row unless it has its own. Messages never conta
 
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
 
 class GatewayError(Exception):
     """Root of every error raised by the gateway package."""
@@ -349,3 +353,29 @@ def error_status(exc: BaseException) -> tuple[int, str]:
         if row is not None:
             return row
     return 500, "internal_error"
+
+
+def error_body(exc: BaseException) -> tuple[int, dict[str, Any]]:
+    """(status, the documented JSON body) of any exception; messages only from GatewayError (never internals)."""
+    status, code = error_status(exc)
+    message = str(exc) if isinstance(exc, GatewayError) else "internal error"
+    return status, {"error": {"code": code, "message": message}}
+
+
+def error_headers(exc: BaseException) -> dict[str, str]:
+    """Headers an error answer carries (Retry-After for rate limits)."""
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(exc.detail.get("retry_after", 1))}
+    return {}
+
+
+async def send_error(send: Callable[[dict[str, Any]], Awaitable[None]], exc: BaseException,
+                     extra_headers: Mapping[str, str] | None = None) -> None:
+    """Answer ``exc`` as the documented JSON error through a raw ASGI ``send`` (for middlewares)."""
+    status, body = error_body(exc)
+    raw = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
+    more = {**error_headers(exc), **(extra_headers or {})}
+    headers += [(k.lower().encode(), v.encode()) for k, v in more.items()]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": raw})

@@ -64,6 +64,7 @@ from gateway.errors import (
     LedgerUnreconciled,
     SignedBeforeReconcile,
     error_status,
+    send_error,
 )
 from notary.errors import NotaryError
 from notary.proofs import ProofDocument, seal
@@ -213,7 +214,8 @@ class LedgerGuard:
         if refusal is None and state.replay_floor:
             refusal = _predates(scope, state.replay_floor)
         if refusal is not None:
-            await _send_error(send, refusal)
+            retry = {"Retry-After": "5"} if error_status(refusal)[0] == 503 else None
+            await send_error(send, refusal, retry)
             return
         await self.app(scope, receive, send)
 
@@ -226,16 +228,6 @@ def _predates(scope: Scope, floor: int) -> GatewayError | None:
                 f"this call expires by {when} and may have been signed before the gateway's database was "
                 f"reconciled (its nonce could have been used before): sign it again with an expiry after {when}")
     return None
-
-
-async def _send_error(send: Send, exc: GatewayError) -> None:
-    status, code = error_status(exc)
-    raw = json.dumps({"error": {"code": code, "message": str(exc)}}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
-    if status == 503:
-        headers.append((b"retry-after", b"5"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": raw})
 
 
 # ---- reconcile -------------------------------------------------------------------------------------------
