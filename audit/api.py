@@ -14,11 +14,12 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Path
 from sqlmodel import Session
 
+from domain.ids import ADDRESS_PATTERN, BYTES32_PATTERN
 from audit.errors import InputInvalid, NotIndexed
 from audit.queries import asset_history, grant_history, participant_history
 
-HEX32 = r"^0x[0-9a-fA-F]{64}$"
-ADDRESS = r"^0x[0-9a-fA-F]{40}$"
+HEX32 = BYTES32_PATTERN
+ADDRESS = ADDRESS_PATTERN
 
 
 def audit_router(session_factory: Callable[[], Session], prefix: str = "/audit") -> APIRouter:

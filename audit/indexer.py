@@ -22,7 +22,7 @@ from sqlmodel import Session, SQLModel
 from audit.db import EVIDENCE_TABLES, BlockRow, IndexDb, Meta
 from audit.errors import ChainMovedDuringBatch, IndexMismatch
 from audit.rows import rows_for
-from audit.source import BlockRef, ChainEvent, LogSource
+from chain.logs import BlockRef, ChainEvent, LogSource
 
 LAST_BLOCK = "last_block"
 

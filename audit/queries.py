@@ -37,7 +37,7 @@ from audit.db import (
 )
 from audit.errors import InputInvalid, NotIndexed
 from audit.receipts import Evidence, ReceiptEntry, anchored_allowed
-from chain.types import did_pkh
+from domain.types import did_pkh
 
 ROLE_NAMES = ((1, "provider"), (2, "consumer"), (4, "auditor"))
 ANCHOR_KINDS = {1: "receipts", 2: "asset hashes"}
@@ -138,7 +138,7 @@ class GrantEntry:
     anchored_accesses: int | None  # None: no receipts were supplied
 
     def request(self) -> dict[str, Any]:
-        """The signed EIP-712 request (``chain.types.GrantRequest`` JSON view)."""
+        """The signed EIP-712 request (``domain.types.GrantRequest`` JSON view)."""
         return {"asset_id": self.asset_id, "consumer": self.consumer, "purpose": self.purpose,
                 "not_before": self.not_before, "not_after": self.not_after, "max_count": self.max_count,
                 "price_per_access": self.price_per_access, "nonce": self.nonce, "deadline": self.deadline}

@@ -21,7 +21,7 @@ from audit.db import (
     RevocationRow,
     SettlementRow,
 )
-from audit.source import ChainEvent
+from chain.logs import ChainEvent
 
 Row = tuple[type[SQLModel], dict[str, Any]]
 

@@ -29,7 +29,7 @@ from audit.db import (  # noqa: E402
 )
 from audit.indexer import Indexer  # noqa: E402
 from audit.queries import asset_history  # noqa: E402
-from audit.source import RpcLogSource  # noqa: E402
+from chain.logs import RpcLogSource  # noqa: E402
 
 COMMAND = ".venv/bin/python -m bench.audit"
 TOTAL_EVENTS = 100_000

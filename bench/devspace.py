@@ -12,7 +12,7 @@ from chain.devnet import Devnet
 from chain.devspace import free_port, provision
 from chain.keys import Keystore
 from chain.settings import ChainSettings
-from chain.types import Role
+from domain.types import Role
 
 MEMBERS = {"provider": (Role.PROVIDER, "DE"), "consumer": (Role.CONSUMER, "DE"), "auditor": (Role.AUDITOR, "FR")}
 

@@ -20,7 +20,7 @@ if __name__ == "__main__" and sys.path and os.path.basename(sys.path[0]) == "ben
 from bench.devspace import start_space  # noqa: E402
 from chain.contracts import AnchorsClient, AssetsClient, GrantsClient, ParticipantsClient, SettlementClient, TokenClient  # noqa: E402
 from chain.eip712 import sign_grant_request  # noqa: E402
-from chain.types import GrantRequest, Policy, Role  # noqa: E402
+from domain.types import GrantRequest, Policy, Role  # noqa: E402
 
 COMMAND = ".venv/bin/python -m bench.gas"
 TARGETS = {"register_asset": 120_000, "issue_grant": 100_000, "anchor_root": 60_000}

@@ -46,7 +46,7 @@ from typing import Any
 from bench.devspace import start_space
 from chain.devspace import free_port
 from chain.devnet import rpc
-from chain.types import Policy
+from domain.types import Policy
 
 SMALL = 1 << 20  # same rule as gateway.access.SMALL_BODY: read whole, then one response body
 BENCH_FACTORY = "bench.gateway:bench_app"
@@ -175,7 +175,7 @@ def bench_app() -> Any:
     """uvicorn factory: the gateway app from env settings, plus the no-check ``/baseline`` and ``/plain`` routes."""
     from fastapi.responses import Response, StreamingResponse
 
-    from gateway.access import parse_id
+    from domain.ids import parse_bytes32
     from gateway.server import app_from_env
 
     app = app_from_env()
@@ -183,14 +183,14 @@ def bench_app() -> Any:
     plain_dir = gw.settings.home / "plain"
 
     def baseline(asset_id: str) -> Response:
-        reader = gw.store.open_range(parse_id(asset_id))  # decrypts and hashes, as the real route
+        reader = gw.store.open_range(parse_bytes32(asset_id))  # decrypts and hashes, as the real route
         headers = {"Content-Length": str(reader.length)}
         if reader.length <= SMALL:  # same strategy as the real route: small bodies in one piece
             return Response(b"".join(reader), media_type="application/octet-stream", headers=headers)
         return StreamingResponse(reader, media_type="application/octet-stream", headers=headers)
 
     def plain(asset_id: str) -> Response:
-        path = plain_dir / parse_id(asset_id)
+        path = plain_dir / parse_bytes32(asset_id)
         size = path.stat().st_size
         headers = {"Content-Length": str(size)}
         if size <= SMALL:
@@ -368,7 +368,7 @@ class Bench:
         self.script.write_text(_WRK_LUA)
 
     def run(self) -> dict[str, Any]:
-        from gateway.client import GatewayClient
+        from client.sdk import GatewayClient
         from gateway.service import Gateway
         from gateway.settings import GatewaySettings
 
@@ -545,7 +545,7 @@ class Bench:
 
     def _revocation_blocks(self) -> int:
         """Blocks mined after the revoke tx's block until the gateway first refuses (0: at once)."""
-        from gateway.client import GatewayClientError
+        from client.sdk import GatewayClientError
         from gateway.service import revoke_grant
 
         grant = self.session.request_grant(self.revoke_asset, "bench", max_count=100)["grant_id"]

@@ -14,7 +14,7 @@ from web3.types import TxReceipt
 from chain.client import Chain, guarded
 from chain.errors import ChainError
 from chain.tx import TxSender
-from chain.types import (
+from domain.types import (
     Asset,
     Grant,
     GrantRequest,

@@ -16,7 +16,7 @@ from chain.contracts import ParticipantsClient
 from chain.devnet import Devnet
 from chain.keys import Keystore
 from chain.settings import ChainSettings
-from chain.types import Role
+from domain.types import Role
 
 CREDENTIAL = "0x" + "c0" * 32
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from chain.types import Asset, Policy
+from domain.types import Asset, Policy
 from cli.context import CliContext
 from cli.errors import CliFailure, Mismatch, NotFound
 from cli.output import byte_progress, did, emit_json, kv, table, titled, window
@@ -90,7 +90,7 @@ def register(c: CliContext, file: Path, title: str | None, description: str | No
     from gateway.registration import MetadataStore, register_asset
     from gateway.service import load_master_key
     from gateway.settings import GatewaySettings
-    from gateway.store import EncryptedStore
+    from vault.store import EncryptedStore
 
     if not file.is_file():
         raise CliFailure(f"cannot read {file}: no such file", 1)

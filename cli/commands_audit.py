@@ -23,7 +23,7 @@ from audit.queries import (
 )
 from audit.receipts import ReceiptEntry, load_receipts
 from audit.report import render_html, report_data
-from audit.source import RpcLogSource
+from chain.logs import RpcLogSource
 from audit.verify import verify_proof_text
 from chain.errors import ChainError
 from cli.context import CliContext
@@ -278,7 +278,7 @@ def _file_check(c: CliContext, store_dir: Path | None, master_key: Path | None) 
     store_dir = store_dir or c.home / "gateway" / "store"
     if not store_dir.is_dir():
         return None
-    from gateway.store import EncryptedStore, MasterKey  # the CLI may import the gateway; audit may not
+    from vault.store import EncryptedStore, MasterKey  # the CLI may import the gateway; audit may not
 
     store = EncryptedStore(store_dir, MasterKey.from_file(master_key or c.home / "gateway" / "master.key"))
 

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 import click
 
-from chain.types import did_pkh
+from domain.types import did_pkh
 from cli.context import DEFAULT_GATEWAY_URL, DEMO_ACCOUNTS, CliContext
 from cli.errors import EXIT_ENVIRONMENT, CliFailure
 from cli.output import emit_json, kv, out, table
@@ -59,7 +59,7 @@ def init(c: CliContext, rpc_url: str | None, chain_id: int | None, poa: bool, ga
     Run again on an existing data dir, it keeps what is there, creates the accounts that are missing
     and applies the options given.
     """
-    from gateway.keys import MasterKey
+    from vault.keys import MasterKey
 
     names = [n.strip() for n in accounts.split(",") if n.strip()]
     bad = [n for n in names if not n.isidentifier()]

@@ -11,7 +11,7 @@ import click
 from cli.context import CliContext
 from cli.errors import EXIT_ENVIRONMENT, EXIT_MISMATCH, CliFailure, exit_code_for_status
 from cli.output import emit_json, err, kv, table, window
-from gateway.client import GatewayClient, GatewayClientError, IntegrityError
+from client.sdk import GatewayClient, GatewayClientError, IntegrityError
 from gateway.db import GrantState
 from gateway.settings import GatewaySettings
 

@@ -11,7 +11,7 @@ import click
 from chain.contracts import AnchorsClient
 from cli.context import CliContext
 from cli.output import emit_json, kv, table
-from gateway.client import GatewayClient
+from client.sdk import GatewayClient
 
 pass_cli = click.make_pass_decorator(CliContext)
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from chain.types import ParticipantStatus, Role, did_pkh
+from domain.types import ParticipantStatus, Role, did_pkh
 from cli.context import CliContext, bytes32_arg
 from cli.errors import NotFound
 from cli.output import emit_json, kv, table, when

@@ -23,7 +23,7 @@ from rich.measure import Measurement
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 
-from chain.types import did_pkh
+from domain.types import did_pkh
 
 # Piped output is not wrapped at 80 columns: ids and hashes stay on one line for scripts and logs.
 out = Console(width=None if sys.stdout.isatty() else 200, soft_wrap=not sys.stdout.isatty())

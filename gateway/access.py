@@ -16,14 +16,14 @@ from typing import Any
 import anyio.to_thread
 from starlette.responses import StreamingResponse
 
-from chain.types import GrantRequest, Liveness
+from domain.ids import parse_bytes32
+from domain.types import GrantRequest, Liveness
 from gateway.anchoring import receipt_id_of
 from gateway.auth import Caller
 from gateway.db import GrantState
 from gateway.errors import (
     CountExhausted,
     GrantMissing,
-    InvalidId,
     RangeInvalid,
     RangeNotSatisfiable,
     StoredFileTampered,
@@ -31,19 +31,10 @@ from gateway.errors import (
 )
 from gateway.policy import FETCH_POLICY, AccessContext
 from gateway.service import Gateway
-from gateway.store import ObjectReader
+from vault.store import ObjectReader
 
 log = logging.getLogger("tds.gateway.access")
-_ID = re.compile(r"0x[0-9a-fA-F]{64}", re.ASCII)
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)", re.ASCII)
-
-
-def parse_id(value: str, what: str = "id") -> str:
-    """A 0x + 64 hex id, lower-cased; InvalidId otherwise (also rules out path tricks)."""
-    if not isinstance(value, str) or not _ID.fullmatch(value):
-        shown = value if len(value) <= 80 else value[:77] + "..."
-        raise InvalidId(f"invalid {what} {shown!r}: expected '0x' + 64 hex digits")
-    return value.lower()
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -226,7 +217,7 @@ def _choose_grant(
     gw: Gateway, caller: Caller, asset_id: str, grant_id: str | None
 ) -> tuple[GrantRequest | None, str | None]:
     if grant_id is not None:
-        grant_id = parse_id(grant_id, "grant id")
+        grant_id = parse_bytes32(grant_id, "grant id")
         row = gw.db.grant_request(grant_id)
         request = row.request() if row is not None and row.state in _ISSUED else gw.view.request_of(grant_id)
         if request is None or gw.grant_id(request) != grant_id:

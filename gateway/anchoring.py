@@ -60,7 +60,8 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from chain.contracts import AnchorsClient
 from chain.errors import ContractRevert
-from chain.types import did_pkh
+from domain.types import did_pkh
+from domain.ids import is_address, is_bytes32
 from gateway.db import HASH_LEN, AccessRecord, Ledger, insert_unless_exists
 from gateway.errors import GatewayError, NotFound
 from notary.errors import NotaryError
@@ -85,8 +86,6 @@ _MAX_ACCESS_ID = 2**63 - 1
 JOURNAL_FORMAT = "tds-journal-v1"
 DELIVERY_GRACE_S = 120.0
 """A streaming record is sealed this long after its last checkpoint even if its stream never ended."""
-_HEX32 = re.compile(r"0x[0-9a-fA-F]{64}\Z")
-_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}\Z")
 MAX_BATCHES_PER_TICK = 20
 FULL_SCAN_S = 60.0
 """How often the worker rescans every access record for stragglers (ids committed out of order)."""
@@ -195,7 +194,7 @@ def receipt_of(record: AccessRecord, purpose_of: PurposeOf = lambda _g: None, le
     assert record.id is not None
     grant = _hex32_or_zero(record.grant_id)
     purpose = record.purpose or (purpose_of(grant) if grant != ZERO32 else None) or NO_PURPOSE
-    consumer = record.consumer if record.consumer and _ADDRESS.match(record.consumer) else ZERO_ADDRESS
+    consumer = record.consumer if is_address(record.consumer) else ZERO_ADDRESS
     return Receipt(
         receipt_id=receipt_id_of(record.id, ledger),
         grant_id=grant,
@@ -210,7 +209,7 @@ def receipt_of(record: AccessRecord, purpose_of: PurposeOf = lambda _g: None, le
 
 
 def _hex32_or_zero(value: str | None) -> str:
-    return value.lower() if value and _HEX32.match(value) else ZERO32
+    return value.lower() if is_bytes32(value) else ZERO32
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,14 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from chain.types import GrantRequest, Role, did_pkh
+from domain.types import GrantRequest, Role, did_pkh
 from gateway import catalog as dcat
-from gateway.access import ClosingStream, authorize_fetch, parse_id, refusal_code
+from domain.ids import ADDRESS_PATTERN, BYTES32_PATTERN, SIGNATURE_PATTERN, parse_bytes32
+from gateway.access import ClosingStream, authorize_fetch, refusal_code
 from gateway.auth import Caller, Session, SignedCall, bearer_token, eip712_document
 from gateway.db import GrantRequestRow
+from domain.errors import DomainError
+from vault.errors import StoreError
 from gateway.errors import (
     ApiError,
     BadRequest,
@@ -80,8 +83,8 @@ class GrantRequestIn(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    asset_id: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
-    consumer: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    asset_id: str = Field(pattern=BYTES32_PATTERN)
+    consumer: str = Field(pattern=ADDRESS_PATTERN)
     purpose: str = Field(min_length=1, max_length=200)
     not_before: int = Field(ge=0, lt=2**32)
     not_after: int = Field(ge=0, lt=2**32)
@@ -106,7 +109,7 @@ class GrantSubmission(BaseModel):
     model_config = {"extra": "forbid"}
 
     request: GrantRequestIn
-    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="EIP-712 signature of `request`")
+    signature: str = Field(pattern=SIGNATURE_PATTERN, description="EIP-712 signature of `request`")
 
 
 class GrantPublic(BaseModel):
@@ -173,7 +176,7 @@ ERRORS[429]["headers"] = {"Retry-After": {"description": "seconds to wait", "sch
 # ---- OpenAPI: ids, media types and how callers authenticate ----------------------------------------
 
 
-ID_PATTERN = "^0x[0-9a-fA-F]{64}$"
+ID_PATTERN = BYTES32_PATTERN
 SIGNED: dict[str, list[str]] = {s: [] for s in ("tdsAddress", "tdsGateway", "tdsNonce", "tdsExpiry", "tdsSignature")}
 SESSION: dict[str, list[str]] = {"sessionToken": []}
 SIGNED_CALL = {"security": [SIGNED]}
@@ -425,6 +428,14 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
         return respond(request, exc)
 
+    @app.exception_handler(StoreError)
+    async def _store_error(request: Request, exc: StoreError) -> JSONResponse:
+        return respond(request, exc)
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        return respond(request, exc)
+
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
@@ -522,7 +533,7 @@ def _routes(app: FastAPI, gw: Gateway) -> None:
         response_class=LdJsonResponse, tags=["catalog"])
     def get_asset(asset_id: str = _id("asset id")) -> JSONResponse:
         """One asset as a DCAT dataset with its metadata document and ODRL offer."""
-        asset_id = parse_id(asset_id, "asset id")
+        asset_id = parse_bytes32(asset_id, "asset id")
         head = gw.view.head(max_age_s=gw.settings.head_poll_interval_s)
         doc = gw.view.cached(("dataset", asset_id), head.number, lambda: _dataset(gw, asset_id))
         if doc is None:
@@ -552,7 +563,7 @@ def _routes(app: FastAPI, gw: Gateway) -> None:
              tags=["grants"])
     def get_grant(request: Request, grant_id: str = _id("grant id")) -> GrantPublic:
         """A grant's state (signed call by its consumer)."""
-        grant_id = parse_id(grant_id, "grant id")
+        grant_id = parse_bytes32(grant_id, "grant id")
         caller = _caller(gw, request, b"")
         row = gw.db.grant_request(grant_id)
         if row is None or row.consumer != caller.address.lower():
@@ -612,14 +623,14 @@ def _routes(app: FastAPI, gw: Gateway) -> None:
         record: dict[str, Any] = {"method": "GET", "path": _target(request)[:512], "purpose": (purpose or "")[:200]}
         caller: Caller | None = None
         try:
-            record["asset_id"] = asset_id = parse_id(asset_id, "asset id")
+            record["asset_id"] = asset_id = parse_bytes32(asset_id, "asset id")
             if purpose is not None and not 0 < len(purpose) <= 200:
                 raise BadRequest("purpose must be 1..200 characters")
             caller = _caller(gw, request, b"")
             record.update(consumer=caller.address.lower(), block=caller.block)
             # the allow record is committed with the count, before any byte goes out
             delivery = authorize_fetch(gw, caller, asset_id, grant, purpose, range_header, record)
-        except (GatewayError, RequestValidationError) as exc:
+        except (GatewayError, StoreError, DomainError, RequestValidationError) as exc:
             _record_refusal(gw, request, caller, exc, grant, record)
             raise
         headers = {
@@ -660,7 +671,7 @@ def _record_refusal(gw: Gateway, request: Request, caller: Caller | None, exc: E
 
 def _maybe_id(value: str | None) -> str | None:
     try:
-        return parse_id(value) if value else None
+        return parse_bytes32(value) if value else None
     except ApiError:
         return None
 
@@ -777,7 +788,7 @@ def _receipt_routes(app: FastAPI, gw: Gateway) -> None:
     ) -> dict[str, Any]:
         """Receipts visible to the caller (signed call), oldest first; `next` is the cursor of the next page."""
         caller, sees_all = reader(request)
-        rows = notary.receipts(grant_id=parse_id(grant, "grant id") if grant else None,
+        rows = notary.receipts(grant_id=parse_bytes32(grant, "grant id") if grant else None,
                                consumer=None if sees_all else caller.address, after=after, limit=limit)
         last = access_id_of(rows[-1].receipt.receipt_id) if len(rows) == limit else None
         return {"receipts": [r.to_dict(gw.chain_id) for r in rows], "next": last}

@@ -47,7 +47,8 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
 from chain.eip712 import EIP712_DOMAIN_TYPE, GRANT_REQUEST_TYPES, grant_domain, signature_problem
-from chain.types import Participant, ParticipantStatus, Role
+from domain.types import Participant, ParticipantStatus, Role
+from domain.ids import is_address, is_bytes32, is_signature
 from gateway.chainview import ChainView
 from gateway.db import Database
 from gateway.errors import (
@@ -78,9 +79,6 @@ GATEWAY_REQUEST_TYPES: dict[str, list[dict[str, str]]] = {
 }
 H_ADDRESS, H_NONCE, H_EXPIRY, H_SIGNATURE = "x-tds-address", "x-tds-nonce", "x-tds-expiry", "x-tds-signature"
 H_GATEWAY = "x-tds-gateway"
-_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}", re.ASCII)
-_SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}", re.ASCII)
-_BYTES32 = re.compile(r"0x[0-9a-fA-F]{64}", re.ASCII)
 _UINT = re.compile(r"[0-9]{1,78}", re.ASCII)
 
 
@@ -235,9 +233,9 @@ class SignedCall:
             missing = ", ".join(h for h, v in values.items() if not v)
             raise SignatureMissing(f"unsigned request: missing {missing} (see GET /eip712)")
         address, gateway, nonce, expiry, signature = (str(values[h]).strip() for h in names)
-        if not _ADDRESS.fullmatch(address) or not _SIGNATURE.fullmatch(signature):
+        if not is_address(address) or not is_signature(signature):
             raise BadSignature("malformed X-TDS-Address or X-TDS-Signature")
-        if not _BYTES32.fullmatch(gateway):
+        if not is_bytes32(gateway):
             raise BadSignature("X-TDS-Gateway must be the gateway id from GET /eip712 (0x + 64 hex digits)")
         if not _UINT.fullmatch(nonce) or not _UINT.fullmatch(expiry) or int(nonce) >= 2**256 or int(expiry) >= 2**32:
             raise BadSignature("X-TDS-Nonce must be a uint256 and X-TDS-Expiry a uint32, in decimal")

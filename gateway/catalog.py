@@ -19,7 +19,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from chain.types import Asset, Policy, did_pkh
+from domain.types import Asset, Policy, did_pkh
 
 IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
 _MEDIA_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$")

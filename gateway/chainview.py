@@ -22,7 +22,7 @@ from chain.client import Chain
 from chain.contracts import AssetsClient, GrantsClient, ParticipantsClient, b32
 from chain.errors import ChainError, ContractRevert
 from chain.rpc import KeepAliveRpc
-from chain.types import Grant, GrantRequest, Liveness, Participant, Policy
+from domain.types import Grant, GrantRequest, Liveness, Participant, Policy
 from gateway.errors import ChainStale, ChainUnavailableError
 
 T = TypeVar("T")

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
-from chain.types import GrantRequest
+from domain.types import GrantRequest
 
 HASH_LEN = 66
 

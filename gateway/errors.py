@@ -3,15 +3,6 @@
 Hierarchy::
 
     GatewayError
-    └── StoreError                    encrypted file store (gateway.store)
-        ├── InvalidAssetId            (also ValueError) not "0x" + 64 hex digits
-        ├── InvalidRange              (also ValueError) byte range outside the object
-        ├── AssetNotFound             nothing stored under this asset id
-        ├── AssetAlreadyStored        put() on an existing asset without overwrite
-        ├── MasterKeyError            master key missing, malformed or badly protected
-        ├── WrongMasterKey            object was wrapped under another master key
-        ├── UnsupportedStoreFormat    header written by an unknown format version
-        └── StoredFileTampered        integrity check failed (GCM tag, MAC or hash)
     └── ApiError                      a refusal with an HTTP status and a stable code (see ERROR_TABLE)
         ├── BadRequest                malformed JSON / fields, invalid ids, body too large, bad range,
         │   └── HeadersTooLarge       request headers over the configured size or count (431)
@@ -26,8 +17,9 @@ Hierarchy::
         ├── LedgerUnreconciled        the chain holds receipts roots this gateway's database lacks (503)
         └── DatabaseUnavailable       the gateway database refused or failed a statement (fail closed)
 
-``ERROR_TABLE`` maps every class to (HTTP status, machine code); ``error_status`` walks the MRO, so
-a subclass inherits its parent's row unless it has its own. Messages never contain key material.
+The vault's ``StoreError`` tree (``vault.errors``) and ``domain.errors`` (``InvalidId``: a malformed
+id, address or signature) are mapped here too. ``ERROR_TABLE`` maps every
+class to (HTTP status, machine code); ``error_status`` walks the MRO, so a subclass inherits its parent's row unless it has its own. Messages never contain key material.
 """
 
 from __future__ import annotations
@@ -36,72 +28,21 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from domain.errors import DomainError, InvalidId  # the one id error, mapped to HTTP below
+from vault.errors import (  # the vault's errors, mapped to HTTP below
+    StoreError,
+    InvalidRange,
+    AssetNotFound,
+    AssetAlreadyStored,
+    MasterKeyError,
+    WrongMasterKey,
+    UnsupportedStoreFormat,
+    StoredFileTampered,
+)
+
 
 class GatewayError(Exception):
     """Root of every error raised by the gateway package."""
-
-
-class StoreError(GatewayError):
-    """Root of the encrypted file store's errors."""
-
-
-class InvalidAssetId(StoreError, ValueError):
-    """The asset id is not "0x" followed by 64 hex digits."""
-
-    def __init__(self, value: object) -> None:
-        self.value = value
-        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
-        super().__init__(f"invalid asset id {shown}: expected '0x' + 64 hex digits")
-
-
-class InvalidRange(StoreError, ValueError):
-    """The requested byte range does not lie within the stored object."""
-
-
-class AssetNotFound(StoreError):
-    """No object is stored under this asset id."""
-
-    def __init__(self, asset_id: str) -> None:
-        self.asset_id = asset_id
-        super().__init__(f"asset {asset_id} is not in the store")
-
-
-class AssetAlreadyStored(StoreError):
-    """An object is already stored under this asset id."""
-
-    def __init__(self, asset_id: str) -> None:
-        self.asset_id = asset_id
-        super().__init__(f"asset {asset_id} is already stored (pass overwrite=True to replace it)")
-
-
-class MasterKeyError(StoreError):
-    """The gateway master key could not be loaded or created."""
-
-
-class WrongMasterKey(StoreError):
-    """The object's data key was wrapped under a different master key."""
-
-    def __init__(self, asset_id: str, stored_key_id: str, current_key_id: str) -> None:
-        self.asset_id = asset_id
-        self.stored_key_id = stored_key_id
-        self.current_key_id = current_key_id
-        super().__init__(
-            f"asset {asset_id} was stored under master key {stored_key_id}, "
-            f"but this gateway uses master key {current_key_id}"
-        )
-
-
-class UnsupportedStoreFormat(StoreError):
-    """The object's header uses a format version this code cannot read."""
-
-
-class StoredFileTampered(StoreError):
-    """A stored object failed an integrity check (GCM tag, header MAC or SHA-256)."""
-
-    def __init__(self, asset_id: str, reason: str) -> None:
-        self.asset_id = asset_id
-        self.reason = reason
-        super().__init__(f"stored asset {asset_id} failed integrity check: {reason}")
 
 
 # ---- API refusals (one HTTP status and one stable code each, see ERROR_TABLE) --------------------
@@ -121,10 +62,6 @@ class BadRequest(ApiError):
 
 class MalformedJson(BadRequest):
     """The body is not valid JSON or does not have the expected fields."""
-
-
-class InvalidId(BadRequest):
-    """An asset, grant or request id is not "0x" + 64 hex digits."""
 
 
 class BodyTooLarge(BadRequest):
@@ -296,7 +233,6 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     BadRequest: (400, "bad_request"),
     MalformedJson: (400, "malformed_json"),
     InvalidId: (422, "invalid_id"),
-    InvalidAssetId: (422, "invalid_id"),
     BodyTooLarge: (413, "body_too_large"),
     HeadersTooLarge: (431, "headers_too_large"),
     RangeNotSatisfiable: (416, "range_not_satisfiable"),
@@ -342,6 +278,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     ChainStale: (503, "chain_stale"),
     StoredFileTampered: (503, "stored_file_tampered"),
     StoreError: (500, "store_error"),
+    DomainError: (400, "bad_request"),
     GatewayError: (500, "internal_error"),
 }
 
@@ -358,7 +295,7 @@ def error_status(exc: BaseException) -> tuple[int, str]:
 def error_body(exc: BaseException) -> tuple[int, dict[str, Any]]:
     """(status, the documented JSON body) of any exception; messages only from GatewayError (never internals)."""
     status, code = error_status(exc)
-    message = str(exc) if isinstance(exc, GatewayError) else "internal error"
+    message = str(exc) if isinstance(exc, (GatewayError, StoreError, DomainError)) else "internal error"
     return status, {"error": {"code": code, "message": message}}
 
 

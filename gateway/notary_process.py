@@ -30,6 +30,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from gateway.errors import GatewayError
+from vault.errors import StoreError
 from gateway.settings import GatewaySettings
 
 if TYPE_CHECKING:
@@ -190,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s notary %(levelname)s %(message)s")
     try:
         run_notary(settings_from_env(), parent_pid=args.parent)
-    except GatewayError as exc:
+    except (GatewayError, StoreError) as exc:
         log.error("notary: %s", exc)
         return 1
     return 0

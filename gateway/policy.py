@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from typing import Protocol
 
 from chain.eip712 import grant_id as _eip712_grant_id
-from chain.types import GrantRequest, Liveness, Participant
+from domain.types import GrantRequest, Liveness, Participant
 from gateway.chainview import ChainView
 from gateway.errors import (
     AssetInactive,

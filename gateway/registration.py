@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from chain.contracts import AssetsClient, GrantsClient
-from chain.types import Policy
-from gateway.store import EncryptedStore
+from domain.types import Policy
+from vault.store import EncryptedStore
 from notary.errors import FileUnreadable
 from notary.hashing import sha256_file
 

@@ -21,7 +21,7 @@ from chain.eip712 import recover_grant_signer, signature_problem
 from chain.errors import ChainError, ChainUnavailable, ContractRevert
 from chain.keys import Keystore
 from chain.settings import ChainSettings
-from chain.types import GrantRequest, Liveness, Policy
+from domain.types import GrantRequest, Liveness, Policy
 from gateway.auth import Authenticator, Caller, GatewayDomain, SessionKeys
 from gateway.chainview import ChainView
 from gateway.db import Database, GrantRequestRow, GrantState
@@ -48,7 +48,7 @@ from gateway.errors import (
 from gateway import registration
 from gateway.policy import AccessContext, asset_served, grant_id_of, human_time, window_verdict
 from gateway.registration import MetadataStore, Registration
-from gateway.store import MASTER_KEY_ENV, EncryptedStore, MasterKey
+from vault.store import MASTER_KEY_ENV, EncryptedStore, MasterKey
 from gateway.settings import GatewaySettings
 
 

@@ -30,6 +30,17 @@ LeafEncoder = Callable[[Sequence[Any]], tuple[list[Json], bytes]]
 
 _HEX = re.compile(r"0x[0-9a-fA-F]*\Z")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}\Z")
+_BYTES32 = re.compile(r"0x[0-9a-fA-F]{64}\Z")
+
+
+def is_bytes32(value: object) -> bool:
+    """True for "0x" + 64 hex digits (notary's own check: notary imports nothing of TDS)."""
+    return isinstance(value, str) and _BYTES32.match(value) is not None
+
+
+def is_address(value: object) -> bool:
+    """True for "0x" + 40 hex digits (any case)."""
+    return isinstance(value, str) and _ADDRESS.match(value) is not None
 
 
 class _Codec:
@@ -105,7 +116,7 @@ class _Address(_Codec):
     def canon(self, value: Any) -> tuple[Json, bytes]:
         if isinstance(value, (bytes, bytearray)) and len(value) == 20:
             value = "0x" + bytes(value).hex()
-        if not isinstance(value, str) or not _ADDRESS.match(value):
+        if not is_address(value):
             raise self.fail(value, "expected a 0x-prefixed 20-byte hex address")
         checksummed = checksum_address(value)
         body = value[2:]

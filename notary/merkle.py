@@ -13,22 +13,20 @@ in canonical JSON form (see `notary.abi`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from notary._keccak import hasher
-from notary.abi import Json, leaf_encoder
+from notary.abi import Json, is_bytes32, leaf_encoder
 from notary.errors import LeafEncodingError, LeafNotFound, ProofMalformed, TreeError
 
-_BYTES32 = re.compile(r"0x[0-9a-fA-F]{64}\Z")
 
 
 def bytes32(value: Any, what: str = "value") -> bytes:
     """Parse a 0x-prefixed 32-byte hex string (or 32 raw bytes); raise ProofMalformed."""
     if isinstance(value, (bytes, bytearray)) and len(value) == 32:
         return bytes(value)
-    if isinstance(value, str) and _BYTES32.match(value):
+    if is_bytes32(value):
         return bytes.fromhex(value[2:])
     raise ProofMalformed(f"{what} must be 0x followed by 64 hex digits, got {value!r:.80}")
 

@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from eth_utils import is_checksum_address, to_checksum_address
 
-from notary.abi import leaf_encoder
+from notary.abi import is_address, leaf_encoder
 from notary.errors import LeafEncodingError, NotaryError, ProofInvalid, ProofMalformed
 from notary.merkle import StandardMerkleTree, bytes32, leaf_hash, process_proof
 from notary.receipts import ASSET_LEAF_ENCODING, RECEIPT_LEAF_ENCODING, Receipt, asset_leaf_values
@@ -48,7 +47,6 @@ KINDS: dict[str, tuple[str, ...]] = {
 """Leaf encoding required for each document kind."""
 STATES = ("accepted", "anchored")
 MAX_PROOF_LENGTH = 256
-_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}\Z")
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "format": (str,),
     "kind": (str,),
@@ -270,7 +268,7 @@ def _check_chain_fields(doc: ProofDocument) -> None:
     if doc.chain_id is not None and (not _is_int(doc.chain_id) or doc.chain_id <= 0):
         raise ProofMalformed(f"chain_id must be a positive integer, got {doc.chain_id!r:.80}")
     if doc.contract is not None:
-        if not isinstance(doc.contract, str) or not _ADDRESS.match(doc.contract):
+        if not is_address(doc.contract):
             raise ProofMalformed(f"contract must be a 20-byte 0x address, got {doc.contract!r:.80}")
         body = doc.contract[2:]
         if body not in (body.lower(), body.upper()) and not is_checksum_address(doc.contract):
@@ -295,7 +293,7 @@ def _party(address: Any, did: Any, name: str, chain_id: int | None) -> tuple[str
         if did is not None:
             raise ProofMalformed(f"{name}_did is set but {name} is null")
         return None, None
-    if not isinstance(address, str) or not _ADDRESS.match(address):
+    if not is_address(address):
         raise ProofMalformed(f"{name} must be a 20-byte 0x address, got {address!r:.80}")
     body = address[2:]
     if body not in (body.lower(), body.upper()) and not is_checksum_address(address):

@@ -10,13 +10,13 @@ UTF-8 bytes so every leaf is fixed-size. Asset registrations in bulk use
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from eth_utils import is_checksum_address, to_checksum_address
 
 from notary._keccak import keccak256
+from notary.abi import is_address, is_bytes32
 from notary.errors import ReceiptInvalid
 
 RECEIPT_LEAF_ENCODING: tuple[str, ...] = (
@@ -36,8 +36,6 @@ ASSET_LEAF_ENCODING: tuple[str, ...] = ("bytes32", "uint64")
 """ABI types of an asset leaf: (SHA-256 content hash, size in bytes)."""
 
 DECISIONS = ("allow", "deny")
-_BYTES32 = re.compile(r"0x[0-9a-fA-F]{64}\Z")
-_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}\Z")
 _UINT64_MAX = 2**64 - 1
 
 
@@ -124,13 +122,13 @@ class Receipt:
 
 
 def _bytes32(value: Any, name: str, error: type[Exception]) -> str:
-    if not isinstance(value, str) or not _BYTES32.match(value):
+    if not is_bytes32(value):
         raise error(f"{name} must be 0x followed by 64 hex digits, got {value!r:.80}")
     return value.lower()
 
 
 def _address(value: Any) -> str:
-    if not isinstance(value, str) or not _ADDRESS.match(value):
+    if not is_address(value):
         raise ReceiptInvalid(f"consumer must be a 0x-prefixed 20-byte address, got {value!r:.80}")
     body = value[2:]
     if body != body.lower() and body != body.upper() and not is_checksum_address(value):

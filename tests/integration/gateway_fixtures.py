@@ -24,10 +24,10 @@ from chain.devnet import Devnet, rpc
 from chain.devspace import CREDENTIAL, free_port, provision  # noqa: F401  (CREDENTIAL: re-exported for tests)
 from chain.keys import Keystore
 from chain.settings import ChainSettings
-from chain.types import Policy, Role
+from domain.types import Policy, Role
 from gateway.app import create_app
 from gateway.auth import sign_call
-from gateway.client import GatewayClient
+from client.sdk import GatewayClient
 from gateway.registration import Registration
 from gateway.service import Gateway, register_asset
 from gateway.settings import GatewaySettings

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from chain.contracts import AnchorsClient
-from chain.types import Policy, Role
+from domain.types import Policy, Role
 from gateway.anchoring import (
     AnchoredAssets,
     Notary,

@@ -16,7 +16,7 @@ from audit.receipts import ReceiptEntry, dump_receipts
 from chain.contracts import AnchorsClient, SettlementClient, TokenClient
 from chain.eip712 import sign_grant_request
 from chain.keys import Keystore
-from chain.types import GrantRequest, Policy
+from domain.types import GrantRequest, Policy
 from notary.proofs import ProofDocument, seal
 from notary.receipts import Receipt
 from tests.integration.conftest import Space
@@ -202,7 +202,7 @@ def test_check_clean_then_catches_misuse(space: Space, scenario: Scenario, tmp_p
 
 def test_check_catches_a_tampered_stored_file(space: Space, scenario: Scenario, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    from gateway.store import EncryptedStore, MasterKey
+    from vault.store import EncryptedStore, MasterKey
 
     key = MasterKey.generate(tmp_path / "master.key")
     store = EncryptedStore(tmp_path / "store", key)

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from audit.db import AnchorRow, BlockRow, IndexDb
 from audit.indexer import Indexer
-from audit.source import RpcLogSource
+from chain.logs import RpcLogSource
 from chain.client import Chain
 from chain.contracts import AnchorsClient
 from chain.devnet import rpc

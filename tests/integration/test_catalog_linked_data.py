@@ -24,7 +24,7 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import RDF
 
-from chain.types import Policy
+from domain.types import Policy
 from gateway.service import register_asset
 from tests.integration.gateway_fixtures import GatewayEnv, gw_env  # noqa: F401  (fixture)
 

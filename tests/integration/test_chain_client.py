@@ -14,7 +14,7 @@ from chain.contracts import AnchorsClient, AssetsClient, GrantsClient
 from chain.devnet import Devnet
 from chain.eip712 import sign_grant_request
 from chain.keys import Keystore
-from chain.types import GrantRequest, Liveness, Policy
+from domain.types import GrantRequest, Liveness, Policy
 from tests.integration.conftest import Space, free_port
 
 pytestmark = pytest.mark.integration

@@ -26,7 +26,7 @@ from chain.devnet import Devnet
 from chain.devspace import free_port
 from chain.eip712 import sign_grant_request
 from chain.keys import Keystore
-from chain.types import GrantRequest, Policy
+from domain.types import GrantRequest, Policy
 from cli.main import main as tds_main
 from tests.integration.conftest import Result, Space
 

@@ -23,7 +23,7 @@ import pytest
 
 from chain.eip712 import sign_grant_request
 from chain.keys import Keystore
-from chain.types import GrantRequest
+from domain.types import GrantRequest
 from cli.main import main as tds_main
 from tests.integration.conftest import Space
 

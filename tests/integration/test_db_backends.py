@@ -15,7 +15,7 @@ from typing import Iterator
 
 import pytest
 
-from chain.types import GrantRequest
+from domain.types import GrantRequest
 from gateway.db import Database, GrantState
 from tests.integration.postgres import postgres_url  # noqa: F401  (fixture)
 

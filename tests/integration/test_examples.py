@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chain.types import Policy
+from domain.types import Policy
 from tests.integration.gateway_fixtures import GatewayEnv, gw_env  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.integration

@@ -17,10 +17,10 @@ import httpx
 import pytest
 
 from chain.eip712 import sign_grant_request
-from chain.types import GrantRequest, Policy
+from domain.types import GrantRequest, Policy
 from gateway.anchoring import receipt_id_of
 from gateway.auth import sign_call
-from gateway.client import GatewayClientError
+from client.sdk import GatewayClientError
 from gateway.service import approve_grant, deny_grant, list_grant_requests, revoke_grant, set_policy
 from gateway.db import GrantState
 from tests.integration.gateway_fixtures import GatewayEnv, gw_env  # noqa: F401 - fixture

@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from chain.types import Policy
+from domain.types import Policy
 from gateway.anchoring import receipt_id_of
 from gateway.auth import sign_call
-from gateway.client import GatewayClient
+from client.sdk import GatewayClient
 from tests.integration.gateway_fixtures import GatewayEnv, build_env, free_port
 
 pytestmark = pytest.mark.integration

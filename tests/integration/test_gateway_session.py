@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from chain.types import Policy
+from domain.types import Policy
 from gateway.auth import SessionKeys, sign_call
-from gateway.client import GatewayClient
+from client.sdk import GatewayClient
 from tests.integration.gateway_fixtures import GatewayEnv, gw_env  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.integration

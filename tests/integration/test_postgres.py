@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from chain.types import Policy
+from domain.types import Policy
 
 from tests.integration.conftest import Space
 from tests.integration.postgres import postgres_url  # noqa: F401  (fixture)

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
-from chain.types import Policy
+from domain.types import Policy
 from gateway.anchoring import Notary, folder_assets
 from gateway.reconcile import missing_roots
 from notary.proofs import ProofDocument, seal_assets

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from chain.types import Policy
+from domain.types import Policy
 from gateway.anchoring import Notary
 from tests.security.conftest import GatewayEnv
 

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from chain.types import Policy
+from domain.types import Policy
 from tests.integration.gateway_fixtures import GatewayEnv, stop_server
 from tests.security.conftest import gw_env  # noqa: F401  (fixture)
 

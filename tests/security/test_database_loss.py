@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from chain.types import Policy
+from domain.types import Policy
 from gateway.anchoring import Notary, split_receipt_id
 from gateway.app import create_app
 from gateway.service import Gateway

@@ -26,7 +26,7 @@ from eth_account import Account
 from eth_utils import keccak
 
 from audit.receipts import ReceiptEntry, dump_receipts
-from chain.types import Policy
+from domain.types import Policy
 from notary.proofs import ProofDocument, seal
 from notary.receipts import Receipt
 from tests.integration.gateway_fixtures import GatewayEnv

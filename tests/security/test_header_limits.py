@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from chain.devspace import free_port
-from chain.types import Policy
+from domain.types import Policy
 from tests.security.conftest import ROOT, GatewayEnv
 
 pytestmark = pytest.mark.integration

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from chain.types import Policy
+from domain.types import Policy
 from gateway.db import Database
 from gateway.service import Gateway
 from tests.security.conftest import GatewayEnv, served

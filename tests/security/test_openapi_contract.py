@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from chain.types import Policy
+from domain.types import Policy
 from tests.security.conftest import GatewayEnv
 
 pytestmark = pytest.mark.integration

@@ -18,10 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from chain.types import Policy
+from domain.types import Policy
 from gateway.anchoring import Notary
 from gateway.db import AccessRecord
-from gateway.store import DEFAULT_CHUNK_SIZE
+from vault.store import DEFAULT_CHUNK_SIZE
 from tests.integration.gateway_fixtures import GatewayEnv
 
 pytestmark = pytest.mark.integration

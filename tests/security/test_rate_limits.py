@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from chain.types import Policy
-from gateway.client import GatewayClient, GatewayClientError
+from domain.types import Policy
+from client.sdk import GatewayClient, GatewayClientError
 from tests.security.conftest import GatewayEnv, served
 
 pytestmark = pytest.mark.integration

@@ -23,7 +23,7 @@ import pytest
 
 from chain.contracts import GrantsClient
 from chain.eip712 import recover_grant_signer, sign_grant_request
-from chain.types import GrantRequest, Liveness, Policy
+from domain.types import GrantRequest, Liveness, Policy
 from gateway.db import GrantState
 from tests.integration.gateway_fixtures import GatewayEnv
 from tests.security.conftest import gw_env  # noqa: F401  (fixture)

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from chain.contracts import GrantsClient
-from chain.types import GrantRequest, Liveness, Policy
+from domain.types import GrantRequest, Liveness, Policy
 from tests.integration.gateway_fixtures import GatewayEnv
 from tests.security.conftest import gw_env  # noqa: F401  (fixture)
 

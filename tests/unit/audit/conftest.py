@@ -11,7 +11,7 @@ import pytest
 
 from audit.db import IndexDb
 from audit.indexer import Indexer
-from audit.source import BlockRef, ChainEvent
+from chain.logs import BlockRef, ChainEvent
 
 T0 = 1_700_000_000
 PROVIDER = "0x" + "11" * 20

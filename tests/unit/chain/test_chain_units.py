@@ -17,7 +17,7 @@ from chain.errors import ContractRevert, KeystoreError, TransactionFailed, rever
 from chain.keys import Keystore
 from chain.revert import RevertDecoder
 from chain.settings import ChainSettings
-from chain.types import GrantRequest, Policy, Role
+from domain.types import GrantRequest, Policy, Role
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from chain.types import GrantRequest, Liveness, Participant, ParticipantStatus, Role
+from domain.types import GrantRequest, Liveness, Participant, ParticipantStatus, Role
 from gateway.chainview import AssetState, PolicyState
 from gateway.errors import (
     ERROR_TABLE,
@@ -19,7 +19,7 @@ from gateway.errors import (
     GrantNotYetValid,
     GrantNotYours,
     GrantRevoked,
-    InvalidAssetId,
+    InvalidId,
     JurisdictionNotAllowed,
     NotFound,
     PurposeNotAllowed,
@@ -115,7 +115,7 @@ def test_all_of_and_any_of_compose() -> None:
 
 def test_error_table_statuses_and_codes() -> None:
     assert error_status(GrantRevoked("x")) == (403, "grant_revoked")
-    assert error_status(InvalidAssetId("../etc")) == (422, "invalid_id")
+    assert error_status(InvalidId("invalid asset id '../etc'")) == (422, "invalid_id")
     assert error_status(StoredFileTampered(ASSET, "tag")) == (503, "stored_file_tampered")
     assert error_status(RuntimeError("boom")) == (500, "internal_error")
     codes = [code for _status, code in ERROR_TABLE.values()]

@@ -1,4 +1,4 @@
-"""Behaviour of the gateway's encrypted file store (gateway.store)."""
+"""Behaviour of the gateway's encrypted file store (vault.store)."""
 
 from __future__ import annotations
 
@@ -12,17 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from gateway.errors import (
+from domain.errors import InvalidId
+from vault.errors import (
     AssetAlreadyStored,
     AssetNotFound,
-    GatewayError,
-    InvalidAssetId,
+    StoreError,
     InvalidRange,
     MasterKeyError,
     StoredFileTampered,
     WrongMasterKey,
 )
-from gateway.store import (
+from vault.store import (
     EncryptedStore,
     MasterKey,
     StoredObject,
@@ -223,7 +223,7 @@ def test_edited_header_sha256_is_tampered(store: EncryptedStore) -> None:
 
 def test_hash_mismatch_raises_after_last_chunk(store: EncryptedStore, key: MasterKey) -> None:
     """Even with a validly re-MACed header (key holder or bug), the stream hash catches it."""
-    from gateway import store as mod
+    from vault import store as mod
 
     data = os.urandom(2 * CHUNK)
     store.put_bytes(AID, data)
@@ -281,11 +281,12 @@ def test_wrong_master_key_is_a_clear_error(store: EncryptedStore, key: MasterKey
     ],
 )
 def test_invalid_asset_ids_are_refused(store: EncryptedStore, bad: object) -> None:
-    with pytest.raises(InvalidAssetId):
+    with pytest.raises(InvalidId):
         store.put_bytes(bad, b"x")  # type: ignore[arg-type]
-    with pytest.raises(InvalidAssetId):
+    with pytest.raises(InvalidId):
         store.has(bad)  # type: ignore[arg-type]
-    assert isinstance(InvalidAssetId(bad), (GatewayError, ValueError))
+    with pytest.raises(ValueError, match=r"invalid asset id .*expected '0x' \+ 64 hex digits"):
+        store.stat(bad)  # type: ignore[arg-type]  # InvalidId is a ValueError too
 
 
 def test_mixed_case_asset_id_is_normalised(store: EncryptedStore) -> None:

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
 
-from gateway.errors import MasterKeyError
+from vault.errors import MasterKeyError
 
 MASTER_KEY_ENV: Final = "TDS_GATEWAY_MASTER_KEY"
 _KEY_BYTES: Final = 32

@@ -21,7 +21,7 @@ import httpx
 from eth_account.signers.local import LocalAccount
 
 from chain.eip712 import sign_grant_request
-from chain.types import GrantRequest
+from domain.types import GrantRequest
 from gateway.auth import GatewayDomain, sign_call
 
 

@@ -59,16 +59,16 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap
 
-from gateway.errors import (
+from domain.ids import parse_bytes32
+from vault.errors import (
     AssetAlreadyStored,
     AssetNotFound,
-    InvalidAssetId,
     InvalidRange,
     StoredFileTampered,
     UnsupportedStoreFormat,
     WrongMasterKey,
 )
-from gateway.keys import MASTER_KEY_ENV, MasterKey
+from vault.keys import MASTER_KEY_ENV, MasterKey
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -91,20 +91,17 @@ _TAG: Final = 16
 _KEY_BYTES: Final = 32
 _AAD_DOMAIN: Final = b"tds-store/v1"
 _MAX_HEADER_BYTES: Final = 64 * 1024
-_HEX64 = re.compile(r"0x[0-9a-fA-F]{64}", re.ASCII)
 
 Progress = Callable[[int], None]
 
 
 def normalize_asset_id(asset_id: object) -> str:
-    """Return ``asset_id`` as ``0x`` + 64 lower-case hex, or raise InvalidAssetId.
+    """Return ``asset_id`` as ``0x`` + 64 lower-case hex, or raise ``domain.errors.InvalidId``.
 
     Hex digits may be upper or mixed case; the ``0x`` prefix is required.
     Nothing else is accepted, which also rules out path traversal.
     """
-    if not isinstance(asset_id, str) or not _HEX64.fullmatch(asset_id):
-        raise InvalidAssetId(asset_id)
-    return asset_id.lower()
+    return parse_bytes32(asset_id, "asset id")
 
 
 @dataclass(frozen=True, slots=True)
