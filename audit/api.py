@@ -18,9 +18,6 @@ from domain.ids import ADDRESS_PATTERN, BYTES32_PATTERN
 from audit.errors import InputInvalid, NotIndexed
 from audit.queries import asset_history, grant_history, participant_history
 
-HEX32 = BYTES32_PATTERN
-ADDRESS = ADDRESS_PATTERN
-
 
 def audit_router(session_factory: Callable[[], Session], prefix: str = "/audit") -> APIRouter:
     """A router answering asset, participant and grant histories from the index (no writes)."""
@@ -36,17 +33,17 @@ def audit_router(session_factory: Callable[[], Session], prefix: str = "/audit")
                 raise HTTPException(status_code=422, detail=str(exc)) from exc
 
     @router.get("/assets/{asset_id}", summary="An asset's history")
-    def get_asset(asset_id: str = Path(pattern=HEX32)) -> dict[str, Any]:
+    def get_asset(asset_id: str = Path(pattern=BYTES32_PATTERN)) -> dict[str, Any]:
         """Registration, versions, lineage, policies, grants, settlements, timeline."""
         return answer(lambda s: asset_history(s, asset_id.lower()))
 
     @router.get("/participants/{address}", summary="A participant's history")
-    def get_participant(address: str = Path(pattern=ADDRESS)) -> dict[str, Any]:
+    def get_participant(address: str = Path(pattern=ADDRESS_PATTERN)) -> dict[str, Any]:
         """Membership events, assets, grants, revocations, anchors, payments, revenue."""
         return answer(lambda s: participant_history(s, address))
 
     @router.get("/grants/{grant_id}", summary="A grant's history")
-    def get_grant(grant_id: str = Path(pattern=HEX32)) -> dict[str, Any]:
+    def get_grant(grant_id: str = Path(pattern=BYTES32_PATTERN)) -> dict[str, Any]:
         """Signed request, signature, issuance, revocation, settlements."""
         return answer(lambda s: grant_history(s, grant_id.lower()))
 

@@ -16,9 +16,7 @@ import click
 
 from chain.errors import ChainError, ContractRevert
 from cli.errors import EXIT_USAGE, CliFailure, describe_revert, exit_code_for, exit_code_for_status
-from gateway.errors import GatewayError
-from domain.errors import DomainError
-from vault.errors import StoreError
+from gateway.errors import REPORTED_ERRORS
 from notary.errors import NotaryError
 
 # Root commands a module defines on its own: loading one of them imports that module only.
@@ -129,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
-    except (GatewayError, StoreError, DomainError) as exc:
+    except REPORTED_ERRORS as exc:
         from gateway.errors import error_status
 
         status, code = error_status(exc)

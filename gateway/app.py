@@ -31,9 +31,8 @@ from domain.ids import ADDRESS_PATTERN, BYTES32_PATTERN, SIGNATURE_PATTERN, pars
 from gateway.access import ClosingStream, authorize_fetch, refusal_code
 from gateway.auth import Caller, Session, SignedCall, bearer_token, eip712_document
 from gateway.db import GrantRequestRow
-from domain.errors import DomainError
-from vault.errors import StoreError
 from gateway.errors import (
+    REPORTED_ERRORS,
     ApiError,
     BadRequest,
     BodyTooLarge,
@@ -176,7 +175,6 @@ ERRORS[429]["headers"] = {"Retry-After": {"description": "seconds to wait", "sch
 # ---- OpenAPI: ids, media types and how callers authenticate ----------------------------------------
 
 
-ID_PATTERN = BYTES32_PATTERN
 SIGNED: dict[str, list[str]] = {s: [] for s in ("tdsAddress", "tdsGateway", "tdsNonce", "tdsExpiry", "tdsSignature")}
 SESSION: dict[str, list[str]] = {"sessionToken": []}
 SIGNED_CALL = {"security": [SIGNED]}
@@ -199,13 +197,13 @@ SECURITY_SCHEMES: dict[str, Any] = {
 
 def _id(what: str) -> Any:
     """A path parameter holding a 0x + 64 hex id (checked by the route, which answers ``invalid_id``)."""
-    return Path(description=f"{what}: 0x + 64 hex digits", json_schema_extra={"pattern": ID_PATTERN})
+    return Path(description=f"{what}: 0x + 64 hex digits", json_schema_extra={"pattern": BYTES32_PATTERN})
 
 
 DATA_HEADERS: dict[str, Any] = {
     "X-Content-SHA256": {"description": "SHA-256 of the whole object (= the asset id)",
-                         "schema": {"type": "string", "pattern": ID_PATTERN}},
-    "X-TDS-Grant": {"description": "the grant this access used", "schema": {"type": "string", "pattern": ID_PATTERN}},
+                         "schema": {"type": "string", "pattern": BYTES32_PATTERN}},
+    "X-TDS-Grant": {"description": "the grant this access used", "schema": {"type": "string", "pattern": BYTES32_PATTERN}},
 }
 
 
@@ -424,17 +422,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         refused(request, response.status_code, error_status(exc)[1])
         return response
 
-    @app.exception_handler(GatewayError)
-    async def _gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
+    async def _reported_error(request: Request, exc: Exception) -> JSONResponse:
         return respond(request, exc)
 
-    @app.exception_handler(StoreError)
-    async def _store_error(request: Request, exc: StoreError) -> JSONResponse:
-        return respond(request, exc)
-
-    @app.exception_handler(DomainError)
-    async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
-        return respond(request, exc)
+    for root in REPORTED_ERRORS:
+        app.add_exception_handler(root, _reported_error)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -609,7 +601,7 @@ def _routes(app: FastAPI, gw: Gateway) -> None:
         request: Request,
         asset_id: str = _id("asset id"),
         grant: str | None = Query(default=None, description="grant id (default: the caller's live grant)",
-                                  json_schema_extra={"pattern": ID_PATTERN}),
+                                  json_schema_extra={"pattern": BYTES32_PATTERN}),
         purpose: str | None = Query(default=None, description="declared purpose of this access (default: the grant's)",
                                     json_schema_extra={"minLength": 1, "maxLength": 200}),
         range_header: str | None = Header(default=None, alias="Range", description="one range: bytes=a-b, a- or -n",
@@ -630,7 +622,7 @@ def _routes(app: FastAPI, gw: Gateway) -> None:
             record.update(consumer=caller.address.lower(), block=caller.block)
             # the allow record is committed with the count, before any byte goes out
             delivery = authorize_fetch(gw, caller, asset_id, grant, purpose, range_header, record)
-        except (GatewayError, StoreError, DomainError, RequestValidationError) as exc:
+        except (*REPORTED_ERRORS, RequestValidationError) as exc:
             _record_refusal(gw, request, caller, exc, grant, record)
             raise
         headers = {
@@ -782,7 +774,7 @@ def _receipt_routes(app: FastAPI, gw: Gateway) -> None:
     def list_receipts(
         request: Request,
         grant: str | None = Query(default=None, description="only this grant's receipts",
-                                  json_schema_extra={"pattern": ID_PATTERN}),
+                                  json_schema_extra={"pattern": BYTES32_PATTERN}),
         after: int = Query(default=0, ge=0, le=MAX_DB_INT, description="receipts after this access id (paging cursor)"),
         limit: int = Query(default=100, ge=1, le=1000),
     ) -> dict[str, Any]:

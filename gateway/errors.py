@@ -283,6 +283,10 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
 }
 
 
+REPORTED_ERRORS: tuple[type[Exception], ...] = (GatewayError, StoreError, DomainError)
+"""The roots mapped in ERROR_TABLE whose messages are written for people (shown to clients and users)."""
+
+
 def error_status(exc: BaseException) -> tuple[int, str]:
     """(HTTP status, machine code) of an exception: the first ERROR_TABLE row along its MRO."""
     for cls in type(exc).__mro__:
@@ -295,7 +299,7 @@ def error_status(exc: BaseException) -> tuple[int, str]:
 def error_body(exc: BaseException) -> tuple[int, dict[str, Any]]:
     """(status, the documented JSON body) of any exception; messages only from GatewayError (never internals)."""
     status, code = error_status(exc)
-    message = str(exc) if isinstance(exc, (GatewayError, StoreError, DomainError)) else "internal error"
+    message = str(exc) if isinstance(exc, REPORTED_ERRORS) else "internal error"
     return status, {"error": {"code": code, "message": message}}
 
 

@@ -42,7 +42,6 @@ import hmac
 import io
 import json
 import os
-import re
 import secrets
 import shutil
 import tempfile
