@@ -118,7 +118,7 @@ def load_main() -> None:
     if job.get("sign"):  # pre-sign one request per nonce before timing
         from eth_account import Account
 
-        from gateway.auth import GatewayDomain, sign_call
+        from chain.eip712 import GatewayDomain, sign_call
 
         s = job["sign"]
         account = Account.from_key(s["key"])

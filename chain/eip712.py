@@ -1,4 +1,5 @@
-"""EIP-712 typed data for grant requests (verified on-chain by UsageGrants), digests, canonical signatures.
+"""EIP-712 typed data: grant requests (verified on-chain by UsageGrants) and signed gateway calls; the
+grant id, digests, canonical signatures. Everything a consumer needs to sign, with no node connection.
 
 A signature is canonical when it is 65 bytes ``r || s || v`` with ``s <= n/2`` (EIP-2 "low s") and
 ``v`` 27 or 28: exactly what OpenZeppelin's ECDSA (used by UsageGrants through SignatureChecker)
@@ -8,12 +9,16 @@ off-chain checks call :func:`signature_problem` first to agree with the contract
 
 from __future__ import annotations
 
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from domain.types import GrantRequest
 
@@ -99,5 +104,155 @@ def sign_grant_request(account: LocalAccount, chain_id: int, verifying_contract:
 
 def recover_grant_signer(chain_id: int, verifying_contract: str, request: GrantRequest, signature: str) -> str:
     """Address that signed ``request`` (for checks before anything goes on-chain)."""
-    signable = encode_typed_data(full_message=grant_typed_data(chain_id, verifying_contract, request))
-    return str(Account.recover_message(signable, signature=signature))
+    return recover_signer(grant_typed_data(chain_id, verifying_contract, request), signature)
+
+
+def recover_signer(doc: dict[str, Any], signature: str) -> str:
+    """The address that signed the full typed-data document ``doc`` (eth_keys' errors propagate as raised)."""
+    return str(Account.recover_message(encode_typed_data(full_message=doc), signature=signature))
+
+
+# ---- signed gateway calls (see gateway.auth for the headers and their checks) --------------------------
+
+GATEWAY_DOMAIN_NAME = "TDS Gateway"
+GATEWAY_DOMAIN_VERSION = "2"  # 2: calls bind the gateway (provider, gateway id)
+GATEWAY_REQUEST_TYPES: dict[str, list[dict[str, str]]] = {
+    "GatewayRequest": [
+        {"name": "provider", "type": "address"},
+        {"name": "gateway", "type": "bytes32"},
+        {"name": "method", "type": "string"},
+        {"name": "path", "type": "string"},
+        {"name": "bodyHash", "type": "bytes32"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "expiry", "type": "uint32"},
+    ]
+}
+
+
+def gateway_id_of(name: str) -> str:
+    """The gateway id of a gateway name (configured id or public URL): 0x + keccak256(utf-8 name)."""
+    return "0x" + keccak(text=name).hex()
+
+
+@dataclass(frozen=True)
+class GatewayDomain:
+    """What every signed call to one gateway binds: chain, UsageGrants contract, provider, gateway id."""
+
+    chain_id: int
+    usage_grants: str
+    provider: str
+    gateway_id: str  # 0x + 64 hex, lower case
+    name: str = ""  # what the id was derived from (for people; not signed)
+
+    @classmethod
+    def named(cls, chain_id: int, usage_grants: str, provider: str, name: str) -> "GatewayDomain":
+        """The domain of the gateway called ``name`` (its configured gateway id or its public URL)."""
+        return cls(chain_id, to_checksum_address(usage_grants), to_checksum_address(provider),
+                   gateway_id_of(name), name)
+
+    @classmethod
+    def from_eip712(cls, doc: Mapping[str, Any]) -> "GatewayDomain":
+        """The domain a gateway publishes in ``GET /eip712`` (its ``gateway`` section)."""
+        section = doc["gateway"]
+        domain, fixed = section["domain"], section["message"]
+        return cls(int(domain["chainId"]), to_checksum_address(domain["verifyingContract"]),
+                   to_checksum_address(fixed["provider"]), str(fixed["gateway"]).lower(),
+                   str(section.get("gatewayName", "")))
+
+    def describe(self) -> str:
+        """How messages name this gateway: its id, name and provider."""
+        named = f" ({self.name})" if self.name else ""
+        return f"{self.gateway_id}{named} of provider {self.provider}"
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON (for processes that sign on this domain's behalf, e.g. benchmarks)."""
+        return {"chain_id": self.chain_id, "usage_grants": self.usage_grants, "provider": self.provider,
+                "gateway_id": self.gateway_id, "name": self.name}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "GatewayDomain":
+        """Inverse of :meth:`to_json`."""
+        return cls(int(data["chain_id"]), str(data["usage_grants"]), str(data["provider"]),
+                   str(data["gateway_id"]), str(data.get("name", "")))
+
+
+def gateway_domain(chain_id: int, verifying_contract: str) -> dict[str, Any]:
+    """The EIP-712 domain of gateway calls (the gateway itself is bound in the message)."""
+    return {
+        "name": GATEWAY_DOMAIN_NAME,
+        "version": GATEWAY_DOMAIN_VERSION,
+        "chainId": chain_id,
+        "verifyingContract": to_checksum_address(verifying_contract),
+    }
+
+
+def body_hash(body: bytes) -> bytes:
+    """keccak256 of the raw body."""
+    return keccak(body)
+
+
+def gateway_typed_data(
+    domain: GatewayDomain, method: str, path: str, body_digest: bytes, nonce: int, expiry: int
+) -> dict[str, Any]:
+    """The full EIP-712 document of one call to the gateway of ``domain`` (what eth_signTypedData_v4 takes)."""
+    return {
+        "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **GATEWAY_REQUEST_TYPES},
+        "primaryType": "GatewayRequest",
+        "domain": gateway_domain(domain.chain_id, domain.usage_grants),
+        "message": {
+            "provider": domain.provider,
+            "gateway": bytes.fromhex(domain.gateway_id[2:]),
+            "method": method.upper(),
+            "path": path,
+            "bodyHash": body_digest,
+            "nonce": nonce,
+            "expiry": expiry,
+        },
+    }
+
+
+def eip712_document(domain: GatewayDomain) -> dict[str, Any]:
+    """What ``GET /eip712`` publishes: both domains and message types, and this gateway's fixed fields."""
+    return {
+        "gateway": {
+            "domain": gateway_domain(domain.chain_id, domain.usage_grants),
+            "primaryType": "GatewayRequest",
+            "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **GATEWAY_REQUEST_TYPES},
+            "message": {"provider": domain.provider, "gateway": domain.gateway_id},
+            "gatewayName": domain.name,
+            "headers": {"address": "X-TDS-Address", "gateway": "X-TDS-Gateway", "nonce": "X-TDS-Nonce",
+                        "expiry": "X-TDS-Expiry", "signature": "X-TDS-Signature"},
+            "bodyHash": "keccak256 of the raw request body",
+            "path": "raw request target: path plus '?query' when present",
+            "signature": "65 bytes r,s,v with low s (s <= n/2) and v 27 or 28",
+        },
+        "grantRequest": {
+            "domain": grant_domain(domain.chain_id, to_checksum_address(domain.usage_grants)),
+            "primaryType": "GrantRequest",
+            "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **GRANT_REQUEST_TYPES},
+        },
+    }
+
+
+def sign_call(
+    account: LocalAccount,
+    domain: GatewayDomain,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    ttl_s: int = 120,
+    nonce: int | None = None,
+    now: float | None = None,
+) -> dict[str, str]:
+    """The X-TDS-* headers signing one call to the gateway of ``domain``."""
+    nonce = secrets.randbits(128) if nonce is None else nonce
+    expiry = int(time.time() if now is None else now) + ttl_s
+    doc = gateway_typed_data(domain, method, path, body_hash(body), nonce, expiry)
+    signature = account.sign_message(encode_typed_data(full_message=doc)).signature.to_0x_hex()
+    return {
+        "X-TDS-Address": str(account.address),
+        "X-TDS-Gateway": domain.gateway_id,
+        "X-TDS-Nonce": str(nonce),
+        "X-TDS-Expiry": str(expiry),
+        "X-TDS-Signature": str(signature),
+    }

@@ -20,9 +20,8 @@ from typing import Any
 import httpx
 from eth_account.signers.local import LocalAccount
 
-from chain.eip712 import sign_grant_request
+from chain.eip712 import GatewayDomain, sign_call, sign_grant_request
 from domain.types import GrantRequest
-from gateway.auth import GatewayDomain, sign_call
 
 
 class GatewayClientError(Exception):

@@ -29,7 +29,8 @@ from domain.types import GrantRequest, Role, did_pkh
 from gateway import catalog as dcat
 from domain.ids import ADDRESS_PATTERN, BYTES32_PATTERN, SIGNATURE_PATTERN, parse_bytes32
 from gateway.access import ClosingStream, authorize_fetch, refusal_code
-from gateway.auth import Caller, Session, SignedCall, bearer_token, eip712_document
+from chain.eip712 import eip712_document
+from gateway.auth import Caller, Session, SignedCall, bearer_token
 from gateway.db import GrantRequestRow
 from gateway.errors import (
     REPORTED_ERRORS,

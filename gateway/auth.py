@@ -11,7 +11,7 @@ Every consumer call carries five headers::
 The signed message is ``GatewayRequest(address provider,bytes32 gateway,string method,string path,
 bytes32 bodyHash,uint256 nonce,uint32 expiry)`` in the domain ``{name: "TDS Gateway", version: "2",
 chainId, verifyingContract: <UsageGrants address>}``. ``provider`` and ``gateway`` identify the one
-gateway the call is for (see :class:`GatewayDomain`): the gateway id is keccak256 of the gateway's
+gateway the call is for (see :class:`chain.eip712.GatewayDomain`): the gateway id is keccak256 of the gateway's
 name, its configured ``gateway_id`` or else its public URL, so replicas behind one URL share it and
 every other gateway differs. ``path`` is the raw request target (path plus ``?query`` if any) and
 ``bodyHash`` is keccak256 of the raw body (keccak256 of no bytes for GET).
@@ -39,14 +39,10 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from eth_account import Account
-from eth_account.messages import encode_typed_data
-from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 
-from chain.eip712 import EIP712_DOMAIN_TYPE, GRANT_REQUEST_TYPES, grant_domain, signature_problem
+from chain.eip712 import GatewayDomain, body_hash, gateway_typed_data, recover_signer, signature_problem
 from domain.types import Participant, ParticipantStatus, Role
 from domain.ids import is_address, is_bytes32, is_signature
 from gateway.chainview import ChainView
@@ -64,151 +60,9 @@ from gateway.errors import (
     WrongGateway,
 )
 
-GATEWAY_DOMAIN_NAME = "TDS Gateway"
-GATEWAY_DOMAIN_VERSION = "2"  # 2: calls bind the gateway (provider, gateway id)
-GATEWAY_REQUEST_TYPES: dict[str, list[dict[str, str]]] = {
-    "GatewayRequest": [
-        {"name": "provider", "type": "address"},
-        {"name": "gateway", "type": "bytes32"},
-        {"name": "method", "type": "string"},
-        {"name": "path", "type": "string"},
-        {"name": "bodyHash", "type": "bytes32"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "expiry", "type": "uint32"},
-    ]
-}
 H_ADDRESS, H_NONCE, H_EXPIRY, H_SIGNATURE = "x-tds-address", "x-tds-nonce", "x-tds-expiry", "x-tds-signature"
 H_GATEWAY = "x-tds-gateway"
 _UINT = re.compile(r"[0-9]{1,78}", re.ASCII)
-
-
-def gateway_id_of(name: str) -> str:
-    """The gateway id of a gateway name (configured id or public URL): 0x + keccak256(utf-8 name)."""
-    return "0x" + keccak(text=name).hex()
-
-
-@dataclass(frozen=True)
-class GatewayDomain:
-    """What every signed call to one gateway binds: chain, UsageGrants contract, provider, gateway id."""
-
-    chain_id: int
-    usage_grants: str
-    provider: str
-    gateway_id: str  # 0x + 64 hex, lower case
-    name: str = ""  # what the id was derived from (for people; not signed)
-
-    @classmethod
-    def named(cls, chain_id: int, usage_grants: str, provider: str, name: str) -> "GatewayDomain":
-        """The domain of the gateway called ``name`` (its configured gateway id or its public URL)."""
-        return cls(chain_id, to_checksum_address(usage_grants), to_checksum_address(provider),
-                   gateway_id_of(name), name)
-
-    @classmethod
-    def from_eip712(cls, doc: Mapping[str, Any]) -> "GatewayDomain":
-        """The domain a gateway publishes in ``GET /eip712`` (its ``gateway`` section)."""
-        section = doc["gateway"]
-        domain, fixed = section["domain"], section["message"]
-        return cls(int(domain["chainId"]), to_checksum_address(domain["verifyingContract"]),
-                   to_checksum_address(fixed["provider"]), str(fixed["gateway"]).lower(),
-                   str(section.get("gatewayName", "")))
-
-    def describe(self) -> str:
-        """How messages name this gateway: its id, name and provider."""
-        named = f" ({self.name})" if self.name else ""
-        return f"{self.gateway_id}{named} of provider {self.provider}"
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON (for processes that sign on this domain's behalf, e.g. benchmarks)."""
-        return {"chain_id": self.chain_id, "usage_grants": self.usage_grants, "provider": self.provider,
-                "gateway_id": self.gateway_id, "name": self.name}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "GatewayDomain":
-        """Inverse of :meth:`to_json`."""
-        return cls(int(data["chain_id"]), str(data["usage_grants"]), str(data["provider"]),
-                   str(data["gateway_id"]), str(data.get("name", "")))
-
-
-def gateway_domain(chain_id: int, verifying_contract: str) -> dict[str, Any]:
-    """The EIP-712 domain of gateway calls (the gateway itself is bound in the message)."""
-    return {
-        "name": GATEWAY_DOMAIN_NAME,
-        "version": GATEWAY_DOMAIN_VERSION,
-        "chainId": chain_id,
-        "verifyingContract": to_checksum_address(verifying_contract),
-    }
-
-
-def body_hash(body: bytes) -> bytes:
-    """keccak256 of the raw body."""
-    return keccak(body)
-
-
-def gateway_typed_data(
-    domain: GatewayDomain, method: str, path: str, body_digest: bytes, nonce: int, expiry: int
-) -> dict[str, Any]:
-    """The full EIP-712 document of one call to the gateway of ``domain`` (what eth_signTypedData_v4 takes)."""
-    return {
-        "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **GATEWAY_REQUEST_TYPES},
-        "primaryType": "GatewayRequest",
-        "domain": gateway_domain(domain.chain_id, domain.usage_grants),
-        "message": {
-            "provider": domain.provider,
-            "gateway": bytes.fromhex(domain.gateway_id[2:]),
-            "method": method.upper(),
-            "path": path,
-            "bodyHash": body_digest,
-            "nonce": nonce,
-            "expiry": expiry,
-        },
-    }
-
-
-def eip712_document(domain: GatewayDomain) -> dict[str, Any]:
-    """What ``GET /eip712`` publishes: both domains and message types, and this gateway's fixed fields."""
-    return {
-        "gateway": {
-            "domain": gateway_domain(domain.chain_id, domain.usage_grants),
-            "primaryType": "GatewayRequest",
-            "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **GATEWAY_REQUEST_TYPES},
-            "message": {"provider": domain.provider, "gateway": domain.gateway_id},
-            "gatewayName": domain.name,
-            "headers": {"address": "X-TDS-Address", "gateway": "X-TDS-Gateway", "nonce": "X-TDS-Nonce",
-                        "expiry": "X-TDS-Expiry", "signature": "X-TDS-Signature"},
-            "bodyHash": "keccak256 of the raw request body",
-            "path": "raw request target: path plus '?query' when present",
-            "signature": "65 bytes r,s,v with low s (s <= n/2) and v 27 or 28",
-        },
-        "grantRequest": {
-            "domain": grant_domain(domain.chain_id, to_checksum_address(domain.usage_grants)),
-            "primaryType": "GrantRequest",
-            "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **GRANT_REQUEST_TYPES},
-        },
-    }
-
-
-def sign_call(
-    account: LocalAccount,
-    domain: GatewayDomain,
-    method: str,
-    path: str,
-    body: bytes = b"",
-    ttl_s: int = 120,
-    nonce: int | None = None,
-    now: float | None = None,
-) -> dict[str, str]:
-    """The X-TDS-* headers signing one call to the gateway of ``domain``."""
-    nonce = secrets.randbits(128) if nonce is None else nonce
-    expiry = int(time.time() if now is None else now) + ttl_s
-    doc = gateway_typed_data(domain, method, path, body_hash(body), nonce, expiry)
-    signature = account.sign_message(encode_typed_data(full_message=doc)).signature.to_0x_hex()
-    return {
-        "X-TDS-Address": str(account.address),
-        "X-TDS-Gateway": domain.gateway_id,
-        "X-TDS-Nonce": str(nonce),
-        "X-TDS-Expiry": str(expiry),
-        "X-TDS-Signature": str(signature),
-    }
 
 
 @dataclass(frozen=True)
@@ -397,7 +251,7 @@ class Authenticator:
             raise NonCanonicalSignature(f"X-TDS-Signature is not canonical: {problem}")
         doc = gateway_typed_data(self.domain, call.method, call.path, call.body_digest, call.nonce, call.expiry)
         try:
-            return str(Account.recover_message(encode_typed_data(full_message=doc), signature=call.signature))
+            return recover_signer(doc, call.signature)
         except Exception as exc:  # eth_keys raises several types for an unrecoverable signature
             raise BadSignature("signature cannot be recovered") from exc
 

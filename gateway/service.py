@@ -17,12 +17,12 @@ from eth_account.signers.local import LocalAccount
 
 from chain.client import Chain
 from chain.contracts import AnchorsClient, AssetsClient, GrantsClient
-from chain.eip712 import recover_grant_signer, signature_problem
+from chain.eip712 import GatewayDomain, recover_grant_signer, signature_problem
 from chain.errors import ChainError, ChainUnavailable, ContractRevert
 from chain.keys import Keystore
 from chain.settings import ChainSettings
 from domain.types import GrantRequest, Liveness, Policy
-from gateway.auth import Authenticator, Caller, GatewayDomain, SessionKeys
+from gateway.auth import Authenticator, Caller, SessionKeys
 from gateway.chainview import ChainView
 from gateway.db import Database, GrantRequestRow, GrantState
 from gateway.errors import (

@@ -26,7 +26,7 @@ from chain.keys import Keystore
 from chain.settings import ChainSettings
 from domain.types import Policy, Role
 from gateway.app import create_app
-from gateway.auth import sign_call
+from chain.eip712 import sign_call
 from client.sdk import GatewayClient
 from gateway.registration import Registration
 from gateway.service import Gateway, register_asset

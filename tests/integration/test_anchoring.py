@@ -30,7 +30,7 @@ from gateway.anchoring import (
     receipt_id_of,
 )
 from gateway.app import create_app
-from gateway.auth import sign_call
+from chain.eip712 import sign_call
 from gateway.db import Database
 from notary.proofs import ProofDocument, verify_offline
 from tests.integration.gateway_fixtures import CREDENTIAL, GatewayEnv, _start_server, build_env, free_port

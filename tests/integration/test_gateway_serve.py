@@ -15,7 +15,7 @@ import pytest
 
 from domain.types import Policy
 from gateway.anchoring import receipt_id_of
-from gateway.auth import sign_call
+from chain.eip712 import sign_call
 from client.sdk import GatewayClient
 from tests.integration.gateway_fixtures import GatewayEnv, build_env, free_port
 

@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from domain.types import Policy
-from gateway.auth import SessionKeys, sign_call
+from chain.eip712 import sign_call
+from gateway.auth import SessionKeys
 from client.sdk import GatewayClient
 from tests.integration.gateway_fixtures import GatewayEnv, gw_env  # noqa: F401 - fixture
 

@@ -10,9 +10,9 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
-from chain.eip712 import SECP256K1_N, signature_problem
+from chain.eip712 import SECP256K1_N, GatewayDomain, eip712_document, sign_call, signature_problem
 from domain.types import Liveness
-from gateway.auth import Authenticator, GatewayDomain, SignedCall, eip712_document, sign_call
+from gateway.auth import Authenticator, SignedCall
 from gateway.errors import NonCanonicalSignature, WrongGateway, error_status
 from gateway.policy import window_verdict
 

@@ -6,7 +6,8 @@ import hashlib
 
 import pytest
 
-from gateway.auth import SESSION_PREFIX, GatewayDomain, SessionKeys, bearer_token
+from chain.eip712 import GatewayDomain
+from gateway.auth import SESSION_PREFIX, SessionKeys, bearer_token
 from gateway.errors import SessionExpired, SessionInvalid, error_status
 
 ADDRESS = "0x" + "ab" * 20
