@@ -12,7 +12,7 @@ import pytest
 
 from chain.contracts import AnchorsClient, AssetsClient, GrantsClient
 from chain.devnet import Devnet
-from chain.eip712 import sign_grant_request
+from chain.eip712 import grant_id as local_grant_id, sign_grant_request
 from chain.keys import Keystore
 from domain.types import GrantRequest, Liveness, Policy
 from tests.integration.conftest import Space, free_port
@@ -32,6 +32,7 @@ def test_python_grant_digest_matches_contract_and_grant_lifecycle(space: Space) 
     sig = sign_grant_request(ks.account("consumer"), chain.chain_id, chain.address("UsageGrants"), req)
     grant_id, receipt = grants.issue(req, sig)
     assert grant_id == grants.hash_request(req)
+    assert grant_id == local_grant_id(chain.chain_id, chain.address("UsageGrants"), req)  # no node needed
     assert receipt["gasUsed"] <= 100_000
     assert grants.liveness(grant_id) == Liveness.LIVE
     assert grants.request_of(grant_id) == req
