@@ -1,8 +1,14 @@
-"""Benchmark: notary.hashing.sha256_file against coreutils `sha256sum`.
+"""Benchmark: notary.hashing.sha256_file against coreutils `sha256sum`; notary keccak-256.
 
 Run from the repository root:  .venv/bin/python -m bench.hash [PATH] [--size-mib N]
 Without PATH a temporary file of N MiB (default 1024) is created and deleted.
 Runs alternate (sha256sum, tds) three times; medians are reported.
+
+With `--keccak [--baseline REV]`: nanoseconds per 64-byte keccak-256 (a Merkle
+node) for `notary._keccak` against eth-hash's default backend and pycryptodome's
+public `Crypto.Hash.keccak`, and, with REV, against `notary/_keccak.py` as it was
+at git revision REV, plus 100,000-leaf receipt tree builds with each; runs
+alternate, medians are reported.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
+from collections.abc import Callable
 
 if __name__ == "__main__" and sys.path and os.path.basename(sys.path[0]) == "bench":
     sys.path[0] = os.path.dirname(sys.path[0])
@@ -67,12 +75,121 @@ def measure(path: str) -> dict[str, float]:
     }
 
 
+KECCAK_RUNS = 7
+KECCAK_INPUTS = 2_000
+TREE_LEAVES = 100_000
+
+
+def keccak_at(rev: str) -> Callable[[bytes], bytes]:
+    """Load `notary/_keccak.py` as it was at git revision `rev`; return its hasher."""
+    source = subprocess.run(["git", "show", f"{rev}:notary/_keccak.py"],
+                            capture_output=True, text=True, check=True).stdout
+    module = types.ModuleType(f"_keccak_at_{rev}")
+    exec(compile(source, f"{rev}:notary/_keccak.py", "exec"), module.__dict__)
+    fn: Callable[[bytes], bytes] = module.hasher()
+    return fn
+
+
+def keccak_candidates(baseline: str | None) -> dict[str, Callable[[bytes], bytes]]:
+    """The keccak-256 functions to compare, by name; notary's own first."""
+    from Crypto.Hash import keccak as cryptodome_keccak
+    from eth_hash.auto import keccak as eth_hash_auto
+
+    from notary._keccak import hasher
+
+    def cryptodome_public(data: bytes) -> bytes:
+        return cryptodome_keccak.new(data=data, digest_bits=256).digest()
+
+    candidates = {"notary._keccak": hasher(), "eth_hash.auto": eth_hash_auto,
+                  "Crypto.Hash.keccak": cryptodome_public}
+    if baseline:
+        candidates[f"notary._keccak@{baseline}"] = keccak_at(baseline)
+    return candidates
+
+
+def ns_per_hash(fn: Callable[[bytes], bytes], inputs: list[bytes]) -> float:
+    """Nanoseconds per call of `fn` over `inputs` (best of three passes)."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for data in inputs:
+            fn(data)
+        best = min(best, time.perf_counter() - start)
+    return best / len(inputs) * 1e9
+
+
+def tree_leaves_per_s(fn: Callable[[bytes], bytes], values: list[list[object]]) -> float:
+    """Build a receipt tree over `values` with `fn` as notary's keccak; return leaves/s."""
+    import notary.merkle as merkle
+    from notary.receipts import RECEIPT_LEAF_ENCODING
+
+    saved = merkle.hasher
+    merkle.hasher = lambda: fn
+    try:
+        start = time.perf_counter()
+        merkle.StandardMerkleTree.of(values, RECEIPT_LEAF_ENCODING)
+        return len(values) / (time.perf_counter() - start)
+    finally:
+        merkle.hasher = saved
+
+
+def measure_keccak(baseline: str | None) -> dict[str, object]:
+    """Alternate the candidates KECCAK_RUNS times; medians, ratios and tree rates."""
+    from bench.notary import make_receipts
+
+    candidates = keccak_candidates(baseline)
+    inputs = [os.urandom(64) for _ in range(KECCAK_INPUTS)]
+    expected = [candidates["notary._keccak"](x) for x in inputs]
+    for name, fn in candidates.items():
+        if [fn(x) for x in inputs] != expected:
+            raise SystemExit(f"digest mismatch: {name}")
+    ns: dict[str, list[float]] = {name: [] for name in candidates}
+    for _ in range(KECCAK_RUNS):
+        for name, fn in candidates.items():
+            ns[name].append(ns_per_hash(fn, inputs))
+    medians = {name: round(statistics.median(v)) for name, v in ns.items()}
+    ours = medians["notary._keccak"]
+    figures: dict[str, object] = {
+        "ns_per_64b_hash": medians,
+        "ratio_to_notary": {name: round(v / ours, 2) for name, v in medians.items()},
+    }
+    tree_names = ["notary._keccak"] + ([f"notary._keccak@{baseline}"] if baseline else [])
+    rates: dict[str, list[float]] = {name: [] for name in tree_names}
+    for run in range(3):
+        values = [r.leaf_values() for r in make_receipts(TREE_LEAVES, seed=run)]
+        for name in tree_names:
+            rates[name].append(tree_leaves_per_s(candidates[name], values))
+    figures["tree_leaves_per_s"] = {n: round(statistics.median(v)) for n, v in rates.items()}
+    return figures
+
+
+def keccak_main(baseline: str | None) -> None:
+    """Run the keccak comparison; print figures and a final JSON line."""
+    figures = measure_keccak(baseline)
+    ns = figures["ns_per_64b_hash"]
+    ratio = figures["ratio_to_notary"]
+    print(f"keccak-256 of 64 bytes, {KECCAK_RUNS} alternating runs each, medians:")
+    for name in ns:  # type: ignore[attr-defined]
+        print(f"  {name:28s} {ns[name]:6d} ns/hash  x{ratio[name]}")  # type: ignore[index]
+    print(f"receipt tree build, {TREE_LEAVES} leaves, median of 3 (leaves/s):")
+    for name, rate in figures["tree_leaves_per_s"].items():  # type: ignore[attr-defined]
+        print(f"  {name:28s} {rate}")
+    tail = f" --baseline {baseline}" if baseline else ""
+    print(f"reproduce: .venv/bin/python -m bench.hash --keccak{tail}")
+    print(json.dumps(figures))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse arguments, run the comparison, print figures and a final JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", nargs="?", help="file to hash (default: temporary file)")
     parser.add_argument("--size-mib", type=int, default=1024, help="temporary file size")
+    parser.add_argument("--keccak", action="store_true", help="compare keccak-256 backends")
+    parser.add_argument("--baseline", help="with --keccak: git revision of notary/_keccak.py")
     args = parser.parse_args(argv)
+    if args.keccak:
+        keccak_main(args.baseline)
+        return
     tmpdir = None
     path = args.path
     if path is None:
