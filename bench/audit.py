@@ -145,38 +145,21 @@ def bench_history(queries: int = QUERIES) -> tuple[float, int]:
 # ---- index_events_per_s --------------------------------------------------------------------
 
 
-def _tds(home: Path, *args: str) -> None:
-    from cli.main import main as tds_main
-
-    code = tds_main(["--home", str(home), *args])
-    if code != 0:
-        raise SystemExit(f"tds {' '.join(args)} exited {code}")
-
-
 def bench_index(events: int, per_block: int) -> tuple[float, int, int, float]:
     """Start anvil, anchor ``events`` roots (``per_block`` txs per block), time a full index from empty."""
-    import socket
+    from dataclasses import replace
 
-    from chain.client import Chain
     from chain.devnet import rpc
-    from chain.keys import Keystore
+    from chain.devspace import free_port, provision
     from chain.settings import ChainSettings
+    from domain.types import Role
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp) / "home"
-        _tds(home, "init", "--rpc-url", f"http://127.0.0.1:{port}", "--accounts", "operator,provider")
-        _tds(home, "chain", "up")
+        settings = replace(ChainSettings(home=Path(tmp) / "home"), rpc_url=f"http://127.0.0.1:{free_port()}")
+        devnet, chain, keystore = provision(settings, {"provider": (Role.PROVIDER, "DE")})
         try:
-            _tds(home, "deploy")
-            _tds(home, "participant", "onboard", "provider", "--roles", "provider", "--jurisdiction", "DE",
-                 "--credential-hash", "0x" + "c0" * 32)
-            settings = ChainSettings.load(home, env={})
-            chain = Chain.connect(settings)
             t0 = time.perf_counter()
-            _anchor_many(chain, Keystore(settings.keystore_dir).account("provider"), events, per_block, rpc)
+            _anchor_many(chain, keystore.account("provider"), events, per_block, rpc)
             generate_s = time.perf_counter() - t0
             db = IndexDb.open(f"sqlite:///{Path(tmp) / 'audit.db'}")
             source = RpcLogSource(chain)
@@ -187,19 +170,19 @@ def bench_index(events: int, per_block: int) -> tuple[float, int, int, float]:
             blocks = run.to_block - run.from_block + 1
             db.dispose()
         finally:
-            _tds(home, "chain", "down")
+            devnet.stop()
     return run.events / elapsed, run.events, blocks, generate_s
 
 
 def _anchor_many(chain: Any, account: Any, count: int, per_block: int, rpc: Any) -> None:
     """Sign ``count`` anchorRoot txs with consecutive nonces and send them without waiting for receipts."""
-    w3 = chain.w3
-    contract = chain.contract("AnchorRegistry")
-    nonce = w3.eth.get_transaction_count(account.address)
-    base = int(w3.eth.get_block("latest")["baseFeePerGas"])
-    template = contract.functions.anchorRoot(b"\x01" * 32, 4, 1).build_transaction(
-        {"from": account.address, "gas": 90_000, "maxFeePerGas": 4 * base + 10**9, "maxPriorityFeePerGas": 10**9,
-         "nonce": nonce, "chainId": chain.chain_id})
+    from chain.contracts import AnchorsClient
+
+    nonce = chain.transaction_count(account.address)
+    base = chain.base_fee() or 0
+    template = {"from": account.address, "to": chain.address("AnchorRegistry"), "value": 0, "gas": 90_000,
+                "maxFeePerGas": 4 * base + 10**9, "maxPriorityFeePerGas": 10**9, "nonce": nonce,
+                "chainId": chain.chain_id, "data": AnchorsClient(chain).anchor_calldata("0x" + "01" * 32, 4, 1)}
     selector_and_head = template["data"][:10]
     tail = template["data"][10 + 64:]
     rpc(chain.settings.rpc_url, "evm_setAutomine", [False])
@@ -207,14 +190,14 @@ def _anchor_many(chain: Any, account: Any, count: int, per_block: int, rpc: Any)
         for i in range(count):
             data = selector_and_head + os.urandom(32).hex() + tail
             signed = account.sign_transaction({**template, "data": data, "nonce": nonce + i})
-            w3.provider.make_request("eth_sendRawTransaction", ["0x" + signed.raw_transaction.hex()])
+            chain.send_raw_transaction(signed.raw_transaction)
             if (i + 1) % per_block == 0:
                 rpc(chain.settings.rpc_url, "evm_mine", [])
         rpc(chain.settings.rpc_url, "evm_mine", [])
     finally:
         rpc(chain.settings.rpc_url, "evm_setAutomine", [True])
-    last = w3.eth.get_transaction_receipt(signed.hash)
-    if last["status"] != 1:
+    last = chain.transaction_receipt(signed.hash.to_0x_hex())
+    if last is None or last["status"] != 1:
         raise SystemExit("the generated anchorRoot transactions reverted")
 
 

@@ -22,6 +22,7 @@ from chain.compile import all_abis, compile_contracts
 from chain.deploy import Deployment, deploy_all
 from chain.errors import AlreadyDeployed, ChainError, ChainUnavailable, DeploymentMissing, WrongChain
 from chain.revert import RevertDecoder
+from chain.rpc import KeepAliveRpc
 from chain.settings import ChainSettings
 from chain.tx import TxSender
 
@@ -113,6 +114,42 @@ def guarded(fn: Callable[[], T], rpc_url: str = "the node") -> T:
         raise ChainUnavailable(f"no Ethereum node at {rpc_url}: run `tds chain up`") from exc
 
 
+@dataclass(frozen=True)
+class BlockStamp:
+    """A block's number and timestamp (unix seconds)."""
+
+    number: int
+    timestamp: int
+
+
+class HeadReader:
+    """Head-block reads for a hot path: over one keep-alive connection when the provider is plain HTTP(S)
+    (:class:`chain.rpc.KeepAliveRpc`), else through web3. Errors are not translated here: the caller
+    judges them (:func:`chain.errors.is_node_failure`)."""
+
+    def __init__(self, w3: Web3) -> None:
+        self._w3 = w3
+        self._rpc = KeepAliveRpc.for_provider(w3.provider)
+
+    def number(self) -> int:
+        """The latest block number."""
+        if self._rpc is not None:
+            return int(self._rpc.call("eth_blockNumber", []), 16)
+        return int(self._w3.eth.block_number)
+
+    def latest(self) -> BlockStamp:
+        """The latest block's number and timestamp."""
+        if self._rpc is not None:
+            raw = self._rpc.call("eth_getBlockByNumber", ["latest", False])
+            return BlockStamp(int(raw["number"], 16), int(raw["timestamp"], 16))
+        block = self._w3.eth.get_block("latest")
+        return BlockStamp(int(block["number"]), int(block["timestamp"]))
+
+    def timestamp_of(self, block: int) -> int:
+        """The timestamp of block ``block`` (through web3)."""
+        return int(self._w3.eth.get_block(block)["timestamp"])
+
+
 @dataclass
 class Chain:
     """A connected, deployment-checked view of the TDS contracts on one chain."""
@@ -155,6 +192,42 @@ class Chain:
     def block_number(self) -> int:
         """Latest block number."""
         return guarded(lambda: int(self.w3.eth.block_number), self.settings.rpc_url)
+
+    def head_reader(self) -> HeadReader:
+        """A reader of the head block for hot paths (its own keep-alive connection when possible)."""
+        return HeadReader(self.w3)
+
+    def base_fee(self) -> int | None:
+        """The latest block's base fee per gas (wei), or None on a chain without EIP-1559."""
+        block = guarded(lambda: self.w3.eth.get_block("latest"), self.settings.rpc_url)
+        base = block.get("baseFeePerGas")
+        return None if base is None else int(base)
+
+    def transaction_count(self, address: str, block: int | str = "latest") -> int:
+        """How many transactions ``address`` has sent as of ``block`` (its next nonce)."""
+        checksummed = Web3.to_checksum_address(address)
+        return guarded(lambda: int(self.w3.eth.get_transaction_count(checksummed, block)), self.settings.rpc_url)
+
+    def send_raw_transaction(self, raw: bytes) -> str:
+        """Send a signed transaction without waiting for it to be mined (for bulk senders); its hash.
+
+        A node that refuses it raises ChainError; :meth:`transaction_receipt` tells when it is mined.
+        """
+        response = self.rpc_request("eth_sendRawTransaction", ["0x" + bytes(raw).hex()])
+        if "error" in response:
+            raise ChainError(f"transaction rejected by the node: {response['error']}")
+        return str(response["result"])
+
+    def rpc_request(self, method: str, params: list[Any]) -> dict[str, Any]:
+        """One JSON-RPC call: the node's whole answer (``result`` or ``error``); no node: ChainUnavailable."""
+        return dict(guarded(lambda: self.w3.provider.make_request(method, params), self.settings.rpc_url))  # type: ignore[arg-type]
+
+    def rpc_batch(self, calls: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
+        """One JSON-RPC batch: the answers in call order; a refused batch raises ChainError."""
+        resp = guarded(lambda: self.w3.provider.make_batch_request(calls), self.settings.rpc_url)  # type: ignore[arg-type]
+        if not isinstance(resp, list):
+            raise ChainError(f"batch JSON-RPC refused: {dict(resp).get('error')}")
+        return [dict(r) for r in resp]
 
     def transaction_receipt(self, tx_hash: str) -> Any | None:
         """The receipt of a mined transaction, or None if this chain has no such transaction."""

@@ -6,6 +6,7 @@ Writes need a :class:`chain.tx.TxSender`; reads do not. Custom errors surface as
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from web3 import Web3
@@ -41,6 +42,37 @@ def b32(value: str) -> bytes:
 def hex32(value: bytes) -> str:
     """bytes32 as 0x hex."""
     return "0x" + bytes(value).hex()
+
+
+def jurisdiction_code(jurisdiction: str) -> bytes:
+    """A jurisdiction as the contracts' ``bytes2``: upper case, cut or NUL-padded to two bytes."""
+    return jurisdiction.upper().encode()[:2].ljust(2, b"\0")
+
+
+@dataclass(frozen=True)
+class AssetState:
+    """An asset's on-chain state as AssetRegistry.getAsset holds it (what access checks need)."""
+
+    asset_id: str
+    provider: str
+    size: int
+    active: bool
+
+
+@dataclass(frozen=True)
+class PolicyState:
+    """An asset's current on-chain policy flags, UsageGrants.getPolicy's fields in order
+    (purposes and jurisdictions are judged by view calls)."""
+
+    not_before: int
+    not_after: int
+    max_count: int
+    price_per_access: int
+    compute_only: bool
+    auto_approve: bool
+    any_purpose: bool
+    any_jurisdiction: bool
+    epoch: int
 
 
 class _Client:
@@ -155,6 +187,14 @@ class AssetsClient(_Client):
             raise ChainError(f"asset {asset_id} has state but no AssetRegistered event")
         return _asset_from(logs[0], size, version, active, metadata_hash, previous)
 
+    def state(self, asset_id: str, block: int | str = "latest") -> AssetState | None:
+        """The asset's state at ``block`` (one view call, no logs), or None if unknown."""
+        provider, size, _version, active, *_rest = self.chain.call(
+            self.contract.functions.getAsset(b32(asset_id)), block)
+        if int(provider, 16) == 0:
+            return None
+        return AssetState(asset_id, Web3.to_checksum_address(provider), int(size), bool(active))
+
     def provider_of(self, asset_id: str) -> str | None:
         """The asset's provider (one view call, no logs), or None if unknown."""
         provider = self.chain.call(self.contract.functions.getAsset(b32(asset_id)))[0]
@@ -246,6 +286,20 @@ class GrantsClient(_Client):
             epoch=epoch,
         )
 
+    def policy_state(self, asset_id: str, block: int | str = "latest") -> PolicyState | None:
+        """The asset's policy flags at ``block`` (one view call, no logs), or None if it has no policy."""
+        state = self.chain.call(self.contract.functions.getPolicy(b32(asset_id)), block)
+        return None if int(state[8]) == 0 else PolicyState(*state)
+
+    def purpose_allowed(self, asset_id: str, purpose: str, block: int | str = "latest") -> bool:
+        """UsageGrants.isPurposeAllowed at ``block``."""
+        return bool(self.chain.call(self.contract.functions.isPurposeAllowed(b32(asset_id), purpose), block))
+
+    def jurisdiction_allowed(self, asset_id: str, jurisdiction: str, block: int | str = "latest") -> bool:
+        """UsageGrants.isJurisdictionAllowed at ``block`` (``jurisdiction`` as :func:`jurisdiction_code` reads it)."""
+        fn = self.contract.functions.isJurisdictionAllowed(b32(asset_id), jurisdiction_code(jurisdiction))
+        return bool(self.chain.call(fn, block))
+
     def hash_request(self, request: GrantRequest) -> str:
         """The grant id the contract will assign to ``request`` (EIP-712 digest)."""
         return hex32(self.chain.call(self.contract.functions.hashGrantRequest(request.as_tuple())))
@@ -280,6 +334,11 @@ class GrantsClient(_Client):
         """GrantIssued events (filter by assetId=bytes, consumer=address, grantId=bytes)."""
         return self._logs("GrantIssued", **filters)
 
+    def requests_issued(self, asset_id: str, consumer: str) -> list[GrantRequest]:
+        """The signed requests of every grant issued for (asset, consumer), oldest first (reads events)."""
+        logs = self.issued(assetId=b32(asset_id), consumer=Web3.to_checksum_address(consumer))
+        return [GrantRequest.from_event(log["args"]) for log in logs]
+
 
 class AnchorsClient(_Client):
     """AnchorRegistry: Merkle roots, notary keys, on-chain inclusion and receipt checks."""
@@ -291,6 +350,10 @@ class AnchorsClient(_Client):
     def anchor(self, root: str, leaf_count: int, kind: int) -> TxReceipt:
         """Anchor a root (receipts: an active provider or its notary key; assets: an active provider)."""
         return self._send(self.contract.functions.anchorRoot(b32(root), leaf_count, kind))
+
+    def anchor_calldata(self, root: str, leaf_count: int, kind: int) -> str:
+        """The calldata (0x hex) of ``anchorRoot(root, leaf_count, kind)``, for senders that sign in bulk."""
+        return str(self.contract.encode_abi("anchorRoot", args=[b32(root), leaf_count, kind]))
 
     def register_notary(self, notary: str, dry_run: bool = False) -> TxReceipt:
         """Bind ``notary`` to the sending provider (for ever) so it may anchor receipts roots."""

@@ -14,7 +14,9 @@ Hierarchy::
     └── ContractRevert              a call or transaction reverted with a custom Solidity error
         └── <one class per custom error name>, e.g. ``revert_class("AssetAlreadyRegistered")``
 
-Web3 and JSON-RPC exceptions are translated at the boundary (``raise ... from exc``).
+Web3 and JSON-RPC exceptions are translated at the boundary (``raise ... from exc``);
+:func:`is_node_failure` tells a caller reading the node on a hot path which raw exceptions mean the
+node (or the way to it) failed.
 """
 
 from __future__ import annotations
@@ -86,3 +88,11 @@ def _render(value: Any) -> str:
     if isinstance(value, (bytes, bytearray)):
         return "0x" + bytes(value).hex()
     return str(value)
+
+
+def is_node_failure(exc: BaseException) -> bool:
+    """Whether ``exc``, raised by a node read, means the node or the transport failed (not a bug of ours):
+    an OS/transport error, a malformed answer (ValueError), or any web3/requests/urllib3 exception."""
+    if isinstance(exc, (OSError, ValueError)):
+        return True
+    return type(exc).__module__.split(".")[0] in ("web3", "requests", "urllib3")

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from eth_abi import decode as abi_decode
 from eth_utils import keccak
 
-from chain.client import Chain, guarded
+from chain.client import Chain
 from chain.errors import ChainError
 from notary.abi import checksum_address
 
@@ -79,7 +79,6 @@ class RpcLogSource:
         self.max_range = max_range
         self._by_address = {c.address.lower(): name for name, c in chain.deployment.contracts.items()}
         self._abis = _event_abis(chain)
-        self._provider: Any = chain.w3.provider
 
     @property
     def start_block(self) -> int:
@@ -145,14 +144,10 @@ class RpcLogSource:
         )
 
     def _rpc(self, method: str, params: list[Any]) -> dict[str, Any]:
-        resp = guarded(lambda: self._provider.make_request(method, params), self.chain.settings.rpc_url)
-        return dict(resp)
+        return self.chain.rpc_request(method, params)
 
     def _rpc_batch(self, calls: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
-        resp = guarded(lambda: self._provider.make_batch_request(calls), self.chain.settings.rpc_url)
-        if not isinstance(resp, list):
-            raise ChainError(f"batch JSON-RPC refused: {dict(resp).get('error')}")
-        return [dict(r) for r in resp]
+        return self.chain.rpc_batch(calls)
 
 
 def _event_abis(chain: Chain) -> dict[tuple[str, str], _EventAbi]:

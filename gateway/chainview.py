@@ -16,16 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from eth_utils import to_checksum_address
-
 from chain.client import Chain
-from chain.contracts import AssetsClient, GrantsClient, ParticipantsClient, b32
-from chain.errors import ChainError, ContractRevert
-from chain.rpc import KeepAliveRpc
+from chain.contracts import AssetsClient, AssetState, GrantsClient, ParticipantsClient, PolicyState, jurisdiction_code
+from chain.errors import ChainError, ContractRevert, is_node_failure
 from domain.types import Grant, GrantRequest, Liveness, Participant, Policy
 from gateway.errors import ChainStale, ChainUnavailableError
 
 T = TypeVar("T")
+__all__ = ["AssetState", "ChainView", "Head", "PolicyState"]  # with the chain.contracts states its reads return
 
 
 @dataclass(frozen=True)
@@ -35,31 +33,6 @@ class Head:
     number: int
     timestamp: int | None
     read_at: float
-
-
-@dataclass(frozen=True)
-class AssetState:
-    """An asset's on-chain state (what access checks need)."""
-
-    asset_id: str
-    provider: str
-    size: int
-    active: bool
-
-
-@dataclass(frozen=True)
-class PolicyState:
-    """An asset's current on-chain policy flags (purposes/jurisdictions are checked by view calls)."""
-
-    not_before: int
-    not_after: int
-    max_count: int
-    price_per_access: int
-    compute_only: bool
-    auto_approve: bool
-    any_purpose: bool
-    any_jurisdiction: bool
-    epoch: int
 
 
 class ChainView:
@@ -92,7 +65,7 @@ class ChainView:
         self._done_gen = 0
         self._reading = False
         self._outcome: Head | str = "no head read yet"
-        self._rpc = KeepAliveRpc.for_provider(chain.w3.provider)
+        self._heads = chain.head_reader()
 
     # ---- head ----------------------------------------------------------------
 
@@ -154,17 +127,10 @@ class ChainView:
         return self._head
 
     def _read_head(self, now: float) -> Head:
-        if self._rpc is not None:  # the hot read: one keep-alive connection, no web3 request pipeline
-            rpc = self._rpc
-            if self.max_block_age_s is None:
-                return Head(int(self._guard(lambda: rpc.call("eth_blockNumber", [])), 16), None, now)
-            raw = self._guard(lambda: rpc.call("eth_getBlockByNumber", ["latest", False]))
-            return Head(int(raw["number"], 16), int(raw["timestamp"], 16), now)
         if self.max_block_age_s is None:
-            number = self._guard(lambda: int(self.chain.w3.eth.block_number))
-            return Head(number, None, now)
-        block = self._guard(lambda: self.chain.w3.eth.get_block("latest"))
-        return Head(int(block["number"]), int(block["timestamp"]), now)
+            return Head(self._guard(self._heads.number), None, now)
+        stamp = self._guard(self._heads.latest)
+        return Head(stamp.number, stamp.timestamp, now)
 
     def _check_age(self, head: Head, now: float) -> Head:
         if now - head.read_at > self.max_staleness_s:
@@ -186,12 +152,7 @@ class ChainView:
         head = self._head
         if head is not None and head.number == block and head.timestamp is not None:
             return head.timestamp
-
-        def read() -> int:
-            raw = self.chain.w3.eth.get_block(block)
-            return int(raw["timestamp"])
-
-        return self._cached(("time",), block, read)
+        return self._cached(("time",), block, lambda: self._heads.timestamp_of(block))
 
     def grant(self, grant_id: str, block: int) -> Grant | None:
         """A grant's on-chain state at ``block``."""
@@ -203,24 +164,11 @@ class ChainView:
 
     def asset(self, asset_id: str, block: int) -> AssetState | None:
         """An asset's state at ``block`` (None when unknown)."""
-
-        def read() -> AssetState | None:
-            fn = self.assets.contract.functions.getAsset(b32(asset_id))
-            provider, size, _version, active, *_rest = self.chain.call(fn, block)
-            if int(provider, 16) == 0:
-                return None
-            return AssetState(asset_id, to_checksum_address(provider), int(size), bool(active))
-
-        return self._cached(("asset", asset_id), block, read)
+        return self._cached(("asset", asset_id), block, lambda: self.assets.state(asset_id, block))
 
     def policy(self, asset_id: str, block: int) -> PolicyState | None:
         """An asset's policy flags at ``block`` (None when it has no policy)."""
-
-        def read() -> PolicyState | None:
-            state = self.chain.call(self.grants.contract.functions.getPolicy(b32(asset_id)), block)
-            return None if int(state[8]) == 0 else PolicyState(*(v for v in state))
-
-        return self._cached(("policy", asset_id), block, read)
+        return self._cached(("policy", asset_id), block, lambda: self.grants.policy_state(asset_id, block))
 
     def full_policy(self, asset_id: str, block: int) -> Policy | None:
         """The policy with its purposes and jurisdictions (reads events; for catalog and grant checks)."""
@@ -228,22 +176,13 @@ class ChainView:
 
     def purpose_allowed(self, asset_id: str, purpose: str, block: int) -> bool:
         """UsageGrants.isPurposeAllowed at ``block``."""
-
-        def read() -> bool:
-            fn = self.grants.contract.functions.isPurposeAllowed(b32(asset_id), purpose)
-            return bool(self.chain.call(fn, block))
-
-        return self._cached(("purpose", asset_id, purpose), block, read)
+        return self._cached(("purpose", asset_id, purpose), block,
+                            lambda: self.grants.purpose_allowed(asset_id, purpose, block))
 
     def jurisdiction_allowed(self, asset_id: str, jurisdiction: str, block: int) -> bool:
         """UsageGrants.isJurisdictionAllowed at ``block``."""
-        code = jurisdiction.upper().encode()[:2].ljust(2, b"\0")
-
-        def read() -> bool:
-            fn = self.grants.contract.functions.isJurisdictionAllowed(b32(asset_id), code)
-            return bool(self.chain.call(fn, block))
-
-        return self._cached(("region", asset_id, code), block, read)
+        return self._cached(("region", asset_id, jurisdiction_code(jurisdiction)), block,
+                            lambda: self.grants.jurisdiction_allowed(asset_id, jurisdiction, block))
 
     def request_of(self, grant_id: str) -> GrantRequest | None:
         """The signed request of an issued grant (from its GrantIssued event; immutable once found)."""
@@ -256,10 +195,7 @@ class ChainView:
 
     def issued_for(self, asset_id: str, consumer: str) -> list[GrantRequest]:
         """Requests of every grant issued for (asset, consumer), oldest first (reads events)."""
-        logs = self._guard(
-            lambda: self.grants.issued(assetId=b32(asset_id), consumer=to_checksum_address(consumer))
-        )
-        return [GrantRequest.from_event(log["args"]) for log in logs]
+        return self._guard(lambda: self.grants.requests_issued(asset_id, consumer))
 
     def cached(self, key: tuple[Any, ...], block: int, read: Callable[[], T]) -> T:
         """Cache any read per block number (for callers composing their own reads)."""
@@ -302,9 +238,7 @@ class ChainView:
             raise
         except ChainError as exc:
             raise ChainUnavailableError(f"chain unavailable: {exc}") from exc
-        except (OSError, ValueError) as exc:  # requests/web3 transport failures, malformed answers
-            raise ChainUnavailableError(f"chain unavailable: {type(exc).__name__}") from exc
-        except Exception as exc:  # web3 raises many unrelated types for a node that misbehaves
-            if type(exc).__module__.split(".")[0] in ("web3", "requests", "urllib3"):
+        except Exception as exc:
+            if is_node_failure(exc):  # transport failures, malformed answers, a node that misbehaves
                 raise ChainUnavailableError(f"chain unavailable: {type(exc).__name__}") from exc
             raise

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from chain.contracts import AnchorsClient, AssetsClient, GrantsClient
+from chain.contracts import AnchorsClient, AssetsClient, AssetState, GrantsClient
 from chain.devnet import Devnet
 from chain.eip712 import grant_id as local_grant_id, sign_grant_request
+from chain.errors import ChainError
 from chain.keys import Keystore
 from domain.types import GrantRequest, Liveness, Policy
 from tests.integration.conftest import Space, free_port
@@ -116,3 +117,38 @@ def test_two_senders_sharing_a_key_recover_from_nonce_conflicts(space: Space) ->
         receipts = list(pool.map(lambda i: (a, b)[i % 2].anchor(roots[i], 1, 1), range(16)))
     assert all(r["status"] == 1 for r in receipts)
     assert all(a.get(account.address, r) is not None for r in roots)
+
+
+def test_block_tagged_reads_see_the_chain_as_it_was_at_each_block(space: Space) -> None:
+    _, assets, grants = space.clients("provider")
+    chain = assets.chain
+    asset_id = "0x" + hashlib.sha256(os.urandom(32)).hexdigest()
+    assets.register(asset_id, 32, "0x" + "00" * 32, "urn:test")
+    grants.set_policy(asset_id, Policy(purposes=("research",), jurisdictions=("DE",), max_count=5))
+    before = chain.block_number()
+    assets.deactivate(asset_id)
+    after = chain.block_number()
+    assert assets.state(asset_id, before) == AssetState(asset_id, space.address("provider"), 32, True)
+    assert assets.state(asset_id, after) == AssetState(asset_id, space.address("provider"), 32, False)
+    assert assets.state("0x" + "00" * 31 + "01", after) is None
+    policy = grants.policy_state(asset_id, before)
+    assert policy is not None and (policy.max_count, policy.epoch, policy.any_purpose) == (5, 1, False)
+    assert grants.policy_state(asset_id, before - 2) is None  # before setPolicy was mined
+    assert grants.purpose_allowed(asset_id, "research", before) and not grants.purpose_allowed(asset_id, "ads", before)
+    assert grants.jurisdiction_allowed(asset_id, "de", before) and not grants.jurisdiction_allowed(asset_id, "FR", before)
+    heads = chain.head_reader()
+    assert heads.number() == after == heads.latest().number
+    assert heads.latest().timestamp == heads.timestamp_of(after)
+
+
+def test_node_requests_through_the_chain_handle(space: Space) -> None:
+    chain = space.chain()
+    provider = space.address("provider")
+    assert chain.transaction_count(provider) == int(chain.rpc_request("eth_getTransactionCount",
+                                                                      [provider, "latest"])["result"], 16)
+    assert chain.base_fee() is not None
+    assert [int(r["result"], 16) for r in chain.rpc_batch([("eth_chainId", []), ("eth_chainId", [])])] == [
+        chain.chain_id] * 2
+    with pytest.raises(ChainError, match="rejected"):
+        chain.send_raw_transaction(b"\x01\x02")
+    assert chain.transaction_receipt("0x" + "ab" * 32) is None
