@@ -552,13 +552,13 @@ class Bench:
         out = self.space.home / "revoke.out"
         self.session.fetch(self.revoke_asset, out)
         revoke_grant(self.gw, grant)  # mined in this process: the gateway learns it from the chain only
-        revoke_block = self.gw.chain.w3.eth.block_number
+        revoke_block = self.gw.chain.block_number()
         for _ in range(10):
             try:
                 self.session.fetch(self.revoke_asset, out)
             except GatewayClientError as exc:
                 assert exc.code == "grant_revoked", exc
-                blocks = int(self.gw.chain.w3.eth.block_number - revoke_block)
+                blocks = self.gw.chain.block_number() - revoke_block
                 print(f"revocation: refused {blocks} block(s) after the revoke block", flush=True)
                 return blocks
             rpc(self.space.devnet.rpc_url, "evm_mine")

@@ -195,8 +195,9 @@ def grant_revoke(c: CliContext, grant_id: str) -> None:
     from gateway.service import revoke_grant
 
     tx = revoke_grant(_gateway(c), grant_id)
-    receipt = c.chain().w3.eth.get_transaction_receipt(tx)
-    kv("grant revoked", {"grant_id": grant_id.lower(), "tx": tx, "block": receipt["blockNumber"]})
+    receipt = c.chain().transaction_receipt(tx)  # mined: revoke_grant waited for it
+    kv("grant revoked", {"grant_id": grant_id.lower(), "tx": tx,
+                         "block": None if receipt is None else receipt["blockNumber"]})
 
 
 # ---- consumer ------------------------------------------------------------------------------------------------------
