@@ -37,6 +37,7 @@ from audit.db import (
 )
 from audit.errors import InputInvalid, NotIndexed
 from audit.receipts import Evidence, ReceiptEntry, anchored_allowed
+from domain.terms import grant_state
 from domain.types import did_pkh
 
 ROLE_NAMES = ((1, "provider"), (2, "consumer"), (4, "auditor"))
@@ -144,14 +145,9 @@ class GrantEntry:
                 "price_per_access": self.price_per_access, "nonce": self.nonce, "deadline": self.deadline}
 
     def state_at(self, timestamp: int) -> str:
-        """live, revoked, not_yet_valid or expired at ``timestamp`` (as the contract's liveness)."""
-        if self.revoked is not None and self.revoked.at.timestamp <= timestamp:
-            return "revoked"
-        if timestamp < self.not_before:
-            return "not_yet_valid"
-        if timestamp >= self.not_after:
-            return "expired"
-        return "live"
+        """live, revoked, not_yet_valid or expired at ``timestamp`` (:func:`domain.terms.grant_state`)."""
+        revoked_at = self.revoked.at.timestamp if self.revoked is not None else None
+        return grant_state(self, timestamp, revoked_at).name.lower()
 
 
 @dataclass(frozen=True)

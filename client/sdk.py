@@ -227,23 +227,11 @@ def _raise_for_error(resp: httpx.Response) -> None:
 
 
 def _offer(dataset: dict[str, Any]) -> dict[str, int]:
-    """Window, count cap and price from a dataset's ODRL offer."""
-    from datetime import datetime
+    """Window, count cap and price from a dataset's ODRL offer (read by :func:`domain.odrl.offered_policy`)."""
+    from domain.odrl import offered_policy
 
-    out = {"not_before": 0, "not_after": 0, "max_count": 0, "price": 0}
-    policies = dataset.get("odrl:hasPolicy") or []
-    if not policies:
-        return out
-    perm = policies[0]["odrl:permission"][0]
-    for c in perm.get("odrl:constraint", []):
-        left, op, right = c["odrl:leftOperand"], c["odrl:operator"]["@id"], c["odrl:rightOperand"]
-        if left == "odrl:dateTime":
-            ts = int(datetime.strptime(right["@value"], "%Y-%m-%dT%H:%M:%S%z").timestamp())
-            out["not_before" if op == "odrl:gteq" else "not_after"] = ts
-        elif left == "odrl:count":
-            out["max_count"] = int(right)
-    for duty in perm.get("odrl:duty", []):
-        for c in duty.get("odrl:constraint", []):
-            if c["odrl:leftOperand"] == "odrl:payAmount":
-                out["price"] = int(c["odrl:rightOperand"])
-    return out
+    policy = offered_policy(dataset)
+    if policy is None:
+        return {"not_before": 0, "not_after": 0, "max_count": 0, "price": 0}
+    return {"not_before": policy.not_before, "not_after": policy.not_after, "max_count": policy.max_count,
+            "price": policy.price_per_access}

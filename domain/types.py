@@ -153,7 +153,9 @@ class Policy:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**bits:
                 raise ValueError(f"{name} must be an integer in [0, 2**{bits}), not {value!r}")
-        if self.not_after and self.not_after <= self.not_before:
+        from domain.terms import window_empty  # terms builds on these types
+
+        if self.not_after and window_empty(self.not_before, self.not_after):
             raise ValueError(f"not_after ({self.not_after}) must be after not_before ({self.not_before})")
         for name in ("compute_only", "auto_approve"):
             if not isinstance(getattr(self, name), bool):

@@ -1,9 +1,8 @@
 """The provider's catalog as DCAT 3 JSON-LD, each dataset offering its usage policy in ODRL 2.2.
 
-Policy constraints: ``odrl:dateTime`` (window), ``odrl:count`` (per-grant cap), ``odrl:purpose``,
-``odrl:spatial`` (consumer jurisdiction, ISO 3166-1 alpha-2), ``odrl:payAmount`` (price per access,
-``odrl:unit`` the settlement token) and compute-only (permission to ``tds:compute`` with
-``odrl:reproduce`` prohibited instead of ``odrl:use``).
+The offer itself (constraints for window, count, purpose, jurisdiction, price; compute-only) is
+written by :func:`domain.odrl.offer`, the one policy <-> ODRL mapping; this module assembles the
+datasets and the catalog around it.
 
 The document is linked data, not only JSON: the context types every property whose value names a
 thing (operands, operators, units, media types, uids) as ``@id``, so a JSON-LD processor (pyld,
@@ -16,9 +15,10 @@ dataset nodes (``urn:tds:asset:<id>``).
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 from typing import Any
 
+from domain import odrl
+from domain.odrl import asset_iri
 from domain.types import Asset, Policy, did_pkh
 
 IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
@@ -53,65 +53,6 @@ def media_type_iri(media_type: str | None) -> str:
     """
     text = (media_type or "").split(";", 1)[0].strip().lower()
     return IANA_MEDIA_TYPES + (text if _MEDIA_TYPE.match(text) else "application/octet-stream")
-
-
-def asset_iri(asset_id: str) -> str:
-    """The IRI of an asset's dataset node."""
-    return f"urn:tds:asset:{asset_id}"
-
-
-def _iso(ts: int) -> dict[str, str]:
-    value = datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {"@value": value, "@type": "xsd:dateTime"}
-
-
-def _constraint(left: str, op: str, right: Any, unit: str | None = None) -> dict[str, Any]:
-    out = {"odrl:leftOperand": left, "odrl:operator": {"@id": op}, "odrl:rightOperand": right}
-    if unit:
-        out["odrl:unit"] = unit
-    return out
-
-
-def odrl_offer(asset_id: str, policy: Policy, assigner: str) -> dict[str, Any]:
-    """The asset's policy as an ``odrl:Offer``."""
-    constraints = []
-    if policy.not_before:
-        constraints.append(_constraint("odrl:dateTime", "odrl:gteq", _iso(policy.not_before)))
-    if policy.not_after:
-        constraints.append(_constraint("odrl:dateTime", "odrl:lt", _iso(policy.not_after)))
-    if policy.max_count:
-        constraints.append(_constraint("odrl:count", "odrl:lteq", policy.max_count))
-    if policy.purposes:
-        constraints.append(_constraint("odrl:purpose", "odrl:isAnyOf", list(policy.purposes)))
-    if policy.jurisdictions:
-        constraints.append(_constraint("odrl:spatial", "odrl:isAnyOf", list(policy.jurisdictions)))
-    target = {"@id": asset_iri(asset_id)}
-    permission: dict[str, Any] = {
-        "@type": "odrl:Permission",
-        "odrl:action": {"@id": "tds:compute" if policy.compute_only else "odrl:use"},
-        "odrl:target": target,
-        "odrl:constraint": constraints,
-    }
-    if policy.price_per_access:
-        price = {"@value": str(policy.price_per_access), "@type": "xsd:decimal"}
-        permission["odrl:duty"] = [{
-            "@type": "odrl:Duty",
-            "odrl:action": {"@id": "odrl:compensate"},
-            "odrl:constraint": [_constraint("odrl:payAmount", "odrl:eq", price, unit="tds:SettlementToken")],
-        }]
-    uid = f"urn:tds:policy:{asset_id}:{policy.epoch}"
-    offer: dict[str, Any] = {
-        "@id": uid,
-        "@type": "odrl:Offer",
-        "odrl:uid": uid,
-        "odrl:assigner": {"@id": assigner},
-        "odrl:permission": [permission],
-        "tds:autoApprove": policy.auto_approve,
-    }
-    if policy.compute_only:
-        offer["odrl:prohibition"] = [{"@type": "odrl:Prohibition", "odrl:action": {"@id": "odrl:reproduce"},
-                                      "odrl:target": target}]
-    return offer
 
 
 def dataset(
@@ -153,7 +94,7 @@ def dataset(
         out["dcat:previousVersion"] = previous
         out["dct:isVersionOf"] = previous
     if policy is not None:
-        out["odrl:hasPolicy"] = [odrl_offer(asset.asset_id, policy, provider)]
+        out["odrl:hasPolicy"] = [odrl.offer(asset.asset_id, policy, provider)]
     return out
 
 

@@ -5,11 +5,9 @@ checks read the chain through the block-keyed :class:`gateway.chainview.ChainVie
 reflects the head block observed for this request. The count is not a check: it is consumed
 atomically in the database after every check passed (see :mod:`gateway.access`).
 
-Time windows are judged on two clocks, fail closed (:func:`window_verdict`): the head block's time
-and the gateway's own clock. An idle chain mines no block, so its head time stands still while a
-window runs out; a chain may also run ahead of the gateway. A window counts as started only when
-both clocks say so and as over as soon as either does. Data access (:func:`grant_liveness`) and
-grant issuance (``gateway.service``) use this one rule.
+The rules themselves (window on both clocks, purpose, jurisdiction, liveness reasons) are
+:mod:`domain.terms`, shared with grant issuance (``gateway.service``) and the audit index; the checks
+here gather what a rule needs from the chain and raise the gateway error of its verdict.
 """
 
 from __future__ import annotations
@@ -17,10 +15,11 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Protocol
 
 from chain.eip712 import grant_id as _eip712_grant_id
+from domain import terms
+from domain.terms import window_verdict  # noqa: F401  (re-exported: the rule is domain.terms')
 from domain.types import GrantRequest, Liveness, Participant
 from gateway.chainview import ChainView
 from gateway.errors import (
@@ -43,22 +42,6 @@ def grant_id_of(chain_id: int, usage_grants: str, request: GrantRequest) -> str:
     return _eip712_grant_id(chain_id, usage_grants, request)
 
 
-def window_verdict(not_before: int, not_after: int, *clocks: float) -> Liveness:
-    """Where the window ``[not_before, not_after)`` stands on every clock given, fail closed.
-
-    EXPIRED as soon as one clock is at or past ``not_after`` (UsageGrants' own boundary),
-    NOT_YET_VALID while one clock is before ``not_before``, LIVE only when every clock is inside.
-    Pass the head block's time and the gateway's clock (either may be ahead of the other).
-    """
-    if not clocks:
-        raise ValueError("window_verdict needs at least one clock")
-    if max(clocks) >= not_after:
-        return Liveness.EXPIRED
-    if min(clocks) < not_before:
-        return Liveness.NOT_YET_VALID
-    return Liveness.LIVE
-
-
 def grant_liveness(view: ChainView, grant_id: str, request: GrantRequest | None, block: int,
                    now: float | None = None) -> Liveness:
     """A grant's liveness at ``block``, fail closed on both clocks.
@@ -70,7 +53,7 @@ def grant_liveness(view: ChainView, grant_id: str, request: GrantRequest | None,
     verdict = view.liveness(grant_id, block)
     if verdict != Liveness.LIVE or request is None:
         return verdict
-    return window_verdict(request.not_before, request.not_after, time.time() if now is None else now)
+    return terms.window_verdict(request.not_before, request.not_after, time.time() if now is None else now)
 
 
 @dataclass(frozen=True)
@@ -144,10 +127,10 @@ def grant_bound(ctx: AccessContext) -> None:
 
 
 _LIVENESS_ERRORS = {
-    Liveness.UNKNOWN: (GrantMissing, "is not on-chain"),
-    Liveness.REVOKED: (GrantRevoked, "was revoked"),
-    Liveness.NOT_YET_VALID: (GrantNotYetValid, "is not valid yet"),
-    Liveness.EXPIRED: (GrantExpired, "has expired"),
+    Liveness.UNKNOWN: GrantMissing,
+    Liveness.REVOKED: GrantRevoked,
+    Liveness.NOT_YET_VALID: GrantNotYetValid,
+    Liveness.EXPIRED: GrantExpired,
 }
 
 
@@ -156,39 +139,29 @@ def grant_live(ctx: AccessContext) -> None:
     assert ctx.grant_id is not None
     verdict = grant_liveness(ctx.view, ctx.grant_id, ctx.request, ctx.block, ctx.now)
     if verdict != Liveness.LIVE:
-        cls, what = _LIVENESS_ERRORS[verdict]
-        raise cls(f"grant {ctx.grant_id} {what}{_window_note(ctx, verdict)} (block {ctx.block})", block=ctx.block)
-
-
-def _window_note(ctx: AccessContext, verdict: Liveness) -> str:
-    req = ctx.request
-    if req is None or verdict not in (Liveness.EXPIRED, Liveness.NOT_YET_VALID):
-        return ""
-    bound = req.not_after if verdict == Liveness.EXPIRED else req.not_before
-    word = "ended" if verdict == Liveness.EXPIRED else "starts"
-    return f": its window {word} at {human_time(bound)}"
-
-
-def human_time(ts: int) -> str:
-    """A unix time as people read it: ``2025-01-31 12:00:00 UTC``."""
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        reason = terms.liveness_reason(ctx.grant_id, verdict, ctx.request)
+        raise _LIVENESS_ERRORS[verdict](f"{reason} (block {ctx.block})", block=ctx.block)
 
 
 def purpose_allowed(ctx: AccessContext) -> None:
     """The declared purpose is the grant's, and the asset's current policy still allows it."""
     assert ctx.request is not None
     granted = ctx.request.purpose
-    if ctx.purpose is not None and ctx.purpose != granted:
-        raise PurposeNotAllowed(f"grant {ctx.grant_id} is for purpose {granted!r}, not {ctx.purpose!r}")
-    if not ctx.view.purpose_allowed(ctx.asset_id, granted, ctx.block):
-        raise PurposeNotAllowed(f"purpose {granted!r} is no longer allowed for asset {ctx.asset_id}")
+    refusal = terms.declared_purpose_refusal(ctx.grant_id, granted, ctx.purpose)
+    if refusal is None:  # the chain is asked only about the grant's own purpose
+        allowed = ctx.view.purpose_allowed(ctx.asset_id, granted, ctx.block)
+        refusal = terms.purpose_refusal(ctx.asset_id, granted, allowed, issued=True)
+    if refusal is not None:
+        raise PurposeNotAllowed(refusal.message)
 
 
 def jurisdiction_allowed(ctx: AccessContext) -> None:
     """The caller's jurisdiction is allowed by the asset's current policy."""
     region = ctx.caller.jurisdiction
-    if not ctx.view.jurisdiction_allowed(ctx.asset_id, region, ctx.block):
-        raise JurisdictionNotAllowed(f"consumers in {region!r} may not access asset {ctx.asset_id}")
+    allowed = ctx.view.jurisdiction_allowed(ctx.asset_id, region, ctx.block)
+    refusal = terms.jurisdiction_refusal(ctx.asset_id, region, allowed, access=True)
+    if refusal is not None:
+        raise JurisdictionNotAllowed(refusal.message)
 
 
 def not_compute_only(ctx: AccessContext) -> None:

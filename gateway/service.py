@@ -21,7 +21,8 @@ from chain.eip712 import GatewayDomain, recover_grant_signer, signature_problem
 from chain.errors import ChainError, ChainUnavailable, ContractRevert
 from chain.keys import Keystore
 from chain.settings import ChainSettings
-from domain.types import GrantRequest, Liveness, Policy
+from domain import terms
+from domain.types import GrantRequest, Policy
 from gateway.auth import Authenticator, Caller, SessionKeys
 from gateway.chainview import ChainView
 from gateway.db import Database, GrantRequestRow, GrantState
@@ -46,7 +47,7 @@ from gateway.errors import (
     RequestExpired,
 )
 from gateway import registration
-from gateway.policy import AccessContext, asset_served, grant_id_of, human_time, window_verdict
+from gateway.policy import AccessContext, asset_served, grant_id_of
 from gateway.registration import MetadataStore, Registration
 from vault.store import MASTER_KEY_ENV, EncryptedStore, MasterKey
 from gateway.settings import GatewaySettings
@@ -218,31 +219,28 @@ def submit_grant_request(gw: Gateway, caller: Caller, request: GrantRequest, sig
 
 
 def _check_terms(gw: Gateway, r: GrantRequest, caller: Caller, block: int) -> None:
+    """The request's terms against the asset's policy at ``block`` (domain.terms), on both clocks."""
     policy = gw.view.policy(r.asset_id, block)
     if policy is None:
         raise NotFound(f"asset {r.asset_id} has no usage policy")
-    # both clocks, fail closed (gateway.policy.window_verdict): the head block's time and ours
-    chain_time, now = gw.view.block_time(block), int(time.time())
-    latest = max(chain_time, now)
-    if r.deadline < latest:
-        raise RequestExpired(f"grant request deadline {human_time(r.deadline)} has passed "
-                             f"(now {human_time(latest)}): sign a new request")
-    if r.not_after <= r.not_before:
-        raise GrantTermsInvalid(f"window {human_time(r.not_before)} .. {human_time(r.not_after)} is empty")
-    if window_verdict(r.not_before, r.not_after, chain_time, now) == Liveness.EXPIRED:
-        raise GrantTermsInvalid(f"window ends at {human_time(r.not_after)}, which has passed "
-                                f"(now {human_time(latest)})")
-    if r.not_before < policy.not_before or (policy.not_after and r.not_after > policy.not_after):
-        raise GrantTermsInvalid(f"window must lie within [{policy.not_before}, {policy.not_after or 'unbounded'}]")
-    if r.max_count == 0 or (policy.max_count and r.max_count > policy.max_count):
-        raise GrantTermsInvalid(f"max_count must be 1..{policy.max_count or 'any'}")
-    if r.price_per_access != policy.price_per_access:
-        raise GrantTermsInvalid(f"price_per_access must be {policy.price_per_access}")
-    if not gw.view.purpose_allowed(r.asset_id, r.purpose, block):
-        raise PurposeNotAllowed(f"purpose {r.purpose!r} is not allowed for asset {r.asset_id}")
-    region = caller.participant.jurisdiction
-    if not gw.view.jurisdiction_allowed(r.asset_id, region, block):
-        raise JurisdictionNotAllowed(f"consumers in {region!r} may not use asset {r.asset_id}")
+    refusal = terms.issuance_refusal(r, policy, gw.view.block_time(block), int(time.time()))
+    if refusal is None:
+        allowed = gw.view.purpose_allowed(r.asset_id, r.purpose, block)
+        refusal = terms.purpose_refusal(r.asset_id, r.purpose, allowed)
+    if refusal is None:
+        region = caller.participant.jurisdiction
+        allowed = gw.view.jurisdiction_allowed(r.asset_id, region, block)
+        refusal = terms.jurisdiction_refusal(r.asset_id, region, allowed)
+    if refusal is not None:
+        raise _TERM_ERRORS.get(refusal.term, GrantTermsInvalid)(refusal.message)
+
+
+_TERM_ERRORS: dict[terms.Term, type[GatewayError]] = {
+    terms.Term.DEADLINE: RequestExpired,
+    terms.Term.PURPOSE: PurposeNotAllowed,
+    terms.Term.JURISDICTION: JurisdictionNotAllowed,
+}
+"""The gateway error of a refused term (every other term: GrantTermsInvalid)."""
 
 
 _REVERTS: dict[str, type[GatewayError]] = {
