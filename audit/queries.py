@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Collection, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from sqlalchemy import func
@@ -38,7 +38,7 @@ from audit.db import (
 from audit.errors import InputInvalid, NotIndexed
 from audit.receipts import Evidence, ReceiptEntry, anchored_allowed
 from domain.terms import grant_state
-from domain.types import did_pkh
+from domain.types import GrantRequest, did_pkh
 
 ROLE_NAMES = ((1, "provider"), (2, "consumer"), (4, "auditor"))
 ANCHOR_KINDS = {1: "receipts", 2: "asset hashes"}
@@ -118,31 +118,40 @@ class Settlement:
     payments: tuple[Payment, ...]
 
 
+def _term(name: str) -> Any:
+    """A property reading the signed request's ``name`` (``GrantEntry.consumer`` is ``.terms.consumer``)."""
+    return property(lambda self: getattr(self.terms, name), doc=f"The signed request's ``{name}``.")
+
+
 @dataclass(frozen=True)
 class GrantEntry:
-    """A grant: the consumer's signed request, where it was issued, its revocation and its use."""
+    """A grant: the consumer's signed request, where it was issued, its revocation and its use.
+
+    The request's fields read as the entry's own (``g.consumer``, ``g.not_after``) and stand inline
+    in its JSON view, as before the request was one :class:`domain.types.GrantRequest`.
+    """
 
     grant_id: str
-    asset_id: str
-    consumer: str
-    purpose: str
-    not_before: int
-    not_after: int
-    max_count: int
-    price_per_access: int
-    nonce: int
-    deadline: int
+    terms: GrantRequest = field(metadata={"inline": True})
     signature: str
     issued: At
     revoked: Revocation | None
     settled_count: int
     anchored_accesses: int | None  # None: no receipts were supplied
 
+    asset_id = _term("asset_id")
+    consumer = _term("consumer")
+    purpose = _term("purpose")
+    not_before = _term("not_before")
+    not_after = _term("not_after")
+    max_count = _term("max_count")
+    price_per_access = _term("price_per_access")
+    nonce = _term("nonce")
+    deadline = _term("deadline")
+
     def request(self) -> dict[str, Any]:
         """The signed EIP-712 request (``domain.types.GrantRequest`` JSON view)."""
-        return {"asset_id": self.asset_id, "consumer": self.consumer, "purpose": self.purpose,
-                "not_before": self.not_before, "not_after": self.not_after, "max_count": self.max_count,
-                "price_per_access": self.price_per_access, "nonce": self.nonce, "deadline": self.deadline}
+        return self.terms.to_json()
 
     def state_at(self, timestamp: int) -> str:
         """live, revoked, not_yet_valid or expired at ``timestamp`` (:func:`domain.terms.grant_state`)."""
@@ -271,8 +280,26 @@ def index_chain_id(s: Session) -> int | None:
     return int(row.value) if row is not None and row.value.isdigit() else None
 
 
+def _plain(value: Any) -> Any:
+    """``dataclasses.asdict``, except that a field marked ``inline`` puts its fields in its parent's place."""
+    if is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        for f in fields(value):
+            item = _plain(getattr(value, f.name))
+            if f.metadata.get("inline"):
+                out.update(item)
+            else:
+                out[f.name] = item
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
 def _json(obj: Any) -> dict[str, Any]:
-    data = json.loads(json.dumps(asdict(obj), default=str))
+    data = json.loads(json.dumps(_plain(obj), default=str))
     chain_id = getattr(obj, "chain_id", None)
     return _with_dids(data, chain_id) if chain_id is not None else data
 
@@ -426,9 +453,10 @@ def _grants(s: Session, rows: list[GrantRow], receipts: Sequence[ReceiptEntry] |
     out = []
     for r in sorted(rows, key=lambda r: (r.block_number, r.log_index)):
         rv = revoked.get(r.grant_id)
+        terms = GrantRequest(r.asset_id, r.consumer, r.purpose, r.not_before, r.not_after, r.max_count,
+                             int(r.price_per_access), int(r.nonce), r.deadline)
         out.append(GrantEntry(
-            r.grant_id, r.asset_id, r.consumer, r.purpose, r.not_before, r.not_after, r.max_count,
-            int(r.price_per_access), int(r.nonce), r.deadline, r.signature, At.of(r),
+            r.grant_id, terms, r.signature, At.of(r),
             Revocation(rv.by, At.of(rv)) if rv else None, int(settled.get(r.grant_id) or 0),
             None if uses is None else uses.get(r.grant_id, 0),
         ))
