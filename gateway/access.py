@@ -2,6 +2,12 @@
 
 Order matters: every check (and opening the stored object, which authenticates its header and
 first chunk) happens before the count is used, so a refusal changes nothing but the access log.
+
+This module is the one writer of a data access's records (``anchoring.ledger.AccessRecord``): the
+allow record, committed with the count (:func:`authorize_fetch`), and the deny record of an
+identified participant's refusal (:func:`record_refusal`). Both carry the effective purpose: the
+declared one, else the purpose of the grant (the one chosen for an allow, the one the request named
+for a deny), so the notary reads it from the record.
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ from typing import Any
 import anyio.to_thread
 from starlette.responses import StreamingResponse
 
+from domain.errors import InvalidId
 from domain.ids import parse_bytes32
 from domain.types import GrantRequest, Liveness
-from gateway.anchoring import receipt_id_of
+from anchoring.ledger import receipt_id_of
 from gateway.auth import Caller
 from gateway.db import GrantState
 from gateway.errors import (
@@ -26,6 +33,7 @@ from gateway.errors import (
     GrantMissing,
     RangeInvalid,
     RangeNotSatisfiable,
+    REPORTED_ERRORS,
     StoredFileTampered,
     error_status,
 )
@@ -125,31 +133,85 @@ class Delivery:
             log.warning("delivery %s cut after %s of %s bytes", self.receipt_id, delivered, self.end - self.start)
 
 
-def authorize_fetch(
-    gw: Gateway,
-    caller: Caller,
-    asset_id: str,
-    grant_id: str | None,
-    purpose: str | None,
-    range_header: str | None,
-    record: dict[str, Any] | None = None,
-) -> Delivery:
-    """Decide one data access; raises an ApiError (the route records the refusal).
+@dataclass
+class FetchAttempt:
+    """One data request as its access record tells it: filled in along the access path.
 
-    With ``record`` (access record fields), the allow record is committed in the same transaction
-    that uses the count, before this returns, so no byte is sent without a stored record.
+    ``grant`` is the ``?grant=`` value as sent; ``purpose`` the declared purpose (None: the grant's);
+    ``consumer`` and ``block`` are known once the caller is identified, ``grant_purpose`` once the
+    access path has looked up the grant it names.
     """
-    request, grant_id = _choose_grant(gw, caller, asset_id, grant_id)
+
+    method: str
+    path: str
+    asset_id: str
+    grant: str | None = None
+    purpose: str | None = None
+    consumer: str | None = None
+    block: int | None = None
+    grant_purpose: str | None = None
+
+    def record(self, purpose: str | None) -> dict[str, Any]:
+        """The access record fields this attempt fills, with the effective ``purpose`` ("" for none)."""
+        return {"method": self.method, "path": self.path[:512], "purpose": purpose or "", "asset_id": self.asset_id,
+                "consumer": self.consumer, "block": self.block}
+
+    @property
+    def declared(self) -> str:
+        """The declared purpose as recorded ("" for none)."""
+        return (self.purpose or "")[:200]
+
+
+def authorize_fetch(gw: Gateway, attempt: FetchAttempt, caller: Caller, range_header: str | None) -> Delivery:
+    """Decide one data access by ``caller`` and write its access record (this module is its one writer).
+
+    The allow record is committed in the same transaction that uses the count, before this returns,
+    so no byte is sent without a stored record; a refusal writes the deny record and raises.
+    """
+    attempt.consumer, attempt.block = caller.address.lower(), caller.block
+    try:
+        return _authorize(gw, attempt, caller, range_header)
+    except REPORTED_ERRORS as exc:
+        record_refusal(gw, attempt, exc)
+        raise
+
+
+def record_refusal(gw: Gateway, attempt: FetchAttempt, exc: BaseException) -> None:
+    """Write the deny record of an identified participant's refused attempt (``attempt.consumer`` set).
+
+    Its grant is the one the request named (none when it named none or a malformed one); its purpose
+    the declared one, else that grant's (see :func:`grant_purpose`).
+    """
+    grant_id = _maybe_id(attempt.grant)
+    purpose = attempt.declared or (grant_purpose(gw, attempt, grant_id) if grant_id else None)
+    gw.db.record_access(decision="deny", code=refusal_code(exc), grant_id=grant_id, **attempt.record(purpose))
+
+
+def grant_purpose(gw: Gateway, attempt: FetchAttempt, grant_id: str) -> str | None:
+    """The purpose of the grant an attempt named: the one its access path already read, else that of its
+    grant request row, else of the chain's request (best effort: a failing read gives None)."""
+    if attempt.grant_purpose is not None:
+        return attempt.grant_purpose
+    try:
+        return _named_grant(gw, grant_id)[1]
+    except Exception:  # noqa: BLE001 - the refusal is recorded all the same, without the grant's purpose
+        log.warning("no purpose for grant %s in the refusal record of %s", grant_id, attempt.path[:512])
+        return None
+
+
+def _authorize(gw: Gateway, attempt: FetchAttempt, caller: Caller, range_header: str | None) -> Delivery:
+    asset_id = attempt.asset_id
+    request, grant_id = _choose_grant(gw, attempt, caller)
     ctx = AccessContext(gw.view, caller.block, caller.participant, asset_id, gw.provider_address,
-                        grant_id, request, purpose)
+                        grant_id, request, attempt.purpose)
     FETCH_POLICY(ctx)
     assert request is not None and grant_id is not None
     reader, first, start, end, size = _open(gw, asset_id, range_header)
     streamed = end - start > SMALL_BODY  # a small body goes out in one piece: delivered when handed over
-    access = None if record is None else {
-        **record, "decision": "allow", "code": "ok", "grant_id": grant_id, "content_hash": asset_id,
-        "bytes": 0 if streamed else end - start, "requested": end - start, "streaming": streamed,
-        "checkpoint_at": time.time() if streamed else None}
+    access = {
+        **attempt.record(attempt.declared or request.purpose), "decision": "allow", "code": "ok",
+        "grant_id": grant_id, "content_hash": asset_id, "bytes": 0 if streamed else end - start,
+        "requested": end - start, "streaming": streamed, "checkpoint_at": time.time() if streamed else None}
     access_id = gw.db.consume(grant_id, request.max_count, access)
     if access_id is None:
         reader.close()
@@ -158,6 +220,13 @@ def authorize_fetch(
     receipt = receipt_id_of(access_id, gw.db.ledger.of(access_id)) if access_id else None
     return Delivery(asset_id, grant_id, asset_id, size, start, end, partial, first, reader, receipt,
                     access_id if streamed and access_id else None)
+
+
+def _maybe_id(value: str | None) -> str | None:
+    try:
+        return parse_bytes32(value) if value else None
+    except InvalidId:
+        return None
 
 
 class ClosingStream(StreamingResponse):
@@ -213,19 +282,16 @@ def _open(gw: Gateway, asset_id: str, range_header: str | None) -> tuple[ObjectR
     return reader, first, start, end, size
 
 
-def _choose_grant(
-    gw: Gateway, caller: Caller, asset_id: str, grant_id: str | None
-) -> tuple[GrantRequest | None, str | None]:
-    if grant_id is not None:
-        grant_id = parse_bytes32(grant_id, "grant id")
-        row = gw.db.grant_request(grant_id)
-        request = row.request() if row is not None and row.state in _ISSUED else gw.view.request_of(grant_id)
+def _choose_grant(gw: Gateway, attempt: FetchAttempt, caller: Caller) -> tuple[GrantRequest | None, str | None]:
+    if attempt.grant is not None:
+        grant_id = parse_bytes32(attempt.grant, "grant id")
+        request, attempt.grant_purpose = _named_grant(gw, grant_id)
         if request is None or gw.grant_id(request) != grant_id:
             raise GrantMissing(f"no issued grant {grant_id}")
         return request, grant_id
-    ids = gw.db.issued_grants(caller.address, asset_id, [s for s in _ISSUED])  # (request, stored grant id)
+    ids = gw.db.issued_grants(caller.address, attempt.asset_id, [s for s in _ISSUED])  # (request, stored grant id)
     if not ids:
-        ids = [(r, gw.grant_id(r)) for r in gw.view.issued_for(asset_id, caller.address)]
+        ids = [(r, gw.grant_id(r)) for r in gw.view.issued_for(attempt.asset_id, caller.address)]
     if not ids:
         return None, None
     ids.reverse()  # newest first
@@ -233,6 +299,15 @@ def _choose_grant(
         if gw.view.liveness(gid, caller.block) == Liveness.LIVE and gw.db.used(gid) < request.max_count:
             return request, gid
     return ids[0]
+
+
+def _named_grant(gw: Gateway, grant_id: str) -> tuple[GrantRequest | None, str | None]:
+    """The issued request of a named grant (its row when issued or revoked, else the chain's) and the
+    grant's purpose (its row's whatever its state, else the chain request's)."""
+    row = gw.db.grant_request(grant_id)
+    request = row.request() if row is not None and row.state in _ISSUED else gw.view.request_of(grant_id)
+    purpose = row.purpose if row is not None else request.purpose if request is not None else None
+    return request, purpose
 
 
 _ISSUED = (GrantState.ISSUED.value, GrantState.REVOKED.value)
