@@ -5,6 +5,7 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {IAnchorRegistry} from "./interfaces/IAnchorRegistry.sol";
 import {IAssetRegistry} from "./interfaces/IAssetRegistry.sol";
 import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
+import {Roles} from "./libraries/Roles.sol";
 
 /// @title AnchorRegistry
 /// @notice Anchors Merkle roots so that any receipt or asset under them is provable on-chain; only a
@@ -16,7 +17,6 @@ import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
 contract AnchorRegistry is IAnchorRegistry {
     uint8 public constant KIND_RECEIPTS = 1;
     uint8 public constant KIND_ASSETS = 2;
-    uint8 private constant ROLE_PROVIDER = 1;
 
     IParticipantRegistry private immutable _participants;
     IAssetRegistry private immutable _assets;
@@ -48,7 +48,7 @@ contract AnchorRegistry is IAnchorRegistry {
 
     /// @inheritdoc IAnchorRegistry
     function registerNotary(address notary) external {
-        _participants.requireActive(msg.sender, ROLE_PROVIDER);
+        _participants.requireActive(msg.sender, Roles.PROVIDER);
         if (notary == address(0) || notary == msg.sender) revert AnchorNotaryInvalid(notary);
         address bound = _notaries[notary].provider;
         if (bound != address(0)) revert AnchorNotaryAlreadyRegistered(notary, bound);
@@ -58,7 +58,7 @@ contract AnchorRegistry is IAnchorRegistry {
 
     /// @inheritdoc IAnchorRegistry
     function revokeNotary(address notary) external {
-        _participants.requireActive(msg.sender, ROLE_PROVIDER);
+        _participants.requireActive(msg.sender, Roles.PROVIDER);
         NotaryKey storage key = _notaries[notary];
         if (key.provider != msg.sender) revert AnchorNotaryNotRegistered(notary, msg.sender);
         if (!key.active) revert AnchorNotaryAlreadyRevoked(notary);
@@ -129,10 +129,10 @@ contract AnchorRegistry is IAnchorRegistry {
     /// @dev The provider on whose behalf `caller` anchors a root of `kind`, zero if it may not: itself if an
     /// active provider; for receipts, the provider of an active notary key if that provider is active.
     function _principalOf(address caller, uint8 kind) private view returns (address) {
-        if (_participants.isActive(caller, ROLE_PROVIDER)) return caller;
+        if (_participants.isActive(caller, Roles.PROVIDER)) return caller;
         if (kind != KIND_RECEIPTS) return address(0);
         NotaryKey memory key = _notaries[caller];
-        if (!key.active || !_participants.isActive(key.provider, ROLE_PROVIDER)) return address(0);
+        if (!key.active || !_participants.isActive(key.provider, Roles.PROVIDER)) return address(0);
         return key.provider;
     }
 

@@ -3,15 +3,14 @@ pragma solidity ^0.8.24;
 
 import {IAssetRegistry} from "./interfaces/IAssetRegistry.sol";
 import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
+import {BasisPoints} from "./libraries/BasisPoints.sol";
+import {Roles} from "./libraries/Roles.sol";
 
 /// @title AssetRegistry
 /// @notice Anchors data assets by content hash, with metadata, lineage, versions and revenue owners.
 /// @dev Storage keeps what later checks need (provider, size, version, status, metadata hash, owners hash);
 ///      the full record (URI, parents, owners) is in the events, which auditors replay.
 contract AssetRegistry is IAssetRegistry {
-    uint8 private constant ROLE_PROVIDER = 1;
-    uint256 private constant TOTAL_BPS = 10_000;
-
     IParticipantRegistry private immutable _participants;
     mapping(bytes32 assetId => Asset) private _assets;
 
@@ -30,7 +29,7 @@ contract AssetRegistry is IAssetRegistry {
         address[] calldata owners,
         uint16[] calldata sharesBps
     ) external {
-        _participants.requireActive(msg.sender, ROLE_PROVIDER);
+        _participants.requireActive(msg.sender, Roles.PROVIDER);
         for (uint256 i = 0; i < parents.length; ++i) {
             if (_assets[parents[i]].provider == address(0)) revert AssetParentUnknown(parents[i]);
         }
@@ -47,7 +46,7 @@ contract AssetRegistry is IAssetRegistry {
         bytes32 metadataHash,
         string calldata metadataURI
     ) external {
-        _participants.requireActive(msg.sender, ROLE_PROVIDER);
+        _participants.requireActive(msg.sender, Roles.PROVIDER);
         Asset storage prev = _assets[previousId];
         if (prev.provider == address(0)) revert AssetUnknown(previousId);
         if (prev.provider != msg.sender) revert AssetNotProvider(previousId, msg.sender);
@@ -120,7 +119,7 @@ contract AssetRegistry is IAssetRegistry {
             if (owners[i] == address(0)) revert AssetInvalidOwner(owners[i]);
             total += sharesBps[i];
         }
-        if (total != TOTAL_BPS) revert AssetInvalidShares(total);
+        if (total != BasisPoints.TOTAL) revert AssetInvalidShares(total);
         return keccak256(abi.encode(owners, sharesBps));
     }
 }

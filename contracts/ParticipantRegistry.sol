@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
+import {Roles} from "./libraries/Roles.sol";
 
 /// @title ParticipantRegistry
 /// @notice Application-level permissioning: operators onboard, suspend and reinstate participants;
@@ -11,10 +12,12 @@ contract ParticipantRegistry is AccessControl, IParticipantRegistry {
     /// @notice Role allowed to onboard, suspend and reinstate participants.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
 
-    uint8 public constant ROLE_PROVIDER = 1;
-    uint8 public constant ROLE_CONSUMER = 2;
-    uint8 public constant ROLE_AUDITOR = 4;
-    uint8 private constant ALL_ROLES = 7;
+    /// @notice Role bit of a provider (`Roles.PROVIDER`).
+    uint8 public constant ROLE_PROVIDER = Roles.PROVIDER;
+    /// @notice Role bit of a consumer (`Roles.CONSUMER`).
+    uint8 public constant ROLE_CONSUMER = Roles.CONSUMER;
+    /// @notice Role bit of an auditor (`Roles.AUDITOR`).
+    uint8 public constant ROLE_AUDITOR = Roles.AUDITOR;
 
     mapping(address account => Participant) private _participants;
 
@@ -30,7 +33,7 @@ contract ParticipantRegistry is AccessControl, IParticipantRegistry {
         onlyRole(OPERATOR_ROLE)
     {
         if (account == address(0)) revert ParticipantUnknown(account);
-        if (roles == 0 || roles & ~ALL_ROLES != 0) revert ParticipantInvalidRoles(roles);
+        if (roles == 0 || roles & ~Roles.ALL != 0) revert ParticipantInvalidRoles(roles);
         if (!_isAlpha2(jurisdiction)) revert ParticipantInvalidJurisdiction(jurisdiction);
         Participant storage p = _participants[account];
         if (p.status != Status.None) revert ParticipantAlreadyOnboarded(account);

@@ -8,14 +8,13 @@ import {IAssetRegistry} from "./interfaces/IAssetRegistry.sol";
 import {IUsageGrants} from "./interfaces/IUsageGrants.sol";
 import {IAnchorRegistry} from "./interfaces/IAnchorRegistry.sol";
 import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
+import {BasisPoints} from "./libraries/BasisPoints.sol";
+import {Roles} from "./libraries/Roles.sol";
 
 /// @title Settlement
 /// @notice Prices metered usage per grant and pays the asset's owners by their shares.
 contract Settlement is ISettlement {
     using SafeERC20 for IERC20;
-
-    uint8 private constant ROLE_PROVIDER = 1;
-    uint256 private constant TOTAL_BPS = 10_000;
 
     IERC20 private immutable _token;
     IParticipantRegistry private immutable _participants;
@@ -55,7 +54,7 @@ contract Settlement is ISettlement {
         (bytes32 grantId, IUsageGrants.Grant memory g) = _grants.requireGrant(request);
         IAssetRegistry.Asset memory a = _assets.getAsset(request.assetId);
         if (a.provider != msg.sender) revert SettlementNotProvider(grantId, msg.sender);
-        _participants.requireActive(msg.sender, ROLE_PROVIDER);
+        _participants.requireActive(msg.sender, Roles.PROVIDER);
         if (count == 0) revert SettlementZeroCount(grantId);
         uint256 settled = _settled[grantId] + count;
         if (settled > g.maxCount) revert SettlementCountExceeded(grantId, settled, g.maxCount);
@@ -73,7 +72,7 @@ contract Settlement is ISettlement {
         }
         uint256 paid = 0;
         for (uint256 i = 1; i < owners.length; ++i) {
-            uint256 part = amount * sharesBps[i] / TOTAL_BPS;
+            uint256 part = amount * sharesBps[i] / BasisPoints.TOTAL;
             paid += part;
             _pay(grantId, g.consumer, owners[i], part);
         }

@@ -6,15 +6,13 @@ import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/Signa
 import {IUsageGrants} from "./interfaces/IUsageGrants.sol";
 import {IAssetRegistry} from "./interfaces/IAssetRegistry.sol";
 import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
+import {Roles} from "./libraries/Roles.sol";
 
 /// @title UsageGrants
 /// @notice Providers publish usage policies; grants record a consumer's signed consent to a policy.
 /// @dev The grant id is the EIP-712 digest of the signed request, so one signature yields at most one grant
 ///      (replay-safe without a nonce table) and the id commits to every term the consumer signed.
 contract UsageGrants is IUsageGrants, EIP712 {
-    uint8 private constant ROLE_PROVIDER = 1;
-    uint8 private constant ROLE_CONSUMER = 2;
-
     /// @notice EIP-712 type hash of GrantRequest.
     bytes32 public constant GRANT_REQUEST_TYPEHASH = keccak256(
         "GrantRequest(bytes32 assetId,address consumer,string purpose,uint32 notBefore,uint32 notAfter,uint24 maxCount,uint96 pricePerAccess,uint256 nonce,uint32 deadline)"
@@ -85,7 +83,7 @@ contract UsageGrants is IUsageGrants, EIP712 {
         if (p.epoch == 0) revert GrantPolicyMissing(assetId);
         if (request.deadline < block.timestamp) revert GrantRequestExpired(request.deadline);
         _checkTerms(assetId, p, request);
-        bytes2 jurisdiction = _participants.requireActive(request.consumer, ROLE_CONSUMER);
+        bytes2 jurisdiction = _participants.requireActive(request.consumer, Roles.CONSUMER);
         if (!p.anyJurisdiction && !_allowed[_jurisdictionKey(assetId, p.epoch, jurisdiction)]) {
             revert GrantJurisdictionNotAllowed(assetId, jurisdiction);
         }
@@ -211,7 +209,7 @@ contract UsageGrants is IUsageGrants, EIP712 {
     function _requireProvider(bytes32 assetId) private view {
         address provider = _assets.requireActiveAsset(assetId);
         if (provider != msg.sender) revert GrantNotProvider(assetId, msg.sender);
-        _participants.requireActive(msg.sender, ROLE_PROVIDER);
+        _participants.requireActive(msg.sender, Roles.PROVIDER);
     }
 
     function _purposeKey(bytes32 assetId, uint32 epoch, string calldata purpose) private pure returns (bytes32) {

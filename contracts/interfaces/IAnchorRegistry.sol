@@ -27,28 +27,54 @@ interface IAnchorRegistry {
         bool active;
     }
 
+    /// @notice The root to anchor is zero.
     error AnchorZeroRoot();
     /// @notice `root` is already anchored on behalf of `provider` (by it or by one of its notary keys).
+    /// @param provider The provider (principal) the root was anchored for.
+    /// @param root The root.
     error AnchorAlreadyAnchored(address provider, bytes32 root);
+    /// @notice A root must cover at least one leaf.
+    /// @param leafCount The leaf count given (zero).
     error AnchorInvalidLeafCount(uint40 leafCount);
+    /// @notice `kind` is neither 1 (access receipts) nor 2 (asset registrations).
+    /// @param kind The kind given.
     error AnchorInvalidKind(uint8 kind);
     /// @notice `caller` may not anchor a root of `kind` (not an active provider, nor, for receipts,
     /// an active notary key of an active provider).
+    /// @param caller The would-be anchorer.
+    /// @param kind The kind of root it tried to anchor.
     error AnchorUnauthorized(address caller, uint8 kind);
     /// @notice `notary` cannot be a notary key (zero, or the registering provider itself).
+    /// @param notary The rejected address.
     error AnchorNotaryInvalid(address notary);
     /// @notice `notary` is already bound to `provider` (a key is bound to one provider for ever).
+    /// @param notary The notary key.
+    /// @param provider The provider it is bound to.
     error AnchorNotaryAlreadyRegistered(address notary, address provider);
     /// @notice `notary` is not a key registered by `caller`.
+    /// @param notary The notary key.
+    /// @param caller The provider that tried to revoke it.
     error AnchorNotaryNotRegistered(address notary, address caller);
     /// @notice `notary` was already revoked.
+    /// @param notary The notary key.
     error AnchorNotaryAlreadyRevoked(address notary);
 
     /// @notice `root` was anchored on behalf of `provider` by `anchorer` (the provider itself or its notary key).
+    /// @param root The Merkle root.
+    /// @param provider The provider (principal) it was anchored for.
+    /// @param anchorer The sender: the provider or its notary key.
+    /// @param leafCount Number of leaves under the root.
+    /// @param kind 1 access receipts, 2 asset registrations.
     event RootAnchored(
         bytes32 indexed root, address indexed provider, address anchorer, uint40 leafCount, uint8 indexed kind
     );
+    /// @notice `provider` registered `notary` as a key that anchors receipts roots for it.
+    /// @param notary The notary key.
+    /// @param provider The provider it is bound to.
     event NotaryRegistered(address indexed notary, address indexed provider);
+    /// @notice `provider` revoked `notary`; the roots it anchored before stay valid evidence.
+    /// @param notary The notary key.
+    /// @param provider The provider it is bound to.
     event NotaryRevoked(address indexed notary, address indexed provider);
 
     /// @notice Anchor a Merkle root on behalf of the caller's provider (the caller itself, or the provider

@@ -15,17 +15,47 @@ interface IAssetRegistry {
         bytes32 previousVersion; // 0 for a first registration
     }
 
+    /// @notice The content hash (asset id) is zero.
     error AssetZeroHash();
+    /// @notice An asset with this content hash is already registered.
+    /// @param assetId The asset id.
     error AssetAlreadyRegistered(bytes32 assetId);
+    /// @notice No asset is registered under `assetId`.
+    /// @param assetId The asset id.
     error AssetUnknown(bytes32 assetId);
+    /// @notice The asset was deactivated.
+    /// @param assetId The asset id.
     error AssetInactive(bytes32 assetId);
+    /// @notice `caller` is not the asset's provider.
+    /// @param assetId The asset id.
+    /// @param caller The sender.
     error AssetNotProvider(bytes32 assetId, address caller);
+    /// @notice A lineage parent is not a registered asset.
+    /// @param parentId The unknown parent's id.
     error AssetParentUnknown(bytes32 parentId);
+    /// @notice Owners and shares differ in length.
+    /// @param owners Number of owners.
+    /// @param shares Number of shares.
     error AssetOwnersLengthMismatch(uint256 owners, uint256 shares);
+    /// @notice The shares do not add up to 10,000 basis points.
+    /// @param totalBps Their sum.
     error AssetInvalidShares(uint256 totalBps);
+    /// @notice An owner is the zero address.
+    /// @param owner The owner given.
     error AssetInvalidOwner(address owner);
+    /// @notice The owners and shares given are not the asset's registered ones.
+    /// @param assetId The asset id.
     error AssetOwnersMismatch(bytes32 assetId);
 
+    /// @notice `provider` registered an asset (also emitted for each new version, with its lineage and owners).
+    /// @param assetId SHA-256 of the asset's bytes.
+    /// @param provider The registering provider.
+    /// @param size Size in bytes.
+    /// @param metadataHash Hash of the metadata document.
+    /// @param metadataURI Where the metadata document can be fetched.
+    /// @param parents Assets it was derived from.
+    /// @param owners Revenue owners (empty: the provider owns 100 %).
+    /// @param sharesBps Their shares in basis points.
     event AssetRegistered(
         bytes32 indexed assetId,
         address indexed provider,
@@ -36,7 +66,14 @@ interface IAssetRegistry {
         address[] owners,
         uint16[] sharesBps
     );
+    /// @notice `assetId` was registered as a new version of `previousId`.
+    /// @param assetId The new version.
+    /// @param previousId The asset it replaces.
+    /// @param version Its version number.
     event AssetVersionRegistered(bytes32 indexed assetId, bytes32 indexed previousId, uint16 version);
+    /// @notice The asset was deactivated and can no longer be granted.
+    /// @param assetId The asset id.
+    /// @param by Its provider.
     event AssetDeactivated(bytes32 indexed assetId, address indexed by);
 
     /// @notice Register a new asset. Caller must be an active provider.

@@ -13,25 +13,52 @@ interface IParticipantRegistry {
 
     /// @notice On-chain record of one participant (one storage slot + credential).
     struct Participant {
-        uint8 roles; // bit flags: ROLE_PROVIDER | ROLE_CONSUMER | ROLE_AUDITOR
+        uint8 roles; // bit flags of Roles: PROVIDER | CONSUMER | AUDITOR
         Status status;
         bytes2 jurisdiction; // ISO 3166-1 alpha-2, upper case ASCII
         uint40 onboardedAt;
         bytes32 credentialHash; // hash of the participant's VC / DID document
     }
 
+    /// @notice `account` was onboarded before.
+    /// @param account The address.
     error ParticipantAlreadyOnboarded(address account);
+    /// @notice `account` was never onboarded (or is the zero address).
+    /// @param account The address.
     error ParticipantUnknown(address account);
+    /// @notice `account` is suspended.
+    /// @param account The address.
     error ParticipantNotActive(address account);
+    /// @notice `account` lacks a role bit of `role`.
+    /// @param account The address.
+    /// @param role The role bits required.
     error ParticipantMissingRole(address account, uint8 role);
+    /// @notice `account` is not suspended, so it cannot be reinstated.
+    /// @param account The address.
     error ParticipantNotSuspended(address account);
+    /// @notice `roles` is zero or has a bit outside `Roles.ALL`.
+    /// @param roles The role bits given.
     error ParticipantInvalidRoles(uint8 roles);
+    /// @notice `jurisdiction` is not two upper-case ASCII letters.
+    /// @param jurisdiction The code given.
     error ParticipantInvalidJurisdiction(bytes2 jurisdiction);
 
+    /// @notice An operator onboarded `account`.
+    /// @param account The participant.
+    /// @param roles Its role bits.
+    /// @param jurisdiction Its ISO 3166-1 alpha-2 code.
+    /// @param credentialHash Hash of its credential or DID document.
+    /// @param by The operator.
     event ParticipantOnboarded(
         address indexed account, uint8 roles, bytes2 jurisdiction, bytes32 credentialHash, address indexed by
     );
+    /// @notice An operator suspended `account`.
+    /// @param account The participant.
+    /// @param by The operator.
     event ParticipantSuspended(address indexed account, address indexed by);
+    /// @notice An operator reinstated `account`.
+    /// @param account The participant.
+    /// @param by The operator.
     event ParticipantReinstated(address indexed account, address indexed by);
 
     /// @notice Onboard a participant (operator only).

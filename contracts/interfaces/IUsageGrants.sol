@@ -56,20 +56,63 @@ interface IUsageGrants {
         Expired
     }
 
+    /// @notice `caller` is not the asset's provider.
+    /// @param assetId The asset.
+    /// @param caller The sender.
     error GrantNotProvider(bytes32 assetId, address caller);
+    /// @notice The asset has no policy yet.
+    /// @param assetId The asset.
     error GrantPolicyMissing(bytes32 assetId);
+    /// @notice The signature is not the consumer's over the request.
+    /// @param consumer The consumer named in the request.
     error GrantInvalidSignature(address consumer);
+    /// @notice The request's deadline has passed.
+    /// @param deadline The deadline, unix seconds.
     error GrantRequestExpired(uint32 deadline);
+    /// @notice A grant for this request was issued before.
+    /// @param grantId The grant id.
     error GrantAlreadyIssued(bytes32 grantId);
+    /// @notice No grant was issued with this id.
+    /// @param grantId The grant id.
     error GrantUnknown(bytes32 grantId);
+    /// @notice The grant was revoked before.
+    /// @param grantId The grant id.
     error GrantAlreadyRevoked(bytes32 grantId);
+    /// @notice The window is empty, over, or outside the policy's window.
+    /// @param notBefore Its start, unix seconds.
+    /// @param notAfter Its end, unix seconds.
     error GrantWindowInvalid(uint32 notBefore, uint32 notAfter);
+    /// @notice The requested count is zero or above the policy's cap.
+    /// @param requested The count requested.
+    /// @param policyMax The policy's cap (0: no cap).
     error GrantCountInvalid(uint24 requested, uint24 policyMax);
+    /// @notice The offered price is not the policy's price.
+    /// @param offered The price in the request.
+    /// @param price The policy's price.
     error GrantPriceMismatch(uint96 offered, uint96 price);
+    /// @notice The policy does not allow this purpose.
+    /// @param assetId The asset.
+    /// @param purpose The purpose requested.
     error GrantPurposeNotAllowed(bytes32 assetId, string purpose);
+    /// @notice The policy does not allow the consumer's jurisdiction.
+    /// @param assetId The asset.
+    /// @param jurisdiction The consumer's ISO 3166-1 alpha-2 code.
     error GrantJurisdictionNotAllowed(bytes32 assetId, bytes2 jurisdiction);
+    /// @notice The policy lists more than 255 purposes or jurisdictions.
+    /// @param assetId The asset.
     error GrantPolicyInvalid(bytes32 assetId);
 
+    /// @notice The asset's provider set its policy; `epoch` counts the policies set so far.
+    /// @param assetId The asset.
+    /// @param epoch The new policy's epoch.
+    /// @param notBefore Window start (0: no limit).
+    /// @param notAfter Window end (0: no limit).
+    /// @param maxCount Per-grant cap on accesses (0: no cap).
+    /// @param pricePerAccess Price in settlement-token units.
+    /// @param computeOnly Whether the data may only be computed on.
+    /// @param autoApprove Whether requests are approved without the provider.
+    /// @param purposes Allowed purposes (empty: any).
+    /// @param jurisdictions Allowed consumer jurisdictions (empty: any).
     event PolicySet(
         bytes32 indexed assetId,
         uint32 epoch,
@@ -82,6 +125,18 @@ interface IUsageGrants {
         string[] purposes,
         bytes2[] jurisdictions
     );
+    /// @notice A grant was issued for a consumer-signed request; the event carries the whole request and signature.
+    /// @param grantId The EIP-712 digest of the request.
+    /// @param assetId The asset.
+    /// @param consumer The consumer.
+    /// @param purpose The purpose.
+    /// @param notBefore Window start.
+    /// @param notAfter Window end.
+    /// @param maxCount Cap on accesses.
+    /// @param pricePerAccess Price per access.
+    /// @param nonce The request's nonce.
+    /// @param deadline The request's deadline.
+    /// @param signature The consumer's EIP-712 signature.
     event GrantIssued(
         bytes32 indexed grantId,
         bytes32 indexed assetId,
@@ -95,6 +150,10 @@ interface IUsageGrants {
         uint32 deadline,
         bytes signature
     );
+    /// @notice The asset's provider revoked a grant.
+    /// @param grantId The grant.
+    /// @param assetId Its asset.
+    /// @param by The provider.
     event GrantRevoked(bytes32 indexed grantId, bytes32 indexed assetId, address indexed by);
 
     /// @notice Set (or replace) the usage policy of an asset; its provider only.
