@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,8 +25,8 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Field, Session, SQLModel, create_engine
 
 from audit.errors import IndexUnavailable
+from config.reader import read
 
-ENV_URL = "TDS_AUDIT_DB_URL"
 
 
 class _FromLog(SQLModel):
@@ -209,10 +210,27 @@ EVIDENCE_TABLES: tuple[type[SQLModel], ...] = (
 SessionFactory = Callable[[], Session]
 
 
+@dataclass(frozen=True)
+class AuditSettings:
+    """The auditor's index: where its database is (``TDS_AUDIT_DB_URL`` or config.json's ``"audit"`` section)."""
+
+    home: Path
+    db_url: str = ""  # default sqlite:///<home>/audit.db
+
+    @classmethod
+    def load(cls, home: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> AuditSettings:
+        """Through the one settings reader (:func:`config.reader.read`)."""
+        return read(cls, "audit", "TDS_AUDIT_", home, env)
+
+    @property
+    def database_url(self) -> str:
+        """SQLAlchemy URL of the index."""
+        return self.db_url or f"sqlite:///{self.home / 'audit.db'}"
+
+
 def database_url(home: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> str:
-    """``TDS_AUDIT_DB_URL`` if set, else ``sqlite:///<home>/audit.db``."""
-    env = os.environ if env is None else env
-    return env.get(ENV_URL) or f"sqlite:///{Path(home) / 'audit.db'}"
+    """``TDS_AUDIT_DB_URL`` if set, else ``sqlite:///<home>/audit.db`` (:class:`AuditSettings`)."""
+    return AuditSettings.load(home, env).database_url
 
 
 class IndexDb:

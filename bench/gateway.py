@@ -211,9 +211,10 @@ def _file_chunks(path: Path, chunk_size: int) -> Any:
 
 def serve_main(workers: int, notary: bool) -> None:
     """Entry point of the server process: ``gateway.server.serve`` (and its notary process) with the bench app."""
-    from gateway.server import serve, settings_from_env
+    from gateway.server import serve
+    from gateway.settings import GatewaySettings
 
-    settings = settings_from_env()
+    settings = GatewaySettings.load()  # as ServerProcess handed them down
     serve(settings if notary else replace(settings, notary_mode="off"), workers=workers, factory=BENCH_FACTORY)
 
 
@@ -221,10 +222,7 @@ class ServerProcess:
     """The gateway (and its notary process) in its own process group, stopped by SIGTERM to its pid."""
 
     def __init__(self, settings: Any, rpc_url: str, workers: int, notary: bool = True) -> None:
-        from gateway.server import SETTINGS_ENV, settings_to_env
-
-        env = {**os.environ, SETTINGS_ENV: settings_to_env(settings), "TDS_HOME": str(settings.home),
-               "TDS_RPC_URL": rpc_url}
+        env = {**os.environ, **settings.to_env(), "TDS_RPC_URL": rpc_url}
         cmd = [sys.executable, "-m", "bench.gateway", "--serve", "--workers", str(workers)]
         self.proc = subprocess.Popen(cmd + ([] if notary else ["--no-notary"]), env=env, start_new_session=True)
         self.url = f"http://127.0.0.1:{settings.port}"
@@ -256,7 +254,7 @@ class ServerProcess:
 
     def notary_pid(self) -> int | None:
         """The notary process (a child of the serving process), if running."""
-        return next((k for k in self._children() if "gateway.notary_process" in _cmdline(k)), None)
+        return next((k for k in self._children() if "anchoring.process" in _cmdline(k)), None)
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -1,17 +1,18 @@
 """Chain settings: where the node is, which chain id to expect, where TDS keeps its files.
 
-Read from environment variables (``TDS_*``) over ``<home>/config.json`` over defaults, so the
-same code runs on the embedded anvil devnet and on a multi-node permissioned chain.
+Read by the one settings reader (:mod:`config.reader`): environment variables (``TDS_*``) over
+``<home>/config.json`` over defaults, so the same code runs on the embedded anvil devnet and on a multi-node permissioned chain.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-DEFAULT_HOME = ".tds"
+from config.reader import DEFAULT_HOME, read
+
+ENV_PREFIX = "TDS_"
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 DEVNET_CHAIN_ID = 31337
 
@@ -48,24 +49,10 @@ class ChainSettings:
         return self.deployments_dir / f"{chain_id}.json"
 
     @classmethod
-    def load(cls, home: str | Path | None = None, env: dict[str, str] | None = None) -> "ChainSettings":
-        """Settings from env (``TDS_HOME``, ``TDS_RPC_URL``, ``TDS_CHAIN_ID``, ``TDS_POA``) and config.json."""
-        env = dict(os.environ if env is None else env)
-        home_path = Path(home or env.get("TDS_HOME") or DEFAULT_HOME)
-        settings = cls(home=home_path)
-        config = home_path / "config.json"
-        if config.exists():
-            data = json.loads(config.read_text())
-            known = {k: v for k, v in data.get("chain", {}).items() if k in _FIELDS}
-            settings = replace(settings, **known)
-        overrides: dict[str, object] = {}
-        if "TDS_RPC_URL" in env:
-            overrides["rpc_url"] = env["TDS_RPC_URL"]
-        if env.get("TDS_CHAIN_ID"):
-            overrides["chain_id"] = int(env["TDS_CHAIN_ID"])
-        if "TDS_POA" in env:
-            overrides["poa"] = env["TDS_POA"].lower() in ("1", "true", "yes")
-        return replace(settings, **overrides)
+    def load(cls, home: str | Path | None = None, env: Mapping[str, str] | None = None) -> "ChainSettings":
+        """Settings from env (``TDS_HOME``, ``TDS_RPC_URL``, ``TDS_CHAIN_ID``, ``TDS_POA``, ``TDS_<FIELD>``) over
+        config.json's ``"chain"`` section over defaults (:func:`config.reader.read`)."""
+        return read(cls, "chain", ENV_PREFIX, home, env)
 
     def to_json(self) -> dict[str, object]:
         """The settings as stored in config.json (home excluded)."""
@@ -73,5 +60,3 @@ class ChainSettings:
         data.pop("home")
         return data
 
-
-_FIELDS = {"rpc_url", "chain_id", "poa", "rpc_timeout_s", "poll_latency_s", "receipt_timeout_s"}

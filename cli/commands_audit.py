@@ -28,11 +28,11 @@ from audit.verify import verify_proof_text
 from chain.errors import ChainError
 from cli.context import CliContext
 from cli.errors import EXIT_ENVIRONMENT, EXIT_ERROR, CliFailure, Mismatch, NotFound
+from domain.ids import is_bytes32
 from cli.output import did, emit_json, err, kv, out, table, titled, when, window, write_text
 
 pass_cli = click.make_pass_decorator(CliContext)
 F = TypeVar("F", bound=Callable[..., Any])
-HEX = "0123456789abcdef"
 
 
 def _audit_errors(fn: F) -> F:
@@ -54,7 +54,7 @@ def _audit_errors(fn: F) -> F:
 
 def _id32(value: str, what: str) -> str:
     text = value.lower()
-    if not (text.startswith("0x") and len(text) == 66 and all(ch in HEX for ch in text[2:])):
+    if not is_bytes32(text):
         raise click.BadParameter(f"{value!r} is not a {what} (0x + 64 hex)")
     return text
 
@@ -246,9 +246,9 @@ def _print_grant(h: GrantHistory, title_of: Callable[[str], str | None]) -> None
 @audit.command("check")
 @receipts_option
 @click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Gateway store to check against on-chain hashes (default: <home>/gateway/store if present).")
+              help="Gateway store to check against on-chain hashes (default: the gateway's store_dir, if present).")
 @click.option("--master-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The store's master key file (default: <home>/gateway/master.key).")
+              help="The store's master key file (default: the gateway's master_key_file).")
 @refresh_option
 @json_option
 @pass_cli
@@ -275,12 +275,15 @@ def check_cmd(c: CliContext, receipts_file: Path | None, store_dir: Path | None,
 
 
 def _file_check(c: CliContext, store_dir: Path | None, master_key: Path | None) -> FileCheck | None:
-    store_dir = store_dir or c.home / "gateway" / "store"
+    from gateway.settings import GatewaySettings
+
+    gateway = GatewaySettings.load(c.home)  # where this home's gateway keeps its store and key
+    store_dir = store_dir or gateway.store_path
     if not store_dir.is_dir():
         return None
-    from vault.store import EncryptedStore, MasterKey  # the CLI may import the gateway; audit may not
+    from vault.store import EncryptedStore, MasterKey  # the CLI may use the vault; audit reads no key itself
 
-    store = EncryptedStore(store_dir, MasterKey.from_file(master_key or c.home / "gateway" / "master.key"))
+    store = EncryptedStore(store_dir, MasterKey.from_file(master_key or gateway.master_key_path))
 
     def check(asset_id: str) -> bool | None:
         if not store.has(asset_id):

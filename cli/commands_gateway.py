@@ -77,14 +77,15 @@ def notary(c: CliContext, log_level: str) -> None:
     """
     import logging
 
-    from gateway.notary_process import run_notary
+    from anchoring.notary import Notary
+    from anchoring.process import run_notary
 
-    settings = _serve_settings(c)
+    settings = _serve_settings(c).notary()
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s notary %(levelname)s %(message)s")
-    gw = _gateway(c, settings)
-    err.print(f"notary for {gw.provider_address} (batch {settings.notary_batch_size}, "
-              f"every {settings.notary_interval_s:g} s)", highlight=False)
-    run_notary(settings, gw)
+    notary = Notary.open(settings, chain=c.chain(), account=c.account_for(settings.account))
+    err.print(f"notary for {notary.provider} (batch {settings.batch_size}, every {settings.interval_s:g} s)",
+              highlight=False)
+    run_notary(settings, notary)
 
 
 @gateway_group.command("reconcile")

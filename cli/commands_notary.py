@@ -33,9 +33,8 @@ def anchor_now(c: CliContext, as_json: bool) -> None:
     """Seal every pending access receipt into Merkle batches and anchor them now (the gateway also does
     this by itself on size or time)."""
     from cli.commands_gateway import _gateway
-    from gateway.anchoring import Notary
 
-    notary = Notary.for_gateway(_gateway(c))
+    notary = _gateway(c).notary()
     sealed, anchored = notary.seal_all(), notary.anchor_sealed()
     rows = [{"root": a.root, "tx": a.anchor_tx, "block": a.anchor_block, "sent": a.sent} for a in anchored]
     if as_json:
@@ -116,7 +115,7 @@ def notary_key_show(c: CliContext, address: str, as_json: bool) -> None:
 @pass_cli
 def anchor_folder(c: CliContext, directory: Path, out_dir: Path | None, as_json: bool) -> None:
     """Anchor the SHA-256 of every file in DIRECTORY under one Merkle root, in ONE transaction."""
-    from gateway.anchoring import anchor_assets, folder_assets
+    from anchoring.folder import anchor_assets, folder_assets
 
     chain = c.chain()
     files = folder_assets(directory)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from chain.keys import Keystore
 from chain.settings import ChainSettings
 from cli.errors import EXIT_ENVIRONMENT, CliFailure
+from domain.ids import is_address, is_bytes32
 
 if TYPE_CHECKING:
     from chain.client import Chain
@@ -64,24 +64,19 @@ class CliContext:
         self.require_home()
         return self.keystore.address(value)
 
-    def config(self) -> dict[str, Any]:
-        """The whole config.json (empty when absent)."""
-        path = self.home / "config.json"
-        return json.loads(path.read_text()) if path.exists() else {}
-
     def gateway_url(self) -> str:
-        """Public base URL of this provider's gateway (used in metadata URIs and by clients)."""
-        return str(self.config().get("gateway", {}).get("public_url", DEFAULT_GATEWAY_URL))
+        """Public base URL of this provider's gateway (used in metadata URIs and by clients): the gateway
+        settings' ``public_url``, else ``http://host:port``."""
+        from gateway.settings import GatewaySettings
 
-
-HEX = frozenset("0123456789abcdefABCDEF")
+        return GatewaySettings.load(self.home).base_url
 
 
 def address_arg(value: str, param_hint: str | None = None) -> str:
     """A checksummed address from 0x + 40 hex; anything else is a usage error (exit 2)."""
     import click
 
-    if not (value[:2].lower() == "0x" and len(value) == 42 and all(ch in HEX for ch in value[2:])):
+    if not is_address(value):
         raise click.BadParameter(
             f"{value!r} is not an address: expected 0x + 40 hex digits, or the name of a keystore account",
             param_hint=param_hint)
@@ -94,7 +89,7 @@ def bytes32_arg(value: str, what: str, param_hint: str | None = None) -> str:
     """A 0x + 64 hex value (lower-cased); anything else is a usage error (exit 2)."""
     import click
 
-    if not (value[:2].lower() == "0x" and len(value) == 66 and all(ch in HEX for ch in value[2:])):
+    if not is_bytes32(value):
         raise click.BadParameter(f"{value!r} is not {what}: expected 0x + 64 hex digits (32 bytes)",
                                  param_hint=param_hint)
     return value.lower()

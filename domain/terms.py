@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Protocol
 
-from domain.types import GrantRequest, Liveness
+from domain.types import GrantRequest, Liveness, window_empty  # window_empty: the value rule a Policy checks
 
 __all__ = [
     "PolicyTerms",
@@ -100,11 +100,6 @@ def human_time(ts: int) -> str:
 
 
 # ---- window ---------------------------------------------------------------------------------------
-
-
-def window_empty(not_before: int, not_after: int) -> bool:
-    """True when ``[not_before, not_after)`` holds no instant."""
-    return not_after <= not_before
 
 
 def window_verdict(not_before: int, not_after: int, *clocks: float) -> Liveness:

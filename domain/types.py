@@ -45,6 +45,11 @@ class GrantStatus(IntEnum):
     REVOKED = 2
 
 
+def window_empty(start: int, end: int) -> bool:
+    """True when the window ``[start, end)`` holds no instant (a Policy's invariant; domain.terms builds on it)."""
+    return end <= start
+
+
 class Liveness(IntEnum):
     """UsageGrants.Liveness: whether a grant is live at the latest block, and why not."""
 
@@ -153,8 +158,6 @@ class Policy:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**bits:
                 raise ValueError(f"{name} must be an integer in [0, 2**{bits}), not {value!r}")
-        from domain.terms import window_empty  # terms builds on these types
-
         if self.not_after and window_empty(self.not_before, self.not_after):
             raise ValueError(f"not_after ({self.not_after}) must be after not_before ({self.not_before})")
         for name in ("compute_only", "auto_approve"):

@@ -4,38 +4,38 @@ Works on SQLite (the embedded default, WAL mode) and PostgreSQL alike: the only 
 statements are an INSERT guarded by a primary key (nonces) and a conditional UPDATE
 (``used = used + 1 WHERE used < max_count``) whose row count says whether an access was granted.
 
-Every database has a ledger id (``ledger_epochs``, random, created with the database): receipt ids
-are ``rcpt-<ledger>-<access id>``, so two databases (a lost one and its replacement) never hand out
-the same receipt id. A reconcile (``gateway.reconcile``) may start a new epoch: access records from
-its first id on carry the new ledger id. A SQLite file (and its -wal/-shm, which SQLite creates
-with the main file's mode) is created 0600, like the keys.
-
-A streamed delivery's access record starts with ``bytes = 0``, ``streaming = True`` and the
-requested size in ``requested``; the stream updates ``bytes`` at checkpoints and when it ends or is
-cut (``checkpoint_delivery``/``finish_delivery``), so the receipt's byte count is bytes delivered.
+The access ledger's tables (``access_records``, ``ledger_epochs``: :mod:`anchoring.ledger`) live in
+this database too: the gateway is their one writer (:meth:`Database.record_access`,
+:meth:`Database.consume` with the record in the same transaction, the streaming checkpoints), the
+notary reads them. A reconcile (``gateway.reconcile``) may start a new ledger epoch. A SQLite file
+(and its -wal/-shm, which SQLite creates with the main file's mode) is created 0600, like the keys.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, event, func, insert, update
+from sqlalchemy import BigInteger, bindparam, func, insert, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, col, create_engine, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
+from anchoring.ledger import (
+    HASH_LEN,
+    LEDGER_TABLES,
+    AccessRecord,
+    Ledger,
+    LedgerEpoch,
+    insert_unless_exists,
+    open_engine,
+)
 from domain.types import GrantRequest
-
-HASH_LEN = 66
 
 
 class GrantState(str, Enum):
@@ -94,29 +94,6 @@ class UsedNonce(SQLModel, table=True):
     expiry: int = Field(index=True, sa_type=BigInteger)  # uint32 > 2**31 after 2038
 
 
-class AccessRecord(SQLModel, table=True):
-    """One access decision (allow or deny) with its reason code."""
-
-    __tablename__ = "access_records"
-
-    id: int | None = Field(default=None, primary_key=True)
-    at: float = Field(default_factory=time.time, index=True)
-    decision: str = Field(max_length=8)
-    code: str = Field(max_length=40)
-    method: str = Field(default="", max_length=8)
-    path: str = Field(default="", max_length=512)
-    consumer: str | None = Field(default=None, index=True, max_length=42)
-    asset_id: str | None = Field(default=None, index=True, max_length=HASH_LEN)
-    grant_id: str | None = Field(default=None, index=True, max_length=HASH_LEN)
-    purpose: str | None = None
-    bytes: int = Field(default=0, sa_type=BigInteger)  # bytes delivered (objects over 2 GiB)
-    content_hash: str | None = Field(default=None, max_length=HASH_LEN)
-    block: int | None = Field(default=None, sa_type=BigInteger)
-    requested: int = Field(default=0, sa_type=BigInteger)  # bytes asked for (the range's length)
-    streaming: bool = Field(default=False, index=True)  # True until the delivery ended or was cut
-    checkpoint_at: float | None = None  # last time ``bytes`` was brought up to date while streaming
-
-
 class UsageCounter(SQLModel, table=True):
     """Accesses used per grant; ``used`` never exceeds ``max_count``."""
 
@@ -139,65 +116,6 @@ class Incident(SQLModel, table=True):
     detail: str = ""
 
 
-class LedgerEpoch(SQLModel, table=True):
-    """A ledger id and the first access record id that carries it (one row per database, more after
-    a reconcile that had to start a new epoch)."""
-
-    __tablename__ = "ledger_epochs"
-
-    ledger_id: str = Field(primary_key=True, max_length=16)
-    first_access_id: int = Field(sa_type=BigInteger, unique=True)
-    created_at: float = Field(default_factory=time.time)
-    reconciled_at: float | None = None  # set by ``tds gateway reconcile`` (when it started)
-    replay_floor: int = Field(default=0, sa_type=BigInteger)  # signed calls expiring at or before: refused
-
-
-LEDGER_ID_HEX = 8
-"""Length of a ledger id (hex digits, random)."""
-
-
-def new_ledger_id() -> str:
-    """A fresh random ledger id."""
-    return secrets.token_hex(LEDGER_ID_HEX // 2)
-
-
-class Ledger:
-    """The ledger epochs of one database: which ledger id an access record id carries."""
-
-    def __init__(self, epochs: list[tuple[int, str]]) -> None:
-        self.epochs = epochs  # (first access id, ledger id), ascending
-
-    @classmethod
-    def load(cls, engine: Engine) -> "Ledger":
-        """Read the epochs, creating the first (a random ledger id) in a new database."""
-        SQLModel.metadata.create_all(engine, tables=[LedgerEpoch.__table__])  # type: ignore[attr-defined]
-        with engine.begin() as conn:
-            if not conn.execute(select(LedgerEpoch.ledger_id).limit(1)).first():
-                insert_unless_exists(conn, LedgerEpoch, "first_access_id", ledger_id=new_ledger_id(),
-                                     first_access_id=1, created_at=time.time())
-            rows = conn.execute(select(LedgerEpoch.first_access_id, LedgerEpoch.ledger_id)
-                                .order_by(col(LedgerEpoch.first_access_id))).all()
-        return cls([(int(first), str(ledger)) for first, ledger in rows])
-
-    @property
-    def current(self) -> str:
-        """The ledger id new access records carry."""
-        return self.epochs[-1][1]
-
-    def of(self, access_id: int) -> str:
-        """The ledger id of an access record (the epoch it was written in)."""
-        found = self.epochs[0][1]
-        for first, ledger in self.epochs:
-            if first > access_id:
-                break
-            found = ledger
-        return found
-
-    def ids(self) -> set[str]:
-        """Every ledger id of this database."""
-        return {ledger for _first, ledger in self.epochs}
-
-
 class Database:
     """Engine plus the handful of operations the gateway needs."""
 
@@ -218,16 +136,10 @@ class Database:
     @classmethod
     def connect(cls, url: str) -> "Database":
         """Open (and create the tables of) the database at ``url``."""
-        if url.startswith("sqlite"):
-            path = url.split("///", 1)[-1]
-            if path and path != ":memory:":
-                _private_file(Path(path))
-            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=64)
-            event.listen(engine, "connect", _sqlite_pragmas)
-        else:
-            engine = create_engine(url, pool_size=32, max_overflow=32, pool_pre_ping=True)
-        # only this module's tables (the audit index shares SQLModel's metadata but not this database)
+        engine = open_engine(url)
+        # only this database's tables (the audit index shares SQLModel's metadata but not this database)
         SQLModel.metadata.create_all(engine, tables=[m.__table__ for m in GATEWAY_TABLES])  # type: ignore[attr-defined]
+        _backfill_purposes(engine)
         return cls(engine)
 
     # ---- ledger id and epochs ------------------------------------------------
@@ -428,35 +340,23 @@ _ISSUED_GRANTS = (
 )
 
 
-def insert_unless_exists(conn: Connection, model: Any, key: str, **values: Any) -> None:
-    """INSERT ... ON CONFLICT (key) DO NOTHING: race-free creation on SQLite and PostgreSQL."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    conn.execute(dialect_insert(model).values(**values).on_conflict_do_nothing(index_elements=[key]))
-
-
 def _ensure_counter(conn: Connection, grant_id: str, max_count: int) -> None:
     """Create the counter row unless it exists."""
     insert_unless_exists(conn, UsageCounter, "grant_id", grant_id=grant_id, used=0, max_count=max_count)
 
 
-def _private_file(path: Path) -> None:
-    """Create the SQLite file (and its directory) readable by its owner only; tighten an existing one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        if p.exists() and p.stat().st_mode & 0o077:
-            p.chmod(0o600)
+def _backfill_purposes(engine: Engine) -> None:
+    """Access records written before records carried their grant's purpose (``""`` when the access
+    declared none) get it now from the grant request, so their receipts name the purpose the notary
+    used to look up (a no-op once done; a grant issued on-chain without a request here keeps none)."""
+    stmt = (update(AccessRecord)
+            .where(col(AccessRecord.purpose).is_(None) | (col(AccessRecord.purpose) == ""),
+                   col(AccessRecord.grant_id).is_not(None))
+            .values(purpose=select(GrantRequestRow.purpose)
+                    .where(col(GrantRequestRow.grant_id) == col(AccessRecord.grant_id))
+                    .scalar_subquery()))
+    with engine.begin() as conn:
+        conn.execute(stmt)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.close()
-
-
-GATEWAY_TABLES = (GrantRequestRow, UsedNonce, AccessRecord, UsageCounter, Incident, LedgerEpoch)
+GATEWAY_TABLES = (GrantRequestRow, UsedNonce, UsageCounter, Incident, *LEDGER_TABLES)

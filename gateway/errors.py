@@ -17,8 +17,9 @@ Hierarchy::
         ├── LedgerUnreconciled        the chain holds receipts roots this gateway's database lacks (503)
         └── DatabaseUnavailable       the gateway database refused or failed a statement (fail closed)
 
-The vault's ``StoreError`` tree (``vault.errors``) and ``domain.errors`` (``InvalidId``: a malformed
-id, address or signature) are mapped here too. ``ERROR_TABLE`` maps every
+The vault's ``StoreError`` tree (``vault.errors``), the notary service's ``NotaryServiceError`` tree
+(``anchoring.errors``: receipts not found or not sealed, anchoring failures) and ``domain.errors``
+(``InvalidId``: a malformed id, address or signature) are mapped here too. ``ERROR_TABLE`` maps every
 class to (HTTP status, machine code); ``error_status`` walks the MRO, so a subclass inherits its parent's row unless it has its own. Messages never contain key material.
 """
 
@@ -28,6 +29,7 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from anchoring.errors import NotaryServiceError, ReceiptNotFound, ReceiptNotSealed  # mapped to HTTP below
 from domain.errors import DomainError, InvalidId  # the one id error, mapped to HTTP below
 from vault.errors import (  # the vault's errors, mapped to HTTP below
     StoreError,
@@ -265,6 +267,8 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     GrantDenied: (403, "grant_denied"),
     NotFound: (404, "not_found"),
     AssetNotFound: (404, "not_found"),
+    ReceiptNotFound: (404, "not_found"),
+    ReceiptNotSealed: (404, "not_found"),
     Conflict: (409, "conflict"),
     GrantExists: (409, "grant_exists"),
     GrantNotPending: (409, "grant_not_pending"),
@@ -279,11 +283,12 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     StoredFileTampered: (503, "stored_file_tampered"),
     StoreError: (500, "store_error"),
     DomainError: (400, "bad_request"),
+    NotaryServiceError: (500, "internal_error"),
     GatewayError: (500, "internal_error"),
 }
 
 
-REPORTED_ERRORS: tuple[type[Exception], ...] = (GatewayError, StoreError, DomainError)
+REPORTED_ERRORS: tuple[type[Exception], ...] = (GatewayError, StoreError, DomainError, NotaryServiceError)
 """The roots mapped in ERROR_TABLE whose messages are written for people (shown to clients and users)."""
 
 

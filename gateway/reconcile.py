@@ -49,15 +49,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chain.contracts import AnchorsClient
 from chain.errors import ChainError
-from gateway.anchoring import (
-    NotaryBatch,
-    NotaryMember,
-    RestoredReceipt,
-    journal_dir,
-    read_journal,
-    split_receipt_id,
-)
-from gateway.db import AccessRecord, LedgerEpoch, UsageCounter, insert_unless_exists, new_ledger_id
+from anchoring.journal import journal_dir, read_journal
+from anchoring.ledger import AccessRecord, LedgerEpoch, insert_unless_exists, new_ledger_id, split_receipt_id
+from anchoring.notary import NotaryBatch, NotaryMember, RestoredReceipt
+from gateway.db import UsageCounter
 from gateway.errors import (
     ChainUnavailableError,
     GatewayError,

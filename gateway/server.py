@@ -5,8 +5,9 @@ Each worker builds its own :class:`gateway.service.Gateway` (chain view, caches,
 process and stay correct: caches are keyed by block number, every request reads a fresh head).
 What must be shared is shared through the database (single-use nonces, usage counters, access
 records) or derived from the master key (session tokens verify in every worker). The notary
-process reads the access records the workers commit (see :mod:`gateway.notary_process`); it is
-stopped when serving stops (SIGTERM, SIGINT), after its current step.
+process (:mod:`anchoring.process`, with the notary's settings only: no store, no master key) reads the
+access records the workers commit; it is stopped when serving stops (SIGTERM, SIGINT), after its
+current step.
 
     serve(settings, workers=4)        # what ``tds gateway serve --workers 4`` calls
 """
@@ -14,16 +15,13 @@ stopped when serving stops (SIGTERM, SIGINT), after its current step.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import signal
 import threading
-from pathlib import Path
 from typing import Any
 
 from gateway.settings import GatewaySettings
 
-SETTINGS_ENV = "TDS_GATEWAY_SERVE_SETTINGS"  # settings handed to worker processes (JSON, no secrets)
 APP_FACTORY = "gateway.server:app_from_env"
 
 
@@ -37,7 +35,8 @@ def serve(
     """Serve until SIGTERM/SIGINT, with the notary process when ``settings.notary_mode == "process"``.
 
     ``app`` (single process only) defaults to ``create_app(settings)``; ``factory`` is the uvicorn
-    app factory (``module:function``) worker processes call, with the settings in the environment.
+    app factory (``module:function``) worker processes call, with the settings in the environment
+    (``TDS_GATEWAY_*``, read back by the one settings reader).
     """
     import uvicorn
 
@@ -48,6 +47,10 @@ def serve(
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if main else None  # uvicorn re-raises it
     notary = None
     try:
+        if workers > 1:
+            from gateway.service import load_master_key
+
+            load_master_key(settings)  # create it here, once, rather than racing in the workers
         notary = _start_notary(settings, log_level)
         if app is None and workers <= 1 and factory == APP_FACTORY:
             from gateway.app import create_app
@@ -56,8 +59,17 @@ def serve(
         if app is not None:
             uvicorn.run(app, **options)
         else:
-            os.environ[SETTINGS_ENV] = settings_to_env(settings)
-            uvicorn.run(factory, factory=True, workers=workers if workers > 1 else None, **options)
+            handed = settings.to_env()  # worker processes read them back (no secrets in them)
+            before = {k: os.environ.get(k) for k in handed}
+            os.environ.update(handed)
+            try:
+                uvicorn.run(factory, factory=True, workers=workers if workers > 1 else None, **options)
+            finally:
+                for k, v in before.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
     finally:
         if main:
             signal.signal(signal.SIGTERM, previous)
@@ -68,11 +80,9 @@ def serve(
 def _start_notary(settings: GatewaySettings, log_level: str) -> Any:
     if settings.notary_mode != "process" or not settings.notary_enabled:
         return None
-    from gateway.notary_process import NotaryProcess
-    from gateway.service import load_master_key
+    from anchoring.process import NotaryProcess
 
-    load_master_key(settings)  # create it here, once, rather than racing in the children
-    return NotaryProcess.start(settings, log_level)
+    return NotaryProcess.start(settings.notary(), log_level)
 
 
 def _exit_on_sigterm(_sig: int, _frame: Any) -> None:
@@ -115,25 +125,11 @@ def http_options(settings: GatewaySettings, in_process: bool = True) -> dict[str
     return {**options, "proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None}
 
 
-def settings_to_env(settings: GatewaySettings) -> str:
-    """The settings as one JSON string (for worker processes)."""
-    return json.dumps({"home": str(settings.home), **settings.to_json()})
-
-
-def settings_from_env(raw: str | None = None) -> GatewaySettings:
-    """Settings handed down by :func:`serve`, else ``GatewaySettings.load()`` (env and config.json)."""
-    raw = os.environ.get(SETTINGS_ENV) if raw is None else raw
-    if not raw:
-        return GatewaySettings.load()
-    data = json.loads(raw)
-    return GatewaySettings(home=Path(data.pop("home")), **data)
-
-
 def app_from_env() -> Any:
     """uvicorn factory for worker processes: ``gateway.server:app_from_env``."""
     from gateway.app import create_app
 
-    settings = settings_from_env()
+    settings = GatewaySettings.load()  # what serve() put in the environment
     if importlib.util.find_spec("httptools"):
         from gateway.httpprotocol import HeaderLimitedProtocol
 

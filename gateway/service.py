@@ -16,6 +16,7 @@ from pathlib import Path
 from eth_account.signers.local import LocalAccount
 
 from chain.client import Chain
+from anchoring.notary import Notary
 from chain.contracts import AnchorsClient, AssetsClient, GrantsClient
 from chain.eip712 import GatewayDomain, recover_grant_signer, signature_problem
 from chain.errors import ChainError, ChainUnavailable, ContractRevert
@@ -131,6 +132,15 @@ class Gateway:
         if self.provider is None:
             raise GatewayError("this gateway has no provider key: it cannot anchor roots")
         return AnchorsClient(self.chain, self.grants_tx().sender)
+
+    def notary(self) -> Notary:
+        """This gateway's notary, in this process: its database, AnchorRegistry signed by the provider key
+        (sharing the grants client's nonce tracking; read-only without a key)."""
+        anchors = self.anchors_tx() if self.provider is not None else AnchorsClient(self.chain)
+        ns = self.settings.notary()
+        return Notary(self.db.engine, anchors, chain_id=self.chain_id, contract=self.chain.address("AnchorRegistry"),
+                      batch_size=ns.batch_size, provider=self.provider_address, journal_dir=ns.journal_dir,
+                      delivery_grace_s=ns.delivery_grace_s)
 
     def grant_id(self, request: GrantRequest) -> str:
         """The id UsageGrants gives ``request`` (computed locally)."""

@@ -1,4 +1,5 @@
-"""Gateway settings: defaults, then ``<home>/config.json`` (section ``"gateway"``), then ``TDS_GATEWAY_*``.
+"""Gateway settings: defaults, then ``<home>/config.json`` (section ``"gateway"``), then ``TDS_GATEWAY_*``
+(read by the one reader, :mod:`config.reader`).
 
 Paths that are not absolute are taken relative to the TDS home, so one home directory carries a
 whole participant's setup (keystore, deployment files, gateway store, database).
@@ -6,15 +7,17 @@ whole participant's setup (keystore, deployment files, gateway store, database).
 
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chain.settings import DEFAULT_HOME
+from anchoring.journal import journal_dir
+from anchoring.settings import NotarySettings
+from config.reader import DEFAULT_HOME, read, to_env
 
 
+ENV_PREFIX = "TDS_GATEWAY_"
 NOTARY_MODES = ("process", "thread", "off")
 
 
@@ -77,6 +80,12 @@ class GatewaySettings:
         """Whether receipts are sealed and anchored automatically (in some process or thread)."""
         return self.notary_mode != "off" and self.notary_interval_s > 0
 
+    def notary(self) -> NotarySettings:
+        """What this gateway's notary needs (its database, the provider's key name, pace, journal)."""
+        return NotarySettings(home=self.home, database_url=self.database_url, account=self.provider_account,
+                              batch_size=self.notary_batch_size, interval_s=self.notary_interval_s,
+                              delivery_grace_s=self.notary_delivery_grace_s, journal_dir=journal_dir(self.gateway_dir))
+
     @property
     def gateway_dir(self) -> Path:
         """Where the gateway's own files live by default."""
@@ -112,21 +121,14 @@ class GatewaySettings:
         return path if path.is_absolute() else self.home / path
 
     @classmethod
-    def load(cls, home: str | Path | None = None, env: dict[str, str] | None = None) -> "GatewaySettings":
-        """Settings from env (``TDS_HOME``, ``TDS_GATEWAY_<FIELD>``) over config.json over defaults."""
-        env = dict(os.environ if env is None else env)
-        home_path = Path(home or env.get("TDS_HOME") or DEFAULT_HOME)
-        settings = cls(home=home_path)
-        config = home_path / "config.json"
-        if config.exists():
-            section = json.loads(config.read_text()).get("gateway", {})
-            settings = replace(settings, **{k: _coerce(k, v) for k, v in section.items() if k in _FIELDS})
-        overrides = {
-            name: _coerce(name, env[f"TDS_GATEWAY_{name.upper()}"])
-            for name in _FIELDS
-            if f"TDS_GATEWAY_{name.upper()}" in env
-        }
-        return replace(settings, **overrides)
+    def load(cls, home: str | Path | None = None, env: Mapping[str, str] | None = None) -> "GatewaySettings":
+        """Settings from env (``TDS_HOME``, ``TDS_GATEWAY_<FIELD>``) over config.json's ``"gateway"`` section
+        over defaults (:func:`config.reader.read`)."""
+        return read(cls, "gateway", ENV_PREFIX, home, env)
+
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that :meth:`load` reads back as these settings (for worker processes)."""
+        return to_env(self, ENV_PREFIX)
 
     def to_json(self) -> dict[str, Any]:
         """The settings as stored in config.json's "gateway" section (home excluded)."""
@@ -134,17 +136,3 @@ class GatewaySettings:
         data.pop("home")
         return data
 
-
-_TYPES = {f.name: f.type for f in fields(GatewaySettings)}
-_FIELDS = set(_TYPES) - {"home"}
-
-
-def _coerce(name: str, value: Any) -> Any:
-    kind = str(_TYPES[name])
-    if value is None or value == "" and "None" in kind:
-        return None
-    if kind.startswith("int"):
-        return int(value)
-    if kind.startswith("float"):
-        return float(value)
-    return str(value)

@@ -21,14 +21,10 @@ import pytest
 
 from chain.contracts import AnchorsClient
 from domain.types import Policy, Role
-from gateway.anchoring import (
-    AnchoredAssets,
-    Notary,
-    NotaryWorker,
-    anchor_assets,
-    folder_assets,
-    receipt_id_of,
-)
+from anchoring.folder import AnchoredAssets, anchor_assets, folder_assets
+from anchoring.ledger import receipt_id_of
+from anchoring.notary import Notary
+from anchoring.worker import NotaryWorker
 from gateway.app import create_app
 from chain.eip712 import sign_call
 from gateway.db import Database
@@ -232,12 +228,12 @@ import os, sys
 from pathlib import Path
 from chain.client import Chain
 from chain.settings import ChainSettings
-from gateway.anchoring import Notary
+from anchoring.notary import Notary
 from gateway.db import Database
 home, rpc, db_url = sys.argv[1:4]
 chain = Chain.connect(ChainSettings(home=Path(home), rpc_url=rpc))
 notary = Notary(Database.connect(db_url).engine, None, chain_id=chain.chain_id,
-                contract=chain.address("AnchorRegistry"), purpose_of=lambda g: "research")
+                contract=chain.address("AnchorRegistry"))
 batch = notary.seal_pending()
 print(batch.root, flush=True)
 os._exit(9)  # dies before anchoring, without any cleanup
@@ -249,8 +245,7 @@ def fresh_notary(env: GatewayEnv) -> Notary:
     chain = env.chain()
     sender = chain.sender(env.account("provider"))
     return Notary(Database.connect(env.settings.database_url).engine, AnchorsClient(chain, sender),
-                  chain_id=chain.chain_id, contract=chain.address("AnchorRegistry"),
-                  purpose_of=lambda _g: "research")
+                  chain_id=chain.chain_id, contract=chain.address("AnchorRegistry"))
 
 
 def test_crash_between_sealing_and_anchoring(env: GatewayEnv, notary: Notary, asset: dict[str, str],
@@ -310,7 +305,7 @@ def test_crash_after_anchor_tx_is_healed_from_the_chain(env: GatewayEnv, notary:
     # a retry after success sends nothing either
     assert notary.anchor_sealed() == []
     again = fresh_notary(env)
-    from gateway.anchoring import anchor_once
+    from anchoring.notary import anchor_once
 
     assert not anchor_once(again.anchors, sealed.root, sealed.leaf_count, AnchorsClient.KIND_RECEIPTS).sent  # type: ignore[arg-type]
     assert events(env, sealed.root) == 1
@@ -445,12 +440,10 @@ def test_a_notary_killed_mid_run_is_replaced_without_waiting_for_its_lease(
     """SIGKILL the notary process holding the lease (30 s): the next one takes over at once and anchors."""
     import signal
 
-    from gateway.server import SETTINGS_ENV, settings_to_env
-
-    settings = replace(env.settings, notary_interval_s=0.2, notary_mode="process")
-    child_env = {**os.environ, SETTINGS_ENV: settings_to_env(settings), "PYTHONPATH": str(ROOT_DIR),
+    settings = replace(env.settings, notary_interval_s=0.2, notary_mode="process").notary()
+    child_env = {**os.environ, **settings.to_env(), "PYTHONPATH": str(ROOT_DIR),
                  "TDS_RPC_URL": env.devnet.rpc_url}
-    cmd = [sys.executable, "-m", "gateway.notary_process", "--log-level", "warning"]
+    cmd = [sys.executable, "-m", "anchoring.process", "--log-level", "warning"]
 
     def holder() -> str:
         with env.gateway.db.engine.connect() as conn:
@@ -481,3 +474,4 @@ def test_a_notary_killed_mid_run_is_replaced_without_waiting_for_its_lease(
     finally:
         second.terminate()
         second.wait(20)
+

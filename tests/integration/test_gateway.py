@@ -18,7 +18,7 @@ import pytest
 
 from chain.eip712 import sign_grant_request
 from domain.types import GrantRequest, Policy
-from gateway.anchoring import receipt_id_of
+from anchoring.ledger import receipt_id_of
 from chain.eip712 import sign_call
 from client.sdk import GatewayClientError
 from gateway.service import approve_grant, deny_grant, list_grant_requests, revoke_grant, set_policy

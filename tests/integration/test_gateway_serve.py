@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from domain.types import Policy
-from gateway.anchoring import receipt_id_of
+from anchoring.ledger import receipt_id_of
 from chain.eip712 import sign_call
 from client.sdk import GatewayClient
 from tests.integration.gateway_fixtures import GatewayEnv, build_env, free_port
@@ -77,7 +77,7 @@ def test_serve_runs_a_separate_notary_and_stops_both_on_sigterm(env: GatewayEnv)
                 return False
 
         _wait("/health", healthy, 60)
-        notaries = [k for k in _children(proc.pid) if "gateway.notary_process" in _cmdline(k)]
+        notaries = [k for k in _children(proc.pid) if "anchoring.process" in _cmdline(k)]
         assert len(notaries) == 1, [_cmdline(k) for k in _children(proc.pid)]
         notary_pid = notaries[0]
 

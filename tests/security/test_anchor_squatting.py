@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from domain.types import Policy
-from gateway.anchoring import Notary, folder_assets
+from anchoring.folder import folder_assets
 from gateway.reconcile import missing_roots
 from notary.proofs import ProofDocument, seal_assets
 from tests.integration.gateway_fixtures import GatewayEnv
@@ -91,7 +91,7 @@ def squatted(env: GatewayEnv) -> dict[str, Any]:
     target = f"/assets/{reg.asset_id}/data"
     for _ in range(2):
         assert signed_get(env, "consumer", target).status_code == 200
-    notary = Notary.for_gateway(env.gateway)
+    notary = env.gateway.notary()
     (sealed,) = notary.seal_all()
     rid = next(r.receipt.receipt_id for r in notary.receipts() if r.root == sealed.root)
     accepted = signed_get(env, "consumer", f"/receipts/{rid}/proof").json()
@@ -171,7 +171,7 @@ def test_a_root_only_a_squatter_anchored_proves_nothing(env: GatewayEnv, squatte
     """Receipts sealed but not yet anchored by the provider: the squatter's anchor alone makes them no evidence."""
     asset = squatted["asset"]
     assert signed_get(env, "consumer", f"/assets/{asset}/data").status_code == 200
-    notary = Notary.for_gateway(env.gateway)
+    notary = env.gateway.notary()
     (sealed,) = notary.seal_all()
     rid = next(r.receipt.receipt_id for r in notary.receipts() if r.root == sealed.root)
     accepted = ProofDocument.from_dict(signed_get(env, "consumer", f"/receipts/{rid}/proof").json())

@@ -20,7 +20,6 @@ import httpx
 import pytest
 
 from domain.types import Policy
-from gateway.anchoring import Notary
 from tests.security.conftest import GatewayEnv
 
 pytestmark = pytest.mark.integration
@@ -69,7 +68,7 @@ def test_flood_of_anonymous_requests_writes_nothing_and_sends_no_transaction(
 ) -> None:
     gw = gw_env.gateway
     requests = _anonymous_requests(gw_env, asset)
-    notary = Notary.for_gateway(gw)
+    notary = gw.notary()
     notary.seal_all()
     notary.anchor_sealed()  # anchor what legitimate use made so far: from here on, nothing may be pending
     records, used, block = gw.db.count_accesses(), gw.db.used(asset["grant"]), gw_env.block_number()

@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from domain.types import Policy
-from gateway.anchoring import Notary, split_receipt_id
+from anchoring.ledger import split_receipt_id
 from gateway.app import create_app
 from gateway.service import Gateway
 from tests.integration.gateway_fixtures import GatewayEnv, _start_server, stop_server
@@ -82,8 +82,8 @@ def lost(gw_env: GatewayEnv, tmp_path_factory: pytest.TempPathFactory) -> dict[s
         assert get(env, target).status_code == 200
     exhausted = get(env, target)
     assert exhausted.status_code == 403 and exhausted.json()["error"]["code"] == "count_exhausted"
-    old_ids = {r.receipt.receipt_id for r in Notary.for_gateway(env.gateway).receipts()}
-    notary = Notary.for_gateway(env.gateway)
+    old_ids = {r.receipt.receipt_id for r in env.gateway.notary().receipts()}
+    notary = env.gateway.notary()
     notary.seal_all()
     roots = [a.root for a in notary.anchor_sealed()]
     assert roots

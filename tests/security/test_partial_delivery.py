@@ -19,8 +19,7 @@ import httpx
 import pytest
 
 from domain.types import Policy
-from gateway.anchoring import Notary
-from gateway.db import AccessRecord
+from anchoring.ledger import AccessRecord
 from vault.store import DEFAULT_CHUNK_SIZE
 from tests.integration.gateway_fixtures import GatewayEnv
 
@@ -48,7 +47,7 @@ def final_record(env: GatewayEnv, grant: str, timeout: float = 15.0) -> AccessRe
 
 
 def receipt_bytes(env: GatewayEnv, grant: str) -> int:
-    notary = Notary.for_gateway(env.gateway)
+    notary = env.gateway.notary()
     notary.seal_all()
     (status,) = notary.receipts(grant_id=grant)
     assert status.state == "accepted"

@@ -1,9 +1,12 @@
 """The notary in its own process: seal receipts on size or time and anchor them, away from request serving.
 
+The process opens the ledger's database, the chain and the anchoring key, nothing else: no gateway,
+no encrypted store, no master key (its settings are :class:`anchoring.settings.NotarySettings`).
+
 Sealing builds Merkle trees in Python (holding the GIL) and every anchor transaction mines a block;
 inside a serving process both show up as request latency. So ``tds gateway serve`` starts ONE
 notary process next to its HTTP worker(s) and stops it when it stops (:class:`NotaryProcess`).
-The durability rules are those of :mod:`gateway.anchoring` whatever process runs them: access
+The durability rules are those of :mod:`anchoring.notary` whatever process runs them: access
 records are committed by the serving process before its response; a batch is committed before its
 anchor transaction is sent; anchoring reads the chain first, so it happens once. The database lease
 keeps a second notary (another ``serve``, a ``tds gateway notary``, a ``notary_mode="thread"`` app)
@@ -13,6 +16,8 @@ starts over after a healthy run (:class:`Backoff`).
 
     run_notary(settings)                        # foreground until SIGTERM/SIGINT: ``tds gateway notary``
     proc = NotaryProcess.start(settings)        # a child process (what ``serve`` does)
+
+(``settings`` is a :class:`NotarySettings`; a gateway's is ``GatewaySettings.notary()``.)
     proc.stop()
 """
 
@@ -26,17 +31,14 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import replace
-from typing import TYPE_CHECKING
 
-from gateway.errors import GatewayError
-from vault.errors import StoreError
-from gateway.settings import GatewaySettings
+from anchoring.errors import NotaryServiceError, NotaryUnavailable
+from anchoring.notary import Notary
+from anchoring.settings import NotarySettings
+from anchoring.worker import NotaryWorker
+from chain.errors import ChainError
 
-if TYPE_CHECKING:
-    from gateway.service import Gateway
-
-log = logging.getLogger("tds.gateway.notary")
+log = logging.getLogger("tds.notary")
 
 PARENT_POLL_S = 0.5
 RESTART_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
@@ -62,13 +64,9 @@ class Backoff:
         return delay
 
 
-class NotaryUnavailable(GatewayError):
-    """The notary cannot run: no provider key to anchor with, or the notary is disabled in the settings."""
-
-
 def run_notary(
-    settings: GatewaySettings,
-    gateway: Gateway | None = None,
+    settings: NotarySettings,
+    notary: Notary | None = None,
     stop: threading.Event | None = None,
     parent_pid: int | None = None,
 ) -> None:
@@ -77,21 +75,17 @@ def run_notary(
     Returns after the worker's current step (a step is never cut between sealing and recording an
     anchor except by a hard kill, which the next run heals from the chain).
     """
-    from gateway.anchoring import Notary, NotaryWorker
-    from gateway.service import Gateway
-
-    if settings.notary_interval_s <= 0:
+    if not settings.enabled:
         raise NotaryUnavailable("notary_interval_s is 0: the notary is disabled")
-    gw = gateway or Gateway.open(settings)
-    notary = Notary.for_gateway(gw)
+    notary = notary or Notary.open(settings)
     if notary.anchors is None or notary.anchors.sender is None:
-        raise NotaryUnavailable("the gateway has no provider key: it cannot anchor")
+        raise NotaryUnavailable(f"the keystore has no account {settings.account!r}: the notary cannot anchor")
     stop = stop or threading.Event()
     _stop_on_signals(stop)
-    worker = NotaryWorker(notary, settings.notary_batch_size, settings.notary_interval_s)
+    worker = NotaryWorker(notary, settings.batch_size, settings.interval_s)
     worker.start()
-    log.info("notary running (pid %s, batch %s, interval %s s)", os.getpid(), settings.notary_batch_size,
-             settings.notary_interval_s)
+    log.info("notary running (pid %s, batch %s, interval %s s)", os.getpid(), settings.batch_size,
+             settings.interval_s)
     try:
         while not stop.wait(PARENT_POLL_S):
             if parent_pid is not None and os.getppid() != parent_pid:
@@ -113,7 +107,7 @@ def _stop_on_signals(stop: threading.Event) -> None:
 class NotaryProcess:
     """One notary child process, restarted (with backoff) if it dies while its owner serves."""
 
-    def __init__(self, settings: GatewaySettings, log_level: str = "warning") -> None:
+    def __init__(self, settings: NotarySettings, log_level: str = "warning") -> None:
         self.settings = settings
         self.log_level = log_level
         self.proc: subprocess.Popen[bytes] | None = None
@@ -123,8 +117,8 @@ class NotaryProcess:
         self._started_at = 0.0
 
     @classmethod
-    def start(cls, settings: GatewaySettings, log_level: str = "warning") -> NotaryProcess:
-        """Spawn the notary process (settings handed down as JSON in the environment, no secrets)."""
+    def start(cls, settings: NotarySettings, log_level: str = "warning") -> NotaryProcess:
+        """Spawn the notary process (settings handed down as ``TDS_NOTARY_*`` in its environment, no secrets)."""
         self = cls(settings, log_level)
         self._spawn()
         self._watcher = threading.Thread(target=self._watch, name="tds-notary-watch", daemon=True)
@@ -137,10 +131,8 @@ class NotaryProcess:
         return self.proc.pid if self.proc is not None else None
 
     def _spawn(self) -> None:
-        from gateway.server import SETTINGS_ENV, settings_to_env
-
-        env = {**os.environ, SETTINGS_ENV: settings_to_env(replace(self.settings, notary_mode="process"))}
-        cmd = [sys.executable, "-m", "gateway.notary_process", "--parent", str(os.getpid()),
+        env = {**os.environ, **self.settings.to_env()}  # read back by NotarySettings.load()
+        cmd = [sys.executable, "-m", "anchoring.process", "--parent", str(os.getpid()),
                "--log-level", self.log_level]
         with self._lock:
             if not self._stopping.is_set():
@@ -181,17 +173,15 @@ class NotaryProcess:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the child: ``python -m gateway.notary_process --parent PID``."""
-    from gateway.server import settings_from_env
-
-    parser = argparse.ArgumentParser(prog="python -m gateway.notary_process")
+    """Entry point of the child: ``python -m anchoring.process --parent PID`` (settings in the environment)."""
+    parser = argparse.ArgumentParser(prog="python -m anchoring.process")
     parser.add_argument("--parent", type=int, default=None, help="stop when this process is gone")
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s notary %(levelname)s %(message)s")
     try:
-        run_notary(settings_from_env(), parent_pid=args.parent)
-    except (GatewayError, StoreError) as exc:
+        run_notary(NotarySettings.load(), parent_pid=args.parent)
+    except (NotaryServiceError, ChainError, ValueError) as exc:
         log.error("notary: %s", exc)
         return 1
     return 0

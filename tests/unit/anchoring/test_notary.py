@@ -7,19 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.anchoring import (
-    ZERO32,
-    ZERO_ADDRESS,
-    Notary,
-    ReceiptNotFound,
-    ReceiptNotSealed,
-    access_id_of,
-    holder_id,
-    journal_path,
-    read_journal,
-    receipt_id_of,
-    split_receipt_id,
-)
+from anchoring.errors import ReceiptNotFound, ReceiptNotSealed
+from anchoring.journal import journal_path, read_journal
+from anchoring.ledger import ZERO32, ZERO_ADDRESS, access_id_of, receipt_id_of, split_receipt_id
+from anchoring.notary import Notary, holder_id
 from gateway.db import Database
 from notary.proofs import verify_offline
 
@@ -36,7 +27,7 @@ def db(tmp_path: Path) -> Database:
 
 @pytest.fixture
 def notary(db: Database) -> Notary:
-    return Notary(db.engine, None, chain_id=31337, contract=CONTRACT, purpose_of=lambda g: "research", batch_size=3)
+    return Notary(db.engine, None, chain_id=31337, contract=CONTRACT, batch_size=3)
 
 
 def rid(db: Database, n: int) -> str:
@@ -45,7 +36,7 @@ def rid(db: Database, n: int) -> str:
 
 def allow(db: Database, n: int = 1) -> None:
     for _ in range(n):
-        db.record_access(decision="allow", code="ok", consumer=CONSUMER, asset_id=ASSET, grant_id=GRANT, purpose="",
+        db.record_access(decision="allow", code="ok", consumer=CONSUMER, asset_id=ASSET, grant_id=GRANT, purpose="research",
                          bytes=10, content_hash=ASSET)
 
 
@@ -112,7 +103,7 @@ def test_database_files_are_private(tmp_path: Path) -> None:
 
 def test_sealed_batches_are_journaled_outside_the_database(db: Database, tmp_path: Path) -> None:
     journal = tmp_path / "journal"
-    notary = Notary(db.engine, None, chain_id=31337, contract=CONTRACT, purpose_of=lambda g: "research",
+    notary = Notary(db.engine, None, chain_id=31337, contract=CONTRACT,
                     batch_size=3, journal_dir=journal)
     allow(db, 4)
     sealed = notary.seal_all()
@@ -126,10 +117,10 @@ def test_sealed_batches_are_journaled_outside_the_database(db: Database, tmp_pat
 
 
 def test_streaming_delivery_is_sealed_once_final_or_after_the_grace(db: Database) -> None:
-    notary = Notary(db.engine, None, chain_id=31337, contract=CONTRACT, purpose_of=lambda g: "research",
+    notary = Notary(db.engine, None, chain_id=31337, contract=CONTRACT,
                     delivery_grace_s=3600)
     access = {"decision": "allow", "code": "ok", "consumer": CONSUMER, "asset_id": ASSET, "grant_id": GRANT,
-              "purpose": "", "bytes": 0, "requested": 1000, "streaming": True, "checkpoint_at": time.time(),
+              "purpose": "research", "bytes": 0, "requested": 1000, "streaming": True, "checkpoint_at": time.time(),
               "content_hash": ASSET}
     access_id = db.consume(GRANT, 5, access)
     assert access_id and notary.pending()[0] == 0 and notary.seal_all() == []  # still streaming
@@ -171,7 +162,7 @@ def test_lease_is_exclusive_until_released(notary: Notary) -> None:
 
 
 def test_restart_backoff_grows_while_dying_young_and_resets_after_a_healthy_run() -> None:
-    from gateway.notary_process import Backoff
+    from anchoring.process import Backoff
 
     backoff = Backoff(delays=(1.0, 2.0, 5.0), healthy_s=60)
     assert [backoff.after_exit(0.5) for _ in range(4)] == [1.0, 2.0, 5.0, 5.0]

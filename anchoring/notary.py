@@ -1,9 +1,9 @@
-"""The gateway's notary: access records -> receipts -> sealed batches -> anchored roots -> proof documents.
+"""The notary: access records -> receipts -> sealed batches -> anchored roots -> proof documents.
 
-Every access decision (allow and deny) is an ``access_records`` row, committed before the response
-is sent. Its receipt (:class:`notary.receipts.Receipt`) is derived from that row; its id is
-``rcpt-<ledger id>-<access record id>`` (:func:`receipt_id_of`, :func:`split_receipt_id`: the one
-formatter and parser), unique across database lifetimes. A streamed delivery's record is sealed
+Every access decision (allow and deny) is an ``access_records`` row of the ledger
+(:mod:`anchoring.ledger`), committed by the gateway before its response is sent, purpose included.
+Its receipt (:class:`notary.receipts.Receipt`) is derived from that row alone; its id is
+``rcpt-<ledger id>-<access record id>``, unique across database lifetimes. A streamed delivery's record is sealed
 only once the stream ended or was cut (its byte count is then final), or ``delivery_grace_s``
 after its last checkpoint (a gateway killed mid-stream: the last checkpoint's count). A receipt
 moves through three states:
@@ -23,17 +23,13 @@ Two processes cannot seal the same receipt: membership is keyed by the access re
 inserted in one transaction with its members.
 
 Journal: before a batch is anchored, its receipts and root are written to
-``<journal_dir>/<root>.jsonl`` (a header line, then one receipt per line in leaf order; mode 0600,
-fsync'd), outside the database, so that ``tds gateway reconcile`` can rebuild the used counts if
-the database is lost (see :mod:`gateway.reconcile`).
+``<journal_dir>/<root>.jsonl`` (:mod:`anchoring.journal`), outside the database, so that ``tds gateway
+reconcile`` can rebuild the used counts if the database is lost (see :mod:`gateway.reconcile`).
 
-Tables (same SQLModel metadata as :mod:`gateway.db`, created on first use): ``notary_batches`` and
+Tables (in the ledger's database, created on first use): ``notary_batches`` and
 ``notary_batch_members`` (receipt -> batch, leaf index, the receipt frozen as JSON),
-``notary_restored`` (receipts of an earlier database restored by a reconcile, with their batch).
-
-Bulk asset anchoring (:func:`anchor_assets`) needs no table: one tree over (content hash, size)
-pairs, one ``anchorRoot`` transaction (kind 2); anchoring the same set again is a no-op that returns
-the same proofs.
+``notary_restored`` (receipts of an earlier database restored by a reconcile, with their batch),
+``notary_lease`` (which process runs the worker).
 """
 
 from __future__ import annotations
@@ -41,13 +37,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import socket
 import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,51 +53,38 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from anchoring.errors import AnchoringError, ReceiptNotFound, ReceiptNotSealed
+from anchoring.journal import journal_path, write_journal
+from anchoring.settings import NotarySettings
+from anchoring.ledger import (
+    HASH_LEN,
+    LEDGER_TABLES,
+    ZERO_ADDRESS,
+    AccessRecord,
+    Ledger,
+    access_id_of,
+    insert_unless_exists,
+    open_engine,
+    receipt_of,
+    split_receipt_id,
+)
+from chain.client import Chain
 from chain.contracts import AnchorsClient
 from chain.errors import ContractRevert
+from chain.keys import Keystore
+from chain.settings import ChainSettings
 from domain.types import did_pkh
-from domain.ids import is_address, is_bytes32
-from gateway.db import HASH_LEN, AccessRecord, Ledger, insert_unless_exists
-from gateway.errors import GatewayError, NotFound
 from notary.errors import NotaryError
-from notary.hashing import sha256_file
-from notary.proofs import Batch, ProofDocument, seal, seal_assets
-from notary.receipts import DECISIONS, Receipt
+from notary.proofs import Batch, ProofDocument, seal
+from notary.receipts import Receipt
 
 if TYPE_CHECKING:
-    from gateway.service import Gateway
+    from eth_account.signers.local import LocalAccount
 
-log = logging.getLogger("tds.gateway.notary")
+log = logging.getLogger("tds.notary")
 
-ZERO32 = "0x" + "00" * 32
-ZERO_ADDRESS = "0x" + "00" * 20
-NO_PURPOSE = "unspecified"
-"""Purpose of a receipt whose access named none and has no known grant (e.g. an unsigned request)."""
-RECEIPT_PREFIX = "rcpt-"
-_RECEIPT_ID = re.compile(r"rcpt-([0-9a-f]{8})-([1-9][0-9]{0,18})\Z", re.ASCII)
-RECEIPT_ID_PATTERN = "^" + _RECEIPT_ID.pattern.removesuffix(r"\Z") + "$"
-"""The receipt id format as a JSON Schema pattern (the gateway's OpenAPI document)."""
-_MAX_ACCESS_ID = 2**63 - 1
-JOURNAL_FORMAT = "tds-journal-v1"
 DELIVERY_GRACE_S = 120.0
 """A streaming record is sealed this long after its last checkpoint even if its stream never ended."""
-MAX_BATCHES_PER_TICK = 20
-FULL_SCAN_S = 60.0
-"""How often the worker rescans every access record for stragglers (ids committed out of order)."""
-
-PurposeOf = Callable[[str], "str | None"]
-
-
-class ReceiptNotFound(NotFound):
-    """No receipt with this id (or not one the caller may read)."""
-
-
-class ReceiptNotSealed(NotFound):
-    """The receipt exists but is in no batch yet: no proof until the next seal."""
-
-
-class AnchoringError(GatewayError):
-    """A batch could not be anchored (the chain refused or is unreachable); retried on the next run."""
 
 
 # ---- tables -------------------------------------------------------------------------------------------
@@ -159,57 +141,11 @@ class NotaryLease(SQLModel, table=True):
     until: float
 
 
-# ---- receipts from access records ----------------------------------------------------------------------
+NOTARY_TABLES = (NotaryBatch, NotaryMember, RestoredReceipt, NotaryLease)
 
 
-def receipt_id_of(access_id: int, ledger: str) -> str:
-    """The receipt id of an access record written under ``ledger`` (the one formatter)."""
-    return f"{RECEIPT_PREFIX}{ledger}-{access_id}"
+# ---- receipts and their state -----------------------------------------------------------------------
 
-
-def split_receipt_id(receipt_id: str) -> tuple[str, int]:
-    """(ledger id, access record id) of a receipt id; ReceiptNotFound unless ``rcpt-<ledger>-<n>``."""
-    m = _RECEIPT_ID.match(receipt_id) if isinstance(receipt_id, str) else None
-    if m is None or int(m.group(2)) > _MAX_ACCESS_ID:
-        shown = receipt_id[:80] if isinstance(receipt_id, str) else type(receipt_id).__name__
-        raise ReceiptNotFound(f"no receipt {shown!r}: receipt ids look like 'rcpt-<8 hex digits>-<n>'")
-    return m.group(1), int(m.group(2))
-
-
-def access_id_of(receipt_id: str, ledger: Ledger | None = None) -> int:
-    """The access record id of a receipt id (of this database's ``ledger`` when given: ReceiptNotFound
-    for a receipt id another database, or another epoch, handed out)."""
-    ledger_id, access_id = split_receipt_id(receipt_id)
-    if ledger is not None and ledger.of(access_id) != ledger_id:
-        raise ReceiptNotFound(f"no receipt {receipt_id} in this gateway's ledger")
-    return access_id
-
-
-def receipt_of(record: AccessRecord, purpose_of: PurposeOf = lambda _g: None, ledger: str = "00000000") -> Receipt:
-    """The receipt of one access record; missing parts (unsigned or malformed requests) become zeros.
-
-    ``purpose_of(grant_id)`` gives the grant's purpose when the access declared none (it must raise,
-    not return None, when it cannot find out, so that sealing is retried rather than wrong).
-    """
-    assert record.id is not None
-    grant = _hex32_or_zero(record.grant_id)
-    purpose = record.purpose or (purpose_of(grant) if grant != ZERO32 else None) or NO_PURPOSE
-    consumer = record.consumer if is_address(record.consumer) else ZERO_ADDRESS
-    return Receipt(
-        receipt_id=receipt_id_of(record.id, ledger),
-        grant_id=grant,
-        asset_id=_hex32_or_zero(record.asset_id),
-        consumer=consumer,
-        purpose=purpose,
-        decision=record.decision if record.decision in DECISIONS else "deny",
-        byte_count=max(0, int(record.bytes or 0)),
-        timestamp=int(record.at),
-        content_hash=_hex32_or_zero(record.content_hash),
-    )
-
-
-def _hex32_or_zero(value: str | None) -> str:
-    return value.lower() if is_bytes32(value) else ZERO32
 
 
 @dataclass(frozen=True)
@@ -312,7 +248,6 @@ def _principal(anchors: AnchorsClient, kind: int) -> str:
     bound, _active = anchors.notary_of(sender)
     return bound or sender
 
-
 # ---- the notary ------------------------------------------------------------------------------------------
 
 
@@ -320,7 +255,8 @@ class Notary:
     """Seals pending receipts into batches, anchors sealed batches, serves receipts and proofs.
 
     Thread-safe within a process; safe against other processes sharing the database (see module doc).
-    Build with :meth:`for_gateway` or pass the parts (``anchors`` may be None: read-only, no anchoring).
+    Build with :meth:`open` from :class:`anchoring.settings.NotarySettings`, or pass the parts (``anchors``
+    may be None: read-only, no anchoring; the gateway passes its own, sharing its provider key's nonces).
     """
 
     def __init__(
@@ -330,14 +266,12 @@ class Notary:
         *,
         chain_id: int,
         contract: str,
-        purpose_of: PurposeOf = lambda _g: None,
         batch_size: int = 1000,
         provider: str | None = None,
         journal_dir: Path | None = None,
         delivery_grace_s: float = DELIVERY_GRACE_S,
     ) -> None:
-        SQLModel.metadata.create_all(engine, tables=[
-            NotaryBatch.__table__, NotaryMember.__table__, NotaryLease.__table__, RestoredReceipt.__table__])
+        SQLModel.metadata.create_all(engine, tables=[m.__table__ for m in (*LEDGER_TABLES, *NOTARY_TABLES)])
         self.engine = engine
         self.ledger = Ledger.load(engine)
         self.journal_dir = journal_dir  # None: no journal (tests, read-only notaries)
@@ -345,7 +279,6 @@ class Notary:
         self.anchors = anchors
         self.chain_id = chain_id
         self.contract = contract
-        self.purpose_of = purpose_of
         self.batch_size = batch_size
         self.provider = provider  # the gateway's provider: named in proof documents
         self.anchorer = anchors.sender.address if anchors is not None and anchors.sender is not None else None
@@ -354,13 +287,23 @@ class Notary:
         self._floor = 0  # every access record below this id is sealed (fast path of the worker)
 
     @classmethod
-    def for_gateway(cls, gw: Gateway) -> Notary:
-        """The notary of a gateway: its database, AnchorRegistry as the provider, grant purposes."""
-        anchors = gw.anchors_tx() if gw.provider is not None else AnchorsClient(gw.chain)
-        return cls(gw.db.engine, anchors, chain_id=gw.chain_id, contract=gw.chain.address("AnchorRegistry"),
-                   purpose_of=_gateway_purposes(gw), batch_size=gw.settings.notary_batch_size,
-                   provider=gw.provider_address, journal_dir=journal_dir(gw.settings.gateway_dir),
-                   delivery_grace_s=gw.settings.notary_delivery_grace_s)
+    def open(cls, settings: NotarySettings, chain: Chain | None = None, engine: Engine | None = None,
+             account: LocalAccount | None = None) -> Notary:
+        """The notary of ``settings``: the ledger's database, AnchorRegistry signed by ``account`` or the
+        keystore's ``settings.account`` (read-only when the keystore has no such account). Opens no store
+        and no key but the anchoring one."""
+        chain_settings = ChainSettings.load(settings.home)
+        chain = chain or Chain.connect(chain_settings)
+        keystore = Keystore(chain_settings.keystore_dir)
+        if account is None and settings.account in keystore.names():
+            account = keystore.account(settings.account)
+        if account is not None:
+            anchors, provider = AnchorsClient(chain, chain.sender(account)), str(account.address)
+        else:
+            anchors, provider = AnchorsClient(chain), None
+        return cls(engine or open_engine(settings.database_url), anchors, chain_id=chain.chain_id,
+                   contract=chain.address("AnchorRegistry"), batch_size=settings.batch_size, provider=provider,
+                   journal_dir=settings.journal_dir, delivery_grace_s=settings.delivery_grace_s)
 
     def reload_ledger(self) -> None:
         """Re-read the ledger epochs (a reconcile may have started one)."""
@@ -490,8 +433,7 @@ class Notary:
         self, *, grant_id: str | None = None, consumer: str | None = None, after: int = 0, limit: int = 1000
     ) -> list[ReceiptStatus]:
         """Receipts with access id > ``after``, oldest first, optionally one grant's or one consumer's."""
-        purpose_of = self._cached_purposes()
-        return [self._status(r, m, b, purpose_of) for r, m, b in self._rows(grant_id, consumer, after, limit)]
+        return [self._status(r, m, b) for r, m, b in self._rows(grant_id, consumer, after, limit)]
 
     def _rows(
         self, grant_id: str | None, consumer: str | None, after: int, limit: int
@@ -516,10 +458,10 @@ class Notary:
             proof = self._proof(batch, st.receipt.receipt_id)
             yield {"receipt": st.receipt.to_dict(), "proof": proof.to_dict(),
                    "consumer_did": consumer_did(self.chain_id, st.receipt.consumer)}
-        after, purpose_of = 0, self._cached_purposes()
+        after = 0
         while page := self._rows(None, None, after, chunk):
             for record, member, batch in page:
-                st = self._status(record, member, batch, purpose_of)
+                st = self._status(record, member, batch)
                 proof = self._proof(batch, st.receipt.receipt_id) if batch is not None else None
                 yield {"receipt": st.receipt.to_dict(), "proof": None if proof is None else proof.to_dict(),
                        "consumer_did": consumer_did(self.chain_id, st.receipt.consumer)}
@@ -542,19 +484,7 @@ class Notary:
         return stmt.where(col(AccessRecord.id) >= self._floor) if fast and self._floor else stmt
 
     def _receipts(self, records: Sequence[AccessRecord]) -> list[Receipt]:
-        purpose_of = self._cached_purposes()
-        return [receipt_of(r, purpose_of, self.ledger.of(int(r.id or 0))) for r in records]
-
-    def _cached_purposes(self) -> PurposeOf:
-        """``purpose_of`` with a cache for one operation (a grant's purpose never changes)."""
-        purposes: dict[str, str | None] = {}
-
-        def purpose_of(grant_id: str) -> str | None:
-            if grant_id not in purposes:
-                purposes[grant_id] = self.purpose_of(grant_id)
-            return purposes[grant_id]
-
-        return purpose_of
+        return [receipt_of(r, self.ledger.of(int(r.id or 0))) for r in records]
 
     def _insert_batch(self, root: str, records: Sequence[AccessRecord], receipts: Sequence[Receipt]) -> int:
         with self.engine.begin() as conn:
@@ -601,11 +531,10 @@ class Notary:
                                 anchor_block=batch.anchor_block, anchorer=self.anchorer, provider=self.provider)
         return doc
 
-    def _status(self, record: AccessRecord, member: NotaryMember | None, batch: NotaryBatch | None,
-                purpose_of: PurposeOf | None = None) -> ReceiptStatus:
+    def _status(self, record: AccessRecord, member: NotaryMember | None, batch: NotaryBatch | None
+                ) -> ReceiptStatus:
         if member is None or batch is None:
-            return ReceiptStatus(receipt_of(record, purpose_of or self.purpose_of, self.ledger.of(int(record.id or 0))),
-                                 "pending")
+            return ReceiptStatus(receipt_of(record, self.ledger.of(int(record.id or 0))), "pending")
         state = "anchored" if batch.state == "anchored" else "accepted"
         return ReceiptStatus(Receipt.from_json(member.receipt_json), state, batch.id, batch.root,
                              batch.anchor_tx, batch.anchor_block)
@@ -655,49 +584,7 @@ class Notary:
             self._journal(int(batch.id or 0), batch.root, receipts)
 
 
-def journal_dir(gateway_dir: Path) -> Path:
-    """Where a gateway's notary journals its sealed batches."""
-    return gateway_dir / "journal"
-
-
-def journal_path(directory: Path, root: str) -> Path:
-    """The journal file of one batch."""
-    return directory / f"{root.lower()}.jsonl"
-
-
-def write_journal(directory: Path, root: str, receipts: Sequence[Receipt], **header: Any) -> Path:
-    """Write one batch's journal file atomically (temp file, fsync, rename, fsync of the directory), mode 0600."""
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = journal_path(directory, root)
-    head = {"format": JOURNAL_FORMAT, "root": root.lower(), "leaf_count": len(receipts), **header,
-            "sealed_at": int(time.time())}
-    text = json.dumps(head, sort_keys=True) + "\n" + "".join(r.to_json() + "\n" for r in receipts)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, text.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-    return path
-
-
-def read_journal(path: Path) -> tuple[dict[str, Any], list[Receipt]]:
-    """(header, receipts in leaf order) of a journal file; NotaryError if it is not one."""
-    try:
-        lines = [line for line in path.read_text().splitlines() if line.strip()]
-        head = json.loads(lines[0]) if lines else None
-    except (OSError, ValueError) as exc:
-        raise NotaryError(f"{path}: not a readable journal file ({exc})") from exc
-    if not isinstance(head, dict) or head.get("format") != JOURNAL_FORMAT or not isinstance(head.get("root"), str):
-        raise NotaryError(f"{path}: not a {JOURNAL_FORMAT} file (bad header line)")
-    return head, [Receipt.from_json(line) for line in lines[1:]]
+# ---- the lease holder ----------------------------------------------------------------------------------
 
 
 _HOST = socket.gethostname()[:32]
@@ -721,123 +608,3 @@ def holder_is_dead(holder: str) -> bool:
     except OSError:  # e.g. EPERM: it exists (another user's)
         return False
     return False
-
-
-def _gateway_purposes(gw: Gateway) -> PurposeOf:
-    def purpose_of(grant_id: str) -> str | None:
-        row = gw.db.grant_request(grant_id)
-        if row is not None:
-            return row.purpose
-        request = gw.view.request_of(grant_id)
-        return request.purpose if request is not None else None
-
-    return purpose_of
-
-
-# ---- the background worker -----------------------------------------------------------------------------
-
-
-class NotaryWorker:
-    """A thread that seals on size (``batch_size`` pending) or on time (oldest pending ``interval_s`` old)
-    and anchors every sealed batch; chain errors are logged and retried on the next tick."""
-
-    def __init__(self, notary: Notary, batch_size: int, interval_s: float) -> None:
-        self.notary = notary
-        self.batch_size = batch_size
-        self.interval_s = interval_s
-        self.poll_s = min(max(interval_s / 5, 0.05), 1.0)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._last_full = 0.0
-        self.holder = holder_id()
-        self.lease_s = max(30.0, 3 * interval_s)
-
-    def start(self) -> None:
-        """Start the thread (daemon)."""
-        self._thread = threading.Thread(target=self._run, name="tds-notary", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Ask the thread to stop after its current step and wait for it."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        try:
-            self.notary.release(self.holder)
-        except Exception:  # noqa: BLE001 - the lease expires by itself
-            log.warning("could not release the notary lease")
-
-    @property
-    def alive(self) -> bool:
-        """Whether the thread runs."""
-        return self._thread is not None and self._thread.is_alive()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.poll_s):
-            try:
-                self.tick()
-            except Exception:  # noqa: BLE001 - the worker must outlive a bad tick (chain down, db busy)
-                log.exception("notary tick failed; retrying")
-
-    def tick(self, now: float | None = None) -> None:
-        """One step, if this process holds the lease: seal what is due, then anchor what is sealed."""
-        if not self.notary.lease(self.holder, self.lease_s):
-            return
-        now = time.time() if now is None else now
-        fast = now - self._last_full < FULL_SCAN_S
-        if not fast:
-            self._last_full = now
-        count, oldest = self.notary.pending(fast=fast)
-        for _ in range(MAX_BATCHES_PER_TICK):  # under a flood, still anchor between rounds
-            due = count >= self.batch_size or (count and oldest is not None and now - oldest >= self.interval_s)
-            if not due or self.notary.seal_pending(self.batch_size, fast=fast) is None:
-                break
-            count, oldest = self.notary.pending(fast=fast)
-        self.notary.anchor_sealed()
-
-
-# ---- bulk asset anchoring ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AnchoredAssets:
-    """One anchored tree of asset hashes: where it is and one anchored proof per content hash."""
-
-    root: str
-    leaf_count: int
-    anchor_tx: str
-    anchor_block: int
-    sent: bool  # False: this exact set was anchored before; nothing was sent
-    gas_used: int | None
-    proofs: dict[str, ProofDocument]
-
-
-def anchor_assets(anchors: AnchorsClient, assets: Sequence[tuple[str, int]]) -> AnchoredAssets:
-    """Anchor many (content_hash, size) pairs under one root in ONE transaction (kind 2).
-
-    Duplicate pairs are anchored once; one hash with two sizes is an error. Proof documents are keyed
-    by lower-case content hash. Running it again for the same set sends nothing and returns the same.
-    """
-    unique: dict[str, int] = {}
-    for content_hash, size in assets:
-        key = content_hash.lower()
-        if unique.setdefault(key, size) != size:
-            raise NotaryError(f"content hash {key} is given with two sizes ({unique[key]} and {size})")
-    if not unique:
-        raise NotaryError("no assets to anchor")
-    contract = anchors.chain.address("AnchorRegistry")
-    chain_id = anchors.chain.chain_id
-    batch = seal_assets(list(unique.items()), chain_id=chain_id, contract=contract)
-    done = anchor_once(anchors, batch.root, len(unique), AnchorsClient.KIND_ASSETS)
-    proofs = {h: doc.anchored(chain_id=chain_id, contract=contract, anchor_tx=done.anchor_tx,
-                              anchor_block=done.anchor_block, anchorer=done.anchorer, provider=done.provider)
-              for h, doc in batch.proofs.items()}
-    return AnchoredAssets(batch.root, len(unique), done.anchor_tx, done.anchor_block, done.sent, done.gas_used, proofs)
-
-
-def folder_assets(directory: str | Path) -> dict[Path, tuple[str, int]]:
-    """Every regular file under ``directory`` (recursively, sorted) -> (SHA-256 as 0x hex, size)."""
-    root = Path(directory)
-    if not root.is_dir():
-        raise NotaryError(f"{directory} is not a directory")
-    return {p: ("0x" + sha256_file(p).hex(), p.stat().st_size) for p in sorted(root.rglob("*")) if p.is_file()}

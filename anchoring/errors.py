@@ -1,0 +1,35 @@
+"""Errors raised by the anchoring package.
+
+Hierarchy::
+
+    NotaryServiceError
+    ├── ReceiptNotFound       no receipt with this id (or not one the caller may read)
+    ├── ReceiptNotSealed      the receipt exists but is in no batch yet: no proof until the next seal
+    ├── AnchoringError        a batch could not be anchored (no signing key, the chain refused); retried
+    └── NotaryUnavailable     the notary cannot run: no key to anchor with, or disabled in the settings
+
+The gateway maps them to HTTP in its one table (``gateway.errors.ERROR_TABLE``: 404 ``not_found`` for
+the first two); their messages are written for people.
+"""
+
+from __future__ import annotations
+
+
+class NotaryServiceError(Exception):
+    """Root of every error raised by the anchoring package."""
+
+
+class ReceiptNotFound(NotaryServiceError):
+    """No receipt with this id (or not one the caller may read)."""
+
+
+class ReceiptNotSealed(NotaryServiceError):
+    """The receipt exists but is in no batch yet: no proof until the next seal."""
+
+
+class AnchoringError(NotaryServiceError):
+    """A batch could not be anchored (the chain refused or is unreachable); retried on the next run."""
+
+
+class NotaryUnavailable(NotaryServiceError):
+    """The notary cannot run: no key to anchor with, or the notary is disabled in the settings."""

@@ -1,0 +1,1 @@
+"""Settings: the one reader every package and the CLI use (:func:`config.reader.read`)."""
