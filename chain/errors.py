@@ -32,6 +32,11 @@ class ChainUnavailable(ChainError):
     """The JSON-RPC node cannot be reached."""
 
 
+class ChainStale(ChainError):
+    """A view of the chain is too old to decide on: its last good head read, or the head block itself,
+    is older than the configured bound (:class:`chain.view.ChainView`; fail closed)."""
+
+
 class WrongChain(ChainError):
     """The node's chain id is not the one the configuration or deployment file expects."""
 

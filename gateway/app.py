@@ -20,6 +20,7 @@ from fastapi import FastAPI
 
 from anchoring.notary import Notary
 from anchoring.worker import NotaryWorker
+from chain.errors import ChainError
 from gateway.api import catalog, data, grants, meta, receipts, sessions
 from gateway.api.errors import install_error_handlers
 from gateway.api.middleware import BodyLimit, ClientLimit, LastResort
@@ -93,7 +94,7 @@ def _housekeeping(gw: Gateway, stop: threading.Event) -> None:
     while not stop.wait(gw.settings.head_poll_interval_s):
         try:
             gw.view.head()
-        except GatewayError as exc:
+        except (GatewayError, ChainError) as exc:  # the view fails closed with chain.errors' ChainUnavailable/Stale
             log.warning("chain view: %s", exc)
         if time.time() - last_prune > 60:
             last_prune = time.time()

@@ -45,7 +45,7 @@ from eth_utils import to_checksum_address
 from chain.eip712 import GatewayDomain, body_hash, gateway_typed_data, recover_signer, signature_problem
 from domain.types import Participant, ParticipantStatus, Role
 from domain.ids import is_address, is_bytes32, is_signature
-from gateway.chainview import ChainView
+from chain.view import ChainView
 from gateway.db import Database
 from gateway.errors import (
     BadSignature,

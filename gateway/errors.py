@@ -13,7 +13,8 @@ Hierarchy::
         ├── NotFound                  unknown asset, grant or request
         ├── Conflict                  grant already requested/issued, request not pending
         ├── RateLimited               too many requests from this client, address or consumer (429)
-        ├── ChainNotReady             node unreachable or the gateway's view too old (fail closed)
+        ├── ChainNotReady             node unreachable (fail closed; the chain view itself raises
+        │                             chain.errors.ChainUnavailable / ChainStale, mapped here too)
         ├── LedgerUnreconciled        the chain holds receipts roots this gateway's database lacks (503)
         └── DatabaseUnavailable       the gateway database refused or failed a statement (fail closed)
 
@@ -30,6 +31,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from anchoring.errors import NotaryServiceError, ReceiptNotFound, ReceiptNotSealed  # mapped to HTTP below
+from chain.errors import ChainStale, ChainUnavailable  # the chain view refusing (fail closed), mapped below
 from domain.errors import DomainError, InvalidId  # the one id error, mapped to HTTP below
 from vault.errors import (  # the vault's errors, mapped to HTTP below
     StoreError,
@@ -226,10 +228,6 @@ class ChainUnavailableError(ChainNotReady):
     """The node does not answer."""
 
 
-class ChainStale(ChainNotReady):
-    """The gateway's view of the chain is older than the configured bound."""
-
-
 ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     ApiError: (400, "bad_request"),
     BadRequest: (400, "bad_request"),
@@ -279,6 +277,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     SignedBeforeReconcile: (401, "signed_before_reconcile"),
     ChainNotReady: (503, "chain_unavailable"),
     ChainUnavailableError: (503, "chain_unavailable"),
+    ChainUnavailable: (503, "chain_unavailable"),  # raised by chain.view.ChainView (fail closed)
     ChainStale: (503, "chain_stale"),
     StoredFileTampered: (503, "stored_file_tampered"),
     StoreError: (500, "store_error"),
@@ -288,7 +287,8 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
 }
 
 
-REPORTED_ERRORS: tuple[type[Exception], ...] = (GatewayError, StoreError, DomainError, NotaryServiceError)
+REPORTED_ERRORS: tuple[type[Exception], ...] = (GatewayError, StoreError, DomainError, NotaryServiceError,
+                                                ChainUnavailable, ChainStale)
 """The roots mapped in ERROR_TABLE whose messages are written for people (shown to clients and users)."""
 
 

@@ -1,7 +1,7 @@
 """Access checks as small composable policy objects (``AllOf``), each raising one precise error.
 
 An :class:`AccessContext` holds what one decision is about (caller, asset, grant request, block);
-checks read the chain through the block-keyed :class:`gateway.chainview.ChainView`, so a decision
+checks read the chain through the block-keyed :class:`chain.view.ChainView`, so a decision
 reflects the head block observed for this request. The count is not a check: it is consumed
 atomically in the database after every check passed (see :mod:`gateway.access`).
 
@@ -21,7 +21,7 @@ from chain.eip712 import grant_id as _eip712_grant_id
 from domain import terms
 from domain.terms import window_verdict  # noqa: F401  (re-exported: the rule is domain.terms')
 from domain.types import GrantRequest, Liveness, Participant
-from gateway.chainview import ChainView
+from chain.view import ChainView
 from gateway.errors import (
     AssetInactive,
     ComputeOnly,

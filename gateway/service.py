@@ -25,7 +25,7 @@ from chain.settings import ChainSettings
 from domain import terms
 from domain.types import GrantRequest, Policy
 from gateway.auth import Authenticator, Caller, SessionKeys
-from gateway.chainview import ChainView
+from chain.view import ChainView
 from gateway.db import Database, GrantRequestRow, GrantState
 from gateway.errors import (
     AccessDenied,

@@ -36,7 +36,7 @@ from gateway.access import FetchAttempt, record_refusal
 from gateway.api.models import GrantSubmission, SessionRequest
 from gateway.api.openapi import id_param
 from gateway.auth import Caller, SignedCall, bearer_token
-from gateway.chainview import Head
+from chain.view import Head
 from gateway.errors import BadRequest, MalformedJson, ParticipantSuspended
 from gateway.ratelimit import RateLimits
 from gateway.service import Gateway

@@ -7,6 +7,7 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from chain.errors import ChainStale, ChainUnavailable
 from gateway.api.errors import translate_error
 from gateway.errors import ApiError, BodyTooLarge, RateLimited, send_error
 from gateway.ratelimit import RateLimits, RefusalCounter
@@ -88,6 +89,6 @@ class LastResort:
             if started:
                 raise  # the status line is out: nothing left but to cut the connection
             translated = translate_error(exc)
-            if translated is exc and not isinstance(exc, ApiError):
+            if translated is exc and not isinstance(exc, (ApiError, ChainUnavailable, ChainStale)):
                 log.error("unexpected error on %s %s", scope.get("method"), scope.get("path"), exc_info=exc)
             await send_error(send, translated)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from domain.types import GrantRequest, Liveness, Participant, ParticipantStatus, Role
-from gateway.chainview import AssetState, PolicyState
+from chain.view import AssetState, PolicyState
 from gateway.errors import (
     ERROR_TABLE,
     AssetInactive,

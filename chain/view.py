@@ -1,10 +1,10 @@
-"""The gateway's view of the chain: the head block, and per-block cached reads (fail closed).
+"""A fail-closed view of the chain: the head block, and per-block cached reads (the gateway decides on it).
 
 Every access uses a head block number read from the node after the access arrived (concurrent
 requests share one read: single flight); grant liveness, participant and asset state are cached
 per block number only, so a revocation mined in block N is seen by the first request that
 arrives after block N exists. If the node does not answer, or the head block is older than the
-configured bound, reads raise ``ChainUnavailableError`` / ``ChainStale`` (HTTP 503), and the next
+configured bound, reads raise ``ChainUnavailable`` / ``ChainStale`` (HTTP 503), and the next
 successful read recovers by itself.
 """
 
@@ -18,9 +18,8 @@ from typing import Any, TypeVar
 
 from chain.client import Chain
 from chain.contracts import AssetsClient, AssetState, GrantsClient, ParticipantsClient, PolicyState, jurisdiction_code
-from chain.errors import ChainError, ContractRevert, is_node_failure
+from chain.errors import ChainError, ChainStale, ChainUnavailable, ContractRevert, is_node_failure
 from domain.types import Grant, GrantRequest, Liveness, Participant, Policy
-from gateway.errors import ChainStale, ChainUnavailableError
 
 T = TypeVar("T")
 __all__ = ["AssetState", "ChainView", "Head", "PolicyState"]  # with the chain.contracts states its reads return
@@ -99,7 +98,7 @@ class ChainView:
         started = self._clock()
         try:
             outcome = self._read_head(started)
-        except ChainUnavailableError as exc:
+        except ChainUnavailable as exc:
             outcome = str(exc)
         finally:
             self._publish(gen, started, outcome)
@@ -119,7 +118,7 @@ class ChainView:
     @staticmethod
     def _result(outcome: Head | str) -> Head:
         if isinstance(outcome, str):
-            raise ChainUnavailableError(outcome)  # a fresh exception per caller (threads share the outcome)
+            raise ChainUnavailable(outcome)  # a fresh exception per caller (threads share the outcome)
         return outcome
 
     def last_head(self) -> Head | None:
@@ -237,8 +236,8 @@ class ChainView:
         except ContractRevert:
             raise
         except ChainError as exc:
-            raise ChainUnavailableError(f"chain unavailable: {exc}") from exc
+            raise ChainUnavailable(f"chain unavailable: {exc}") from exc
         except Exception as exc:
             if is_node_failure(exc):  # transport failures, malformed answers, a node that misbehaves
-                raise ChainUnavailableError(f"chain unavailable: {type(exc).__name__}") from exc
+                raise ChainUnavailable(f"chain unavailable: {type(exc).__name__}") from exc
             raise
