@@ -37,10 +37,10 @@ from audit.db import (
 )
 from audit.errors import InputInvalid, NotIndexed
 from audit.receipts import Evidence, ReceiptEntry, anchored_allowed
+from domain.ids import is_address
 from domain.terms import grant_state
-from domain.types import GrantRequest, did_pkh
+from domain.types import GrantRequest, Role, did_pkh
 
-ROLE_NAMES = ((1, "provider"), (2, "consumer"), (4, "auditor"))
 ANCHOR_KINDS = {1: "receipts", 2: "asset hashes"}
 _PARTICIPANT_KEYS = ("provider", "consumer", "by", "owner", "anchorer")
 
@@ -313,17 +313,13 @@ def _with_dids(value: Any, chain_id: int) -> Any:
     out: dict[str, Any] = {}
     for key, v in value.items():
         out[key] = _with_dids(v, chain_id)
-        if key in _PARTICIPANT_KEYS and isinstance(v, str) and _is_address(v):
+        if key in _PARTICIPANT_KEYS and isinstance(v, str) and is_address(v):
             out[f"{key}_did"] = did(chain_id, v)
         elif key == "owners" and isinstance(v, list):
             out["owners_did"] = [did(chain_id, o) for o in v]
-        elif key == "address" and isinstance(v, str) and _is_address(v):
+        elif key == "address" and isinstance(v, str) and is_address(v):
             out["did"] = did(chain_id, v)
     return out
-
-
-def _is_address(text: str) -> bool:
-    return text.startswith("0x") and len(text) == 42
 
 
 # ---- asset ---------------------------------------------------------------
@@ -571,17 +567,13 @@ def _anchor_parties(a: AnchorRow, addr: str, chain_id: int | None) -> str:
 
 
 def _roles(bits: int | None) -> tuple[str, ...]:
-    return tuple(name for bit, name in ROLE_NAMES if (bits or 0) & bit)
+    return tuple(Role(bits or 0).names())
 
 
 def _checksum(address: str) -> str:
     from notary.abi import checksum_address
 
     text = address.strip()
-    if not (text.startswith("0x") and len(text) == 42):
+    if not is_address(text):
         raise InputInvalid(f"{address!r} is not an address (0x + 40 hex)")
-    try:
-        int(text, 16)
-    except ValueError as exc:
-        raise InputInvalid(f"{address!r} is not an address (0x + 40 hex)") from exc
     return checksum_address(text)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from domain.ids import is_bytes32
 from domain.types import Asset, Policy
 from cli.context import CliContext
 from cli.errors import CliFailure, Mismatch, NotFound
@@ -19,13 +20,12 @@ if TYPE_CHECKING:
     from chain.contracts import AssetsClient, GrantsClient
 
 pass_cli = click.make_pass_decorator(CliContext)
-HEX64 = "0123456789abcdef"
 
 
 def asset_id_arg(value: str) -> str:
     """Validate an asset id: 0x + 64 hex (case-insensitive)."""
     text = value.lower()
-    if not (text.startswith("0x") and len(text) == 66 and all(ch in HEX64 for ch in text[2:])):
+    if not is_bytes32(text):
         raise click.BadParameter(f"{value!r} is not an asset id (0x + 64 hex, the SHA-256 of the bytes)")
     return text
 

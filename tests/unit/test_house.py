@@ -154,3 +154,16 @@ def test_the_largest_package_holds_at_most_a_quarter_of_the_lines() -> None:
     total = sum(lines.values())
     biggest = max(lines, key=lambda k: lines[k])
     assert lines[biggest] <= total / 4, f"{biggest} holds {lines[biggest]} of {total} lines"
+
+
+ID_REGEX = re.compile(r"\[0-9a-fA-F\]\{(40|64|130)\}|len\([^)]*\) == (42|66|132)\b")
+ID_PARSERS = {"domain/ids.py", "notary/abi.py",  # notary keeps its own: it imports nothing of TDS
+              "vault/keys.py"}  # a master key in hex is a secret's format, not an id
+
+
+def test_one_id_parser() -> None:
+    """Ids, addresses and signatures are parsed in domain.ids (and notary's own twin) only."""
+    wrong = [f"{path.relative_to(ROOT)}:{n}: {text.strip()}" for module, path in MODULES.items()
+             if path.relative_to(ROOT).as_posix() not in ID_PARSERS
+             for n, text in enumerate(path.read_text().splitlines(), 1) if ID_REGEX.search(text)]
+    assert not wrong, "id patterns outside domain.ids:\n" + "\n".join(wrong)
