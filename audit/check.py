@@ -39,6 +39,8 @@ from sqlmodel import Session, select
 from audit.db import AnchorRow, AssetRow, GrantRow, RevocationRow, SettlementRow
 from audit.queries import anchors_by_root, receipt_evidence
 from audit.receipts import Evidence, ReceiptEntry, anchored_allowed
+from domain.terms import count_exceeded, window_verdict
+from domain.types import Liveness
 from notary.merkle import StandardMerkleTree
 from notary.proofs import did_pkh
 from notary.receipts import RECEIPT_LEAF_ENCODING
@@ -197,7 +199,7 @@ def _receipt_findings(entry: ReceiptEntry, grants: dict[str, GrantRow],
         out.append(Finding("error", "grant_revoked", subject,
                            f"access at {r.timestamp} after grant {r.grant_id} was revoked (block {rv.block_number}, "
                            f"time {rv.timestamp})"))
-    if not g.not_before <= r.timestamp < g.not_after:
+    if window_verdict(g.not_before, g.not_after, r.timestamp) != Liveness.LIVE:
         out.append(Finding("error", "grant_outside_window", subject,
                            f"access at {r.timestamp} outside the grant window [{g.not_before}, {g.not_after})"))
     return out
@@ -226,7 +228,7 @@ def _use_findings(s: Session, allowed: list[ReceiptEntry], grants: dict[str, Gra
     uses = Counter(e.receipt.grant_id for e in allowed)
     for gid, n in sorted(uses.items()):
         g = grants.get(gid)
-        if g is not None and n > g.max_count:
+        if g is not None and count_exceeded(n, g.max_count):
             out.append(Finding("error", "grant_overused", f"grant {gid}",
                                f"{n} allowed accesses, the grant allows {g.max_count}"))
     anchored = Counter(e.receipt.grant_id for e in anchored_allowed(allowed, evidence))
@@ -234,7 +236,7 @@ def _use_findings(s: Session, allowed: list[ReceiptEntry], grants: dict[str, Gra
                      .group_by(SettlementRow.grant_id)).all()
     for gid, count in settled:
         g = grants.get(gid)
-        if g is not None and int(count) > g.max_count:
+        if g is not None and count_exceeded(int(count), g.max_count):
             out.append(Finding("error", "grant_overused", f"grant {gid}",
                                f"{count} accesses settled, the grant allows {g.max_count}"))
         if allowed and uses.get(gid) and int(count) > anchored.get(gid, 0):

@@ -136,6 +136,11 @@ def count_left(used: int, max_count: int) -> int:
     return max(max_count - used, 0)
 
 
+def count_exceeded(used: int, max_count: int) -> bool:
+    """More than ``max_count`` accesses were used (what an auditor must never find)."""
+    return used > max_count
+
+
 # ---- purpose and jurisdiction -------------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from starlette.responses import StreamingResponse
 
 from domain.errors import InvalidId
 from domain.ids import parse_bytes32
+from domain.terms import count_left
 from domain.types import GrantRequest, Liveness
 from anchoring.ledger import receipt_id_of
 from gateway.auth import Caller
@@ -296,7 +297,7 @@ def _choose_grant(gw: Gateway, attempt: FetchAttempt, caller: Caller) -> tuple[G
         return None, None
     ids.reverse()  # newest first
     for request, gid in ids:
-        if gw.view.liveness(gid, caller.block) == Liveness.LIVE and gw.db.used(gid) < request.max_count:
+        if gw.view.liveness(gid, caller.block) == Liveness.LIVE and count_left(gw.db.used(gid), request.max_count):
             return request, gid
     return ids[0]
 
