@@ -21,6 +21,7 @@ import httpx
 from eth_account.signers.local import LocalAccount
 
 from chain.eip712 import GatewayDomain, sign_call, sign_grant_request
+from domain.odrl import offered_policy
 from domain.types import GrantRequest
 
 
@@ -228,8 +229,6 @@ def _raise_for_error(resp: httpx.Response) -> None:
 
 def _offer(dataset: dict[str, Any]) -> dict[str, int]:
     """Window, count cap and price from a dataset's ODRL offer (read by :func:`domain.odrl.offered_policy`)."""
-    from domain.odrl import offered_policy
-
     policy = offered_policy(dataset)
     if policy is None:
         return {"not_before": 0, "not_after": 0, "max_count": 0, "price": 0}
