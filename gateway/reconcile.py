@@ -12,10 +12,11 @@ ids. So:
   ``/health``, ``/eip712`` and the OpenAPI pages answers 503 ``ledger_unreconciled`` (or
   ``chain_unavailable`` while the chain cannot be read: the check fails closed). :class:`LedgerGuard`
   is the ASGI middleware that does it.
-- :func:`reconcile` (``tds gateway reconcile``) rebuilds from receipts that survive the database:
-  the notary's journal (``<home>/gateway/journal/<root>.jsonl``, written before each anchor) and
-  auditor exports (``tds audit receipts``, ``--receipts FILE``). Every batch must rebuild to its
-  root, and an anchored root's leaf count must match the chain; a journal that does not is refused.
+- :func:`reconcile` (``tds gateway reconcile``) rebuilds from receipts that survive the database
+  (read and checked by :mod:`anchoring.recovery`; this module applies them): the notary's journal
+  (``<home>/gateway/journal/<root>.jsonl``, written before each anchor) and auditor exports (``tds
+  audit receipts``, ``--receipts FILE``). Every batch must rebuild to its root, and an anchored
+  root's leaf count must match the chain; a journal that does not is refused.
   If some anchored root has no receipts anywhere, it refuses and lists them. Otherwise, in one
   transaction: the batches and their receipts are restored (proofs keep working), each grant's used
   count grows by its restored allowed receipts, and journal batches that were sealed but never
@@ -34,11 +35,11 @@ ids. So:
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,11 +48,14 @@ from sqlalchemy import func, insert, update
 from sqlalchemy import select as sa_select
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from chain.contracts import AnchorsClient
-from chain.errors import ChainError
-from anchoring.journal import journal_dir, read_journal
+from anchoring import recovery
+from anchoring.errors import RecoveryRefused
+from anchoring.journal import journal_dir
 from anchoring.ledger import AccessRecord, LedgerEpoch, insert_unless_exists, new_ledger_id, split_receipt_id
 from anchoring.notary import NotaryBatch, NotaryMember, RestoredReceipt
+from anchoring.recovery import RecoveredBatch
+from chain.contracts import AnchorsClient
+from chain.errors import ChainError
 from gateway.db import UsageCounter
 from gateway.errors import (
     ChainUnavailableError,
@@ -61,9 +65,6 @@ from gateway.errors import (
     error_status,
     send_error,
 )
-from notary.errors import NotaryError
-from notary.proofs import ProofDocument, seal
-from notary.receipts import Receipt
 
 if TYPE_CHECKING:
     from gateway.service import Gateway
@@ -83,32 +84,30 @@ class ReconcileRefused(GatewayError):
         self.missing = tuple(missing)
 
 
-# ---- what the chain says this gateway anchored --------------------------------------------------------
+# ---- what the chain says this gateway anchored (read by anchoring.recovery) ------------------------------
 
 
 def anchored_roots(gw: Gateway) -> dict[str, dict[str, Any]]:
     """Receipts roots anchored on behalf of this gateway's provider (by its key or its notary keys):
     root -> its RootAnchored event."""
     anchors = AnchorsClient(gw.chain)
-    try:
-        events = anchors.anchored_by(gw.provider_address, AnchorsClient.KIND_RECEIPTS)
-    except ChainError as exc:
-        raise ChainUnavailableError(f"cannot read the anchored receipts roots: {exc}") from exc
-    return {e["root"].lower(): e for e in events}
-
-
-def known_roots(gw: Gateway) -> set[str]:
-    """Roots of every batch the database holds (sealed or anchored)."""
-    NotaryBatch.metadata.create_all(gw.db.engine, tables=[NotaryBatch.__table__, NotaryMember.__table__,
-                                                          RestoredReceipt.__table__])
-    with gw.db.engine.connect() as conn:
-        return {str(r).lower() for r in conn.execute(sa_select(NotaryBatch.root)).scalars()}
+    with _reading_roots():
+        return recovery.anchored_roots(anchors, gw.provider_address)
 
 
 def missing_roots(gw: Gateway) -> list[str]:
     """Anchored roots the database does not know (chain read first: a root anchored in between is known)."""
-    anchored = anchored_roots(gw)
-    return sorted(set(anchored) - known_roots(gw))
+    anchors = AnchorsClient(gw.chain)
+    with _reading_roots():
+        return recovery.missing_roots(anchors, gw.provider_address, gw.db.engine)
+
+
+@contextmanager
+def _reading_roots() -> Iterator[None]:
+    try:
+        yield
+    except ChainError as exc:
+        raise ChainUnavailableError(f"cannot read the anchored receipts roots: {exc}") from exc
 
 
 # ---- the check before serving ------------------------------------------------------------------------
@@ -229,13 +228,6 @@ def _predates(scope: Scope, floor: int) -> GatewayError | None:
 
 
 @dataclass
-class _Batch:
-    root: str
-    receipts: list[Receipt]
-    source: str
-
-
-@dataclass
 class ReconcileReport:
     """What a reconcile did."""
 
@@ -263,101 +255,20 @@ def reconcile(gw: Gateway, receipts_files: Sequence[Path] = (), journal: Path | 
     """
     started = time.time()
     anchored = anchored_roots(gw)
-    known = known_roots(gw)
+    known = recovery.known_roots(gw.db.engine)
     report = ReconcileReport(len(anchored), len(anchored.keys() & known))
-    found: dict[str, _Batch] = {}
-    for batch in _journal_batches(journal or journal_dir(gw.settings.gateway_dir), known, anchored, gw, report):
-        found.setdefault(batch.root, batch)
-    for path in receipts_files:
-        for batch in _export_batches(path, known, anchored, report):
-            found.setdefault(batch.root, batch)
-    missing = sorted(set(anchored) - known - set(found))
-    if missing:
-        raise ReconcileRefused(
-            f"{len(missing)} anchored receipts root(s) have no receipts in the journal or the files given: "
-            f"{', '.join(missing)}. Restore the database from a backup, or pass the receipts with --receipts FILE "
-            "(an auditor's `tds audit receipts` export); nothing was changed", missing)
-    _check_unique(found.values())
-    _apply(gw, found, anchored, report, started)
+    try:
+        found = recovery.recover(anchored, known, journal or journal_dir(gw.settings.gateway_dir), receipts_files,
+                                 chain_id=gw.chain_id)
+    except RecoveryRefused as exc:
+        raise ReconcileRefused(str(exc), exc.missing) from exc
+    report.skipped += found.skipped
+    _apply(gw, found.batches, anchored, report, started)
     return report
 
 
-def _journal_batches(directory: Path, known: set[str], anchored: dict[str, dict[str, Any]], gw: Gateway,
-                     report: ReconcileReport) -> list[_Batch]:
-    batches = []
-    for path in sorted(directory.glob("*.jsonl")) if directory.is_dir() else []:
-        try:
-            head, receipts = read_journal(path)
-        except NotaryError as exc:
-            raise ReconcileRefused(f"journal {path} is unreadable: {exc}; move it away if it is not a journal "
-                                   "file, nothing was changed") from exc
-        root = str(head["root"]).lower()
-        if root in known:
-            continue
-        rebuilt = seal(receipts).root.lower() if receipts else None
-        if rebuilt != root or path.stem.lower() != root or head.get("leaf_count") != len(receipts):
-            raise ReconcileRefused(
-                f"journal {path} does not rebuild to its root {root} (its {len(receipts)} receipts give "
-                f"{rebuilt}): it was altered or damaged; restore it from a backup or pass the auditor's export "
-                "with --receipts FILE instead; nothing was changed")
-        on_chain = anchored.get(root)
-        if on_chain is not None and on_chain["leaf_count"] != len(receipts):
-            raise ReconcileRefused(f"journal {path} holds {len(receipts)} receipts but root {root} was anchored "
-                                   f"with {on_chain['leaf_count']}: it does not match the chain; nothing was changed")
-        if head.get("chain_id") not in (None, gw.chain_id):
-            raise ReconcileRefused(f"journal {path} is of chain {head.get('chain_id')}, not {gw.chain_id}")
-        batches.append(_Batch(root, receipts, str(path)))
-    return batches
-
-
-def _export_batches(path: Path, known: set[str], anchored: dict[str, dict[str, Any]],
-                    report: ReconcileReport) -> list[_Batch]:
-    by_root: dict[str, list[tuple[int, Receipt]]] = {}
-    pending = 0
-    try:
-        lines = [line for line in Path(path).read_text().splitlines() if line.strip()]
-    except OSError as exc:
-        raise ReconcileRefused(f"cannot read receipts file {path}: {exc}") from exc
-    for n, line in enumerate(lines, 1):
-        try:
-            data = json.loads(line)
-            receipt = Receipt.from_dict(data["receipt"])
-            proof = None if data.get("proof") is None else ProofDocument.from_dict(data["proof"])
-        except (ValueError, KeyError, TypeError, NotaryError) as exc:
-            raise ReconcileRefused(f"{path}:{n}: not a receipts file line ({exc}); nothing was changed") from exc
-        if proof is None or proof.kind != "receipt":
-            pending += 1
-            continue
-        by_root.setdefault(proof.root.lower(), []).append((n, receipt))
-    if pending:
-        report.skipped.append(f"{path}: {pending} receipt(s) without a proof (pending when exported)")
-    batches = []
-    for root, items in by_root.items():
-        if root in known:
-            continue
-        receipts = [r for _n, r in items]
-        if root not in anchored:
-            report.skipped.append(f"{path}: root {root} is not anchored by this gateway ({len(receipts)} receipts)")
-            continue
-        if len(receipts) != anchored[root]["leaf_count"] or seal(receipts).root.lower() != root:
-            report.skipped.append(f"{path}: root {root}: {len(receipts)} of its {anchored[root]['leaf_count']} "
-                                  "receipts, they do not rebuild the root")
-            continue
-        batches.append(_Batch(root, receipts, str(path)))
-    return batches
-
-
-def _check_unique(batches: Sequence[_Batch] | Any) -> None:
-    seen: dict[str, str] = {}
-    for batch in batches:
-        for r in batch.receipts:
-            if seen.setdefault(r.receipt_id, batch.root) != batch.root:
-                raise ReconcileRefused(f"receipt {r.receipt_id} is in two batches ({seen[r.receipt_id]} and "
-                                       f"{batch.root}): receipt ids must be unique; nothing was changed")
-
-
-def _apply(gw: Gateway, found: dict[str, _Batch], anchored: dict[str, dict[str, Any]], report: ReconcileReport,
-           started: float) -> None:
+def _apply(gw: Gateway, found: dict[str, RecoveredBatch], anchored: dict[str, dict[str, Any]],
+           report: ReconcileReport, started: float) -> None:
     db = gw.db
     ledger = db.ledger
     floor = int(started) + 1 + gw.settings.max_request_ttl_s + gw.settings.clock_skew_s
