@@ -102,8 +102,8 @@ class Ledger:
 
     @classmethod
     def load(cls, engine: Engine) -> "Ledger":
-        """Read the epochs, creating the first (a random ledger id) in a new database."""
-        SQLModel.metadata.create_all(engine, tables=[LedgerEpoch.__table__])  # type: ignore[attr-defined]
+        """Read the epochs, creating the first (a random ledger id) in a new database (at the newest schema:
+        :func:`anchoring.schema.upgrade_database`)."""
         with engine.begin() as conn:
             if not conn.execute(select(LedgerEpoch.ledger_id).limit(1)).first():
                 insert_unless_exists(conn, LedgerEpoch, "first_access_id", ledger_id=new_ledger_id(),

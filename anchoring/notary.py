@@ -58,7 +58,6 @@ from anchoring.journal import journal_path, write_journal
 from anchoring.settings import NotarySettings
 from anchoring.ledger import (
     HASH_LEN,
-    LEDGER_TABLES,
     ZERO_ADDRESS,
     AccessRecord,
     Ledger,
@@ -68,6 +67,7 @@ from anchoring.ledger import (
     receipt_of,
     split_receipt_id,
 )
+from anchoring.schema import upgrade_database
 from chain.client import Chain
 from chain.contracts import AnchorsClient
 from chain.errors import ContractRevert
@@ -271,7 +271,7 @@ class Notary:
         journal_dir: Path | None = None,
         delivery_grace_s: float = DELIVERY_GRACE_S,
     ) -> None:
-        SQLModel.metadata.create_all(engine, tables=[m.__table__ for m in (*LEDGER_TABLES, *NOTARY_TABLES)])
+        upgrade_database(engine)  # the notary process may open the database before the gateway does
         self.engine = engine
         self.ledger = Ledger.load(engine)
         self.journal_dir = journal_dir  # None: no journal (tests, read-only notaries)

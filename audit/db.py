@@ -26,6 +26,7 @@ from sqlmodel import Field, Session, SQLModel, create_engine
 
 from audit.errors import IndexUnavailable
 from config.reader import read
+from config.schema import Schema, SchemaTooNew, upgrade
 
 
 
@@ -207,6 +208,9 @@ EVIDENCE_TABLES: tuple[type[SQLModel], ...] = (
 )
 """Tables whose rows come from logs (rolled back by block number)."""
 
+AUDIT_SCHEMA = Schema("audit index", Path(__file__).with_name("migrations"))
+"""The index's alembic environment: revision 1 is the schema ``create_all`` made before migrations."""
+
 SessionFactory = Callable[[], Session]
 
 
@@ -234,19 +238,21 @@ def database_url(home: str | os.PathLike[str], env: Mapping[str, str] | None = N
 
 
 class IndexDb:
-    """An engine on the index database with its tables created."""
+    """An engine on the index database, its schema up to date."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     @classmethod
     def open(cls, url: str) -> "IndexDb":
-        """Open (creating tables if needed) the database at ``url``."""
+        """Open the database at ``url``, bringing its schema up to date (alembic revisions in ``audit/migrations``)."""
         try:
             engine = _engine(url)
-            SQLModel.metadata.create_all(engine, tables=[t.__table__ for t in (Meta, BlockRow, *EVIDENCE_TABLES)])
+            upgrade(engine, AUDIT_SCHEMA, _safe(url))
         except SQLAlchemyError as exc:
             raise IndexUnavailable(f"cannot open the audit index at {_safe(url)}: {exc}") from exc
+        except SchemaTooNew as exc:
+            raise IndexUnavailable(str(exc)) from exc
         return cls(engine)
 
     def session(self) -> Session:

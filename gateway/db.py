@@ -35,7 +35,10 @@ from anchoring.ledger import (
     insert_unless_exists,
     open_engine,
 )
+from anchoring.schema import upgrade_database
+from config.schema import SchemaTooNew
 from domain.types import GrantRequest
+from gateway.errors import DatabaseUnavailable
 
 
 class GrantState(str, Enum):
@@ -135,11 +138,12 @@ class Database:
 
     @classmethod
     def connect(cls, url: str) -> "Database":
-        """Open (and create the tables of) the database at ``url``."""
+        """Open the database at ``url``, bringing its schema up to date (:mod:`anchoring.schema`)."""
         engine = open_engine(url)
-        # only this database's tables (the audit index shares SQLModel's metadata but not this database)
-        SQLModel.metadata.create_all(engine, tables=[m.__table__ for m in GATEWAY_TABLES])  # type: ignore[attr-defined]
-        _backfill_purposes(engine)
+        try:
+            upgrade_database(engine)
+        except SchemaTooNew as exc:
+            raise DatabaseUnavailable(str(exc)) from exc
         return cls(engine)
 
     # ---- ledger id and epochs ------------------------------------------------
@@ -343,20 +347,6 @@ _ISSUED_GRANTS = (
 def _ensure_counter(conn: Connection, grant_id: str, max_count: int) -> None:
     """Create the counter row unless it exists."""
     insert_unless_exists(conn, UsageCounter, "grant_id", grant_id=grant_id, used=0, max_count=max_count)
-
-
-def _backfill_purposes(engine: Engine) -> None:
-    """Access records written before records carried their grant's purpose (``""`` when the access
-    declared none) get it now from the grant request, so their receipts name the purpose the notary
-    used to look up (a no-op once done; a grant issued on-chain without a request here keeps none)."""
-    stmt = (update(AccessRecord)
-            .where(col(AccessRecord.purpose).is_(None) | (col(AccessRecord.purpose) == ""),
-                   col(AccessRecord.grant_id).is_not(None))
-            .values(purpose=select(GrantRequestRow.purpose)
-                    .where(col(GrantRequestRow.grant_id) == col(AccessRecord.grant_id))
-                    .scalar_subquery()))
-    with engine.begin() as conn:
-        conn.execute(stmt)
 
 
 GATEWAY_TABLES = (GrantRequestRow, UsedNonce, UsageCounter, Incident, *LEDGER_TABLES)
