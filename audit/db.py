@@ -208,8 +208,9 @@ EVIDENCE_TABLES: tuple[type[SQLModel], ...] = (
 )
 """Tables whose rows come from logs (rolled back by block number)."""
 
-AUDIT_SCHEMA = Schema("audit index", Path(__file__).with_name("migrations"))
-"""The index's alembic environment: revision 1 is the schema ``create_all`` made before migrations."""
+AUDIT_SCHEMA = Schema("audit index", Path(__file__).with_name("migrations"), "audit_alembic_version")
+"""The index's alembic environment (its own version table: it may share a PostgreSQL database with a
+gateway); revision 1 is the schema ``create_all`` made before migrations."""
 
 SessionFactory = Callable[[], Session]
 

@@ -4,13 +4,13 @@ A :class:`Schema` names an alembic environment kept in its package (the gateway'
 ``anchoring/migrations``; the audit index: ``audit/migrations``), configured here without an
 alembic.ini. :func:`upgrade` brings a database to the newest revision the code knows:
 
-- at head already: one ``SELECT`` of ``alembic_version`` and nothing else (every open of an
-  up-to-date database pays only that);
+- at head already: one ``SELECT`` of its version table (``alembic_version``; the audit index's is
+  ``audit_alembic_version``) and nothing else (every open of an up-to-date database pays only that);
 - at a revision the code does not know (a newer TDS wrote it): :class:`SchemaTooNew`, naming the fix;
 - otherwise, under the database's write lock (PostgreSQL: a transaction-scoped advisory lock;
   SQLite: ``BEGIN IMMEDIATE``), the version is read again (another process may have upgraded it
   meanwhile) and the missing revisions run in that one transaction. A database created by
-  ``create_all`` before migrations existed (no ``alembic_version``) goes through revision 1, which
+  ``create_all`` before migrations existed (no version table) goes through revision 1, which
   creates only the tables it lacks, as ``create_all`` did, and is then stamped and upgraded.
 
 Errors::
@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect, text
+from sqlalchemy import MetaData, TextClause, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -42,10 +42,12 @@ class SchemaTooNew(SchemaError):
 
 @dataclass(frozen=True)
 class Schema:
-    """An alembic environment: ``name`` for messages and the lock, ``location`` its directory."""
+    """An alembic environment: ``name`` for messages and the lock, ``location`` its directory, and the
+    table that records its revision (distinct per schema, so two schemas may share a PostgreSQL database)."""
 
     name: str
     location: Path
+    version_table: str = "alembic_version"
 
     @property
     def lock_key(self) -> int:
@@ -56,13 +58,13 @@ class Schema:
 def upgrade(engine: Engine, schema: Schema, url: str = "") -> None:
     """Bring the database of ``engine`` to ``schema``'s head (see the module doc); SchemaTooNew if it is newer."""
     heads, known = _revisions(schema)
-    current = _current(engine)
+    current = _current(engine, schema)
     if current == heads:
         return
     _refuse_unknown(current, known, heads, schema, url or _shown(engine))
     with engine.connect() as conn:
         _lock(conn, schema)
-        current = _read_version(conn)
+        current = _read_version(conn, schema)
         _refuse_unknown(current, known, heads, schema, url or _shown(engine))
         if current != heads:
             _run_alembic(conn, schema)
@@ -76,8 +78,20 @@ def config_for(schema: Schema, connection: Connection | None = None, **attribute
     cfg = Config()
     cfg.set_main_option("script_location", str(schema.location))
     cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_table", schema.version_table)
     cfg.attributes.update(attributes, connection=connection)
     return cfg
+
+
+def differences(engine: Engine, schema: Schema, metadata: MetaData) -> list[Any]:
+    """What alembic's autogenerate finds between the database and ``metadata`` (nothing when the
+    revisions build what the models declare); the revision table itself is not compared."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "version_table": schema.version_table})
+        return list(compare_metadata(context, metadata))
 
 
 def _run_alembic(conn: Connection, schema: Schema) -> None:
@@ -95,24 +109,26 @@ def _revisions(schema: Schema) -> tuple[set[str], frozenset[str]]:
     return set(script.get_heads()), frozenset(r.revision for r in script.walk_revisions())
 
 
-def _current(engine: Engine) -> set[str] | None:
-    """The revisions in ``alembic_version``; None when there is no such table (a new or pre-migration
+def _current(engine: Engine, schema: Schema) -> set[str] | None:
+    """The revisions in the version table; None when there is no such table (a new or pre-migration
     database). Tried rather than looked up: one statement on the common path."""
     with engine.connect() as conn:
         try:
-            return {str(v) for v in conn.execute(_VERSION).scalars()}
+            return {str(v) for v in conn.execute(_version(schema)).scalars()}
         except DBAPIError:
             return None
 
 
-def _read_version(conn: Connection) -> set[str]:
-    """The revisions in ``alembic_version`` (none without the table), inside the caller's transaction."""
-    if not inspect(conn).has_table("alembic_version"):
+def _read_version(conn: Connection, schema: Schema) -> set[str]:
+    """The revisions in the version table (none without the table), inside the caller's transaction."""
+    if not inspect(conn).has_table(schema.version_table):
         return set()
-    return {str(v) for v in conn.execute(_VERSION).scalars()}
+    return {str(v) for v in conn.execute(_version(schema)).scalars()}
 
 
-_VERSION = text("SELECT version_num FROM alembic_version")
+@lru_cache(maxsize=None)
+def _version(schema: Schema) -> TextClause:
+    return text(f"SELECT version_num FROM {schema.version_table}")  # a constant of the Schema, not input
 
 
 def _lock(conn: Connection, schema: Schema) -> None:

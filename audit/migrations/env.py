@@ -15,6 +15,7 @@ connection = config.attributes.get("connection")
 if connection is None or context.is_offline_mode():
     raise RuntimeError("these migrations run on a connection: config.schema.upgrade(engine, schema)")
 context.configure(connection=connection, target_metadata=config.attributes.get("target_metadata"),
+                  version_table=config.get_main_option("version_table", "alembic_version"),
                   render_as_batch=connection.dialect.name == "sqlite")
 with context.begin_transaction():
     context.run_migrations()

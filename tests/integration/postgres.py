@@ -74,3 +74,17 @@ def _wait(port: int) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError("PostgreSQL did not start")
+
+
+def new_database(url: str) -> str:
+    """URL of a new, empty database on the server of ``url`` (for tests that need a schema of their own)."""
+    from sqlalchemy import create_engine
+
+    name = f"tds_{os.urandom(6).hex()}"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    finally:
+        engine.dispose()
+    return url.rsplit("/", 1)[0] + "/" + name
