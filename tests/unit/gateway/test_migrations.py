@@ -96,3 +96,20 @@ def test_a_database_migrated_by_a_newer_tds_is_refused(tmp_path: Path) -> None:
         conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     with pytest.raises(DatabaseUnavailable, match=r"revision 0099, newer than this TDS.*Upgrade TDS"):
         Database.connect(url)
+
+
+def test_a_database_create_all_made_is_adopted_on_either_backend(new_url: str) -> None:
+    from anchoring.ledger import open_engine
+
+    engine = open_engine(new_url)
+    models().create_all(engine)  # how the gateway created its tables before migrations
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO grant_requests VALUES (:g, :g, :c, 'research', '{}', '0x', 'issued', '', '',"
+                          " 0, 0)"), {"g": GRANT, "c": "0x" + "33" * 20})
+        conn.execute(text("INSERT INTO access_records (at, decision, code, method, path, grant_id, purpose, bytes,"
+                          " requested, streaming) VALUES (0, 'allow', 'ok', 'GET', '/', :g, '', 0, 0, false)"),
+                     {"g": GRANT})
+    engine.dispose()
+    db = Database.connect(new_url)
+    assert revision(db) == {HEAD} and [r.purpose for r in db.accesses()] == ["research"]
+    assert differences(db.engine, GATEWAY_SCHEMA, models()) == []
