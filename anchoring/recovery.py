@@ -30,7 +30,8 @@ from sqlalchemy.engine import Engine
 
 from anchoring.errors import RecoveryRefused
 from anchoring.journal import read_journal
-from anchoring.notary import NotaryBatch, NotaryMember, RestoredReceipt
+from anchoring.notary import NotaryBatch
+from anchoring.schema import upgrade_database
 from chain.contracts import AnchorsClient
 from notary.errors import NotaryError
 from notary.proofs import ProofDocument, seal
@@ -69,8 +70,7 @@ def anchored_roots(anchors: AnchorsClient, provider: str) -> dict[str, dict[str,
 
 def known_roots(engine: Engine) -> set[str]:
     """Roots of every batch the database holds (sealed or anchored)."""
-    NotaryBatch.metadata.create_all(engine, tables=[NotaryBatch.__table__, NotaryMember.__table__,
-                                                    RestoredReceipt.__table__])
+    upgrade_database(engine)  # at head already when the gateway opened it: one SELECT
     with engine.connect() as conn:
         return {str(r).lower() for r in conn.execute(sa_select(NotaryBatch.root)).scalars()}
 
