@@ -26,7 +26,7 @@ Journal: before a batch is anchored, its receipts and root are written to
 ``<journal_dir>/<root>.jsonl`` (:mod:`anchoring.journal`), outside the database, so that ``tds gateway
 reconcile`` can rebuild the used counts if the database is lost (see :mod:`gateway.reconcile`).
 
-Tables (in the ledger's database, created on first use): ``notary_batches`` and
+Tables (in the ledger's database, kept by :mod:`anchoring.schema`): ``notary_batches`` and
 ``notary_batch_members`` (receipt -> batch, leaf index, the receipt frozen as JSON),
 ``notary_restored`` (receipts of an earlier database restored by a reconcile, with their batch),
 ``notary_lease`` (which process runs the worker).

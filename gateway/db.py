@@ -9,6 +9,7 @@ this database too: the gateway is their one writer (:meth:`Database.record_acces
 :meth:`Database.consume` with the record in the same transaction, the streaming checkpoints), the
 notary reads them. A reconcile (``gateway.reconcile``) may start a new ledger epoch. A SQLite file
 (and its -wal/-shm, which SQLite creates with the main file's mode) is created 0600, like the keys.
+:meth:`Database.connect` brings the schema up to date first (alembic revisions: :mod:`anchoring.schema`).
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ Packages are rooms on floors; an import is an arrow and arrows only point down (
     anchoring, client               the notary service; the consumer SDK
     chain, vault                    the only web3 user; the encrypted store
     domain, notary, config          pure: value types, ids, terms, ODRL; hashing, trees, receipts, proofs;
-                                    the one settings reader (anyone may import config)
+                                    the one settings reader and the schema migration runner (anyone may
+                                    import config)
 
 Every import statement counts, also inside functions (a lazy import is still an arrow) and under
 ``TYPE_CHECKING``.
