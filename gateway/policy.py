@@ -19,7 +19,6 @@ from typing import Protocol
 
 from chain.eip712 import grant_id as _eip712_grant_id
 from domain import terms
-from domain.terms import window_verdict  # noqa: F401  (re-exported: the rule is domain.terms')
 from domain.types import GrantRequest, Liveness, Participant
 from chain.view import ChainView
 from gateway.errors import (

@@ -14,7 +14,7 @@ from chain.eip712 import SECP256K1_N, GatewayDomain, eip712_document, sign_call,
 from domain.types import Liveness
 from gateway.auth import Authenticator, SignedCall
 from gateway.errors import NonCanonicalSignature, WrongGateway, error_status
-from gateway.policy import window_verdict
+from domain.terms import window_verdict
 
 CONTRACT, PROVIDER = "0x" + "11" * 20, "0x" + "22" * 20
 ONE = GatewayDomain.named(31337, CONTRACT, PROVIDER, "http://127.0.0.1:8700")
