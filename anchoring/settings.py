@@ -11,9 +11,8 @@ records and anchors roots.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from config.reader import read, to_env
 
@@ -45,7 +44,3 @@ class NotarySettings:
     def to_env(self) -> dict[str, str]:
         """The environment variables :meth:`load` reads back as these settings (for the notary process)."""
         return to_env(self, ENV_PREFIX)
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON view (paths as strings)."""
-        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}

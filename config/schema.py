@@ -94,6 +94,22 @@ def differences(engine: Engine, schema: Schema, metadata: MetaData) -> list[Any]
         return list(compare_metadata(context, metadata))
 
 
+def run_environment() -> None:
+    """The body of every schema's alembic ``env.py``: run the migrations on the connection
+    :func:`upgrade` passes in ``config.attributes["connection"]`` (already inside its locked transaction)."""
+    from alembic import context
+
+    config = context.config
+    connection = config.attributes.get("connection")
+    if connection is None or context.is_offline_mode():
+        raise RuntimeError("these migrations run on a connection: config.schema.upgrade(engine, schema)")
+    context.configure(connection=connection, target_metadata=config.attributes.get("target_metadata"),
+                      version_table=config.get_main_option("version_table", "alembic_version"),
+                      render_as_batch=connection.dialect.name == "sqlite")
+    with context.begin_transaction():
+        context.run_migrations()
+
+
 def _run_alembic(conn: Connection, schema: Schema) -> None:
     from alembic import command
 

@@ -8,9 +8,8 @@ whole participant's setup (keystore, deployment files, gateway store, database).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from anchoring.journal import journal_dir
 from anchoring.settings import NotarySettings
@@ -129,10 +128,4 @@ class GatewaySettings:
     def to_env(self) -> dict[str, str]:
         """The environment variables that :meth:`load` reads back as these settings (for worker processes)."""
         return to_env(self, ENV_PREFIX)
-
-    def to_json(self) -> dict[str, Any]:
-        """The settings as stored in config.json's "gateway" section (home excluded)."""
-        data = asdict(self)
-        data.pop("home")
-        return data
 

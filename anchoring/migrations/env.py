@@ -8,14 +8,6 @@ with ``target_metadata`` (the gateway's, the ledger's and the notary's tables) i
 
 from __future__ import annotations
 
-from alembic import context
+from config.schema import run_environment
 
-config = context.config
-connection = config.attributes.get("connection")
-if connection is None or context.is_offline_mode():
-    raise RuntimeError("these migrations run on a connection: config.schema.upgrade(engine, schema)")
-context.configure(connection=connection, target_metadata=config.attributes.get("target_metadata"),
-                  version_table=config.get_main_option("version_table", "alembic_version"),
-                  render_as_batch=connection.dialect.name == "sqlite")
-with context.begin_transaction():
-    context.run_migrations()
+run_environment()
