@@ -7,12 +7,13 @@ error before anything is signed or sent: a rejected request changes nothing on-c
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
+from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 from web3.types import TxReceipt
 
 from chain.errors import ChainError, ChainUnavailable, ContractRevert, TransactionFailed
@@ -21,6 +22,8 @@ from chain.revert import RevertDecoder
 GAS_MARGIN = 1.2
 NONCE_RETRIES = 5
 PRIORITY_FEE_WEI = 10**9
+REPLACED_CHECK_S = 0.5
+"""How often a pending transaction checks whether its nonce was mined in another one (replaced)."""
 
 
 class TxSender:
@@ -70,8 +73,23 @@ class TxSender:
         return self.send({**ctor.build_transaction({**tx, "gas": gas, **self._fees()}), "gas": gas})
 
     def send(self, tx: dict[str, Any]) -> TxReceipt:
-        """Assign a nonce, sign, send, wait for the receipt."""
+        """Assign a nonce, sign, send, wait for the receipt.
+
+        Another process signing with this key (gateway workers, the notary) may get its transaction
+        mined under the same nonce, replacing ours in the node's pool: ours can then never be mined,
+        so it is signed again with a fresh nonce instead of being waited for until the timeout.
+        """
         tx = {k: v for k, v in tx.items() if k != "from"}
+        for _ in range(NONCE_RETRIES):
+            tx_hash, nonce = self._submit(tx)
+            receipt = self._await(tx_hash, nonce)
+            if receipt is not None:
+                return self._checked(receipt, tx)
+            with self._lock:
+                self._nonce = None  # resync from the node
+        raise ChainError(f"transaction replaced {NONCE_RETRIES} times by others signing with {self.address}")
+
+    def _submit(self, tx: dict[str, Any]) -> tuple[bytes, int]:
         with self._lock:
             for attempt in range(NONCE_RETRIES):
                 nonce = self._next_nonce()
@@ -79,7 +97,7 @@ class TxSender:
                 try:
                     tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
                     self._nonce = nonce + 1
-                    break
+                    return tx_hash, nonce
                 except Web3RPCError as exc:
                     self._nonce = None  # resync from the node
                     if attempt + 1 < NONCE_RETRIES and _nonce_conflict(exc):
@@ -89,16 +107,32 @@ class TxSender:
                 except (ConnectionError, OSError) as exc:
                     self._nonce = None
                     raise ChainUnavailable(f"node unreachable while sending: {exc}") from exc
-        return self.wait(tx_hash, tx)
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
-    def wait(self, tx_hash: bytes, tx: dict[str, Any] | None = None) -> TxReceipt:
-        """Poll for a receipt; decode the revert if the transaction failed."""
+    def _await(self, tx_hash: bytes, nonce: int) -> TxReceipt | None:
+        """The receipt of ``tx_hash``; None once ``nonce`` was mined in another transaction (ours is gone)."""
+        deadline = time.monotonic() + self.receipt_timeout
+        next_check = time.monotonic() + REPLACED_CHECK_S
+        while True:
+            receipt = self._receipt(tx_hash)
+            if receipt is not None:
+                return receipt
+            now = time.monotonic()
+            if now >= next_check:
+                next_check = now + REPLACED_CHECK_S
+                if self.w3.eth.get_transaction_count(self.account.address, "latest") > nonce:
+                    return self._receipt(tx_hash)  # mined just now, or replaced: None
+            if now >= deadline:
+                raise ChainError(f"transaction {tx_hash.hex()} not mined within {self.receipt_timeout} s")
+            time.sleep(self.poll_latency)
+
+    def _receipt(self, tx_hash: bytes) -> TxReceipt | None:
         try:
-            receipt = self.w3.eth.wait_for_transaction_receipt(
-                tx_hash, timeout=self.receipt_timeout, poll_latency=self.poll_latency
-            )
-        except TimeExhausted as exc:
-            raise ChainError(f"transaction {tx_hash.hex()} not mined within {self.receipt_timeout} s") from exc
+            return self.w3.eth.get_transaction_receipt(tx_hash)
+        except TransactionNotFound:
+            return None
+
+    def _checked(self, receipt: TxReceipt, tx: dict[str, Any] | None) -> TxReceipt:
         if receipt["status"] != 1:
             raise self._failure(receipt, tx)
         return receipt
