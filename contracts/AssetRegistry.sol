@@ -35,6 +35,7 @@ contract AssetRegistry is IAssetRegistry {
         }
         bytes32 ownersHash = _ownersHash(owners, sharesBps);
         _store(contentHash, size, 1, metadataHash, ownersHash, bytes32(0));
+        if (parents.length != 0) _assets[contentHash].parentsHash = keccak256(abi.encode(parents));
         emit AssetRegistered(contentHash, msg.sender, size, metadataHash, metadataURI, parents, owners, sharesBps);
     }
 
@@ -52,6 +53,8 @@ contract AssetRegistry is IAssetRegistry {
         if (prev.provider != msg.sender) revert AssetNotProvider(previousId, msg.sender);
         uint16 version = prev.version + 1;
         _store(contentHash, size, version, metadataHash, prev.ownersHash, previousId);
+        bytes32 parentsHash = prev.parentsHash;
+        if (parentsHash != bytes32(0)) _assets[contentHash].parentsHash = parentsHash;
         emit AssetRegistered(
             contentHash, msg.sender, size, metadataHash, metadataURI, new bytes32[](0), new address[](0), new uint16[](0)
         );
@@ -88,6 +91,12 @@ contract AssetRegistry is IAssetRegistry {
         bytes32 expected = a.ownersHash;
         bytes32 given = owners.length == 0 && sharesBps.length == 0 ? bytes32(0) : keccak256(abi.encode(owners, sharesBps));
         if (given != expected) revert AssetOwnersMismatch(assetId);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function payoutOf(bytes32 assetId) external view returns (address provider, bytes32 ownersHash, bytes32 parentsHash) {
+        Asset storage a = _assets[assetId];
+        return (a.provider, a.ownersHash, a.parentsHash);
     }
 
     function _store(

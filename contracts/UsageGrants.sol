@@ -6,6 +6,8 @@ import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/Signa
 import {IUsageGrants} from "./interfaces/IUsageGrants.sol";
 import {IAssetRegistry} from "./interfaces/IAssetRegistry.sol";
 import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
+import {ISettlement} from "./interfaces/ISettlement.sol";
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {Roles} from "./libraries/Roles.sol";
 
 /// @title UsageGrants
@@ -15,8 +17,12 @@ import {Roles} from "./libraries/Roles.sol";
 contract UsageGrants is IUsageGrants, EIP712 {
     /// @notice EIP-712 type hash of GrantRequest.
     bytes32 public constant GRANT_REQUEST_TYPEHASH = keccak256(
-        "GrantRequest(bytes32 assetId,address consumer,string purpose,uint32 notBefore,uint32 notAfter,uint24 maxCount,uint96 pricePerAccess,uint256 nonce,uint32 deadline)"
+        "GrantRequest(bytes32 assetId,address consumer,string purpose,uint32 notBefore,uint32 notAfter,uint24 maxCount,uint96 pricePerAccess,uint256 nonce,uint32 deadline,uint32 policyEpoch)"
     );
+    /// @notice EIP-712 type hash of GrantAcceptance (what the provider signs).
+    bytes32 public constant GRANT_ACCEPTANCE_TYPEHASH = keccak256("GrantAcceptance(bytes32 grantId,address provider)");
+    /// @dev ParticipantRegistry's OPERATOR_ROLE.
+    bytes32 private constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
 
     IParticipantRegistry private immutable _participants;
     IAssetRegistry private immutable _assets;
@@ -25,6 +31,9 @@ contract UsageGrants is IUsageGrants, EIP712 {
     /// @dev keccak256(assetId, epoch, purposeHash | jurisdiction) => allowed
     mapping(bytes32 key => bool) private _allowed;
     mapping(bytes32 grantId => Grant) private _grants;
+    /// @dev assetId => epoch => money terms of the policy set at that epoch (written only for paid models)
+    mapping(bytes32 assetId => mapping(uint32 epoch => Pricing)) private _pricing;
+    ISettlement private _settlement;
 
     /// @param participants The ParticipantRegistry.
     /// @param assets The AssetRegistry.
@@ -44,6 +53,7 @@ contract UsageGrants is IUsageGrants, EIP712 {
         if (purposes.length > type(uint8).max || jurisdictions.length > type(uint8).max) {
             revert GrantPolicyInvalid(assetId);
         }
+        _checkPricing(assetId, policy);
         Policy storage p = _policies[assetId];
         uint32 epoch = p.epoch + 1;
         p.notBefore = policy.notBefore;
@@ -55,6 +65,12 @@ contract UsageGrants is IUsageGrants, EIP712 {
         p.anyPurpose = purposes.length == 0;
         p.anyJurisdiction = jurisdictions.length == 0;
         p.epoch = epoch;
+        p.priceModel = policy.priceModel;
+        p.freeUses = policy.freeUses;
+        p.period = policy.period;
+        if (policy.priceModel != PriceModel.Free) {
+            _pricing[assetId][epoch] = Pricing(policy.priceModel, policy.freeUses, policy.period, policy.pricePerAccess);
+        }
         for (uint256 i = 0; i < purposes.length; ++i) {
             _allowed[_purposeKey(assetId, epoch, purposes[i])] = true;
         }
@@ -73,14 +89,19 @@ contract UsageGrants is IUsageGrants, EIP712 {
             purposes,
             jurisdictions
         );
+        emit PricingSet(assetId, epoch, policy.priceModel, policy.freeUses, policy.period);
     }
 
     /// @inheritdoc IUsageGrants
-    function issueGrant(GrantRequest calldata request, bytes calldata signature) external returns (bytes32 grantId) {
+    function issueGrant(GrantRequest calldata request, bytes calldata signature, bytes calldata acceptance)
+        external
+        returns (bytes32 grantId)
+    {
         bytes32 assetId = request.assetId;
         _requireProvider(assetId);
         Policy memory p = _policies[assetId];
         if (p.epoch == 0) revert GrantPolicyMissing(assetId);
+        if (request.policyEpoch != p.epoch) revert GrantPolicyChanged(request.policyEpoch, p.epoch);
         if (request.deadline < block.timestamp) revert GrantRequestExpired(request.deadline);
         _checkTerms(assetId, p, request);
         bytes2 jurisdiction = _participants.requireActive(request.consumer, Roles.CONSUMER);
@@ -91,6 +112,9 @@ contract UsageGrants is IUsageGrants, EIP712 {
         if (!SignatureChecker.isValidSignatureNow(request.consumer, grantId, signature)) {
             revert GrantInvalidSignature(request.consumer);
         }
+        if (!SignatureChecker.isValidSignatureNow(msg.sender, _hashAcceptance(grantId, msg.sender), acceptance)) {
+            revert GrantInvalidAcceptance(msg.sender);
+        }
         Grant storage g = _grants[grantId];
         if (g.status != GrantStatus.None) revert GrantAlreadyIssued(grantId);
         g.consumer = request.consumer;
@@ -99,6 +123,33 @@ contract UsageGrants is IUsageGrants, EIP712 {
         g.maxCount = request.maxCount;
         g.status = GrantStatus.Active;
         _emitIssued(grantId, request, signature);
+        emit GrantAccepted(grantId, msg.sender, p.epoch, acceptance);
+        if (p.priceModel != PriceModel.Free) _openAccount(grantId, request, p);
+    }
+
+    /// @inheritdoc IUsageGrants
+    function bindSettlement(address settlement_) external {
+        if (address(_settlement) != address(0) || settlement_ == address(0)) revert GrantBindUnauthorized(msg.sender);
+        if (!IAccessControl(address(_participants)).hasRole(OPERATOR_ROLE, msg.sender)) {
+            revert GrantBindUnauthorized(msg.sender);
+        }
+        _settlement = ISettlement(settlement_);
+        emit SettlementBound(settlement_);
+    }
+
+    /// @inheritdoc IUsageGrants
+    function settlement() external view returns (address) {
+        return address(_settlement);
+    }
+
+    /// @inheritdoc IUsageGrants
+    function pricingOf(bytes32 assetId, uint32 epoch) external view returns (Pricing memory) {
+        return _pricing[assetId][epoch];
+    }
+
+    /// @inheritdoc IUsageGrants
+    function hashAcceptance(bytes32 grantId, address provider) external view returns (bytes32) {
+        return _hashAcceptance(grantId, provider);
     }
 
     /// @inheritdoc IUsageGrants
@@ -159,6 +210,32 @@ contract UsageGrants is IUsageGrants, EIP712 {
         return _hashRequest(request);
     }
 
+    /// @dev Locks the price of a Prepaid (maxCount uses) or Subscription (every started period of the
+    ///      window) grant; Settlement reverts, and so nothing is issued, when the deposit is too small.
+    function _openAccount(bytes32 grantId, GrantRequest calldata r, Policy memory p) private {
+        uint256 lockAmount = 0;
+        if (p.priceModel == PriceModel.Prepaid) {
+            lockAmount = uint256(r.maxCount) * p.pricePerAccess;
+        } else if (p.priceModel == PriceModel.Subscription) {
+            uint256 periods = (uint256(r.notAfter - r.notBefore) + p.period - 1) / p.period;
+            lockAmount = periods * p.pricePerAccess;
+        }
+        _settlement.openAccount(grantId, r.assetId, r.consumer, Pricing(p.priceModel, p.freeUses, p.period, p.pricePerAccess), lockAmount);
+    }
+
+    function _checkPricing(bytes32 assetId, Policy calldata policy) private view {
+        PriceModel m = policy.priceModel;
+        bool paid = m != PriceModel.Free;
+        if (paid != (policy.pricePerAccess != 0)) revert GrantPricingInvalid(assetId);
+        if ((m == PriceModel.Subscription) != (policy.period != 0)) revert GrantPricingInvalid(assetId);
+        if (policy.freeUses != 0 && m != PriceModel.Prepaid && m != PriceModel.PayAfterUse) revert GrantPricingInvalid(assetId);
+        if (paid && address(_settlement) == address(0)) revert GrantSettlementUnbound();
+    }
+
+    function _hashAcceptance(bytes32 grantId, address provider) private view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(GRANT_ACCEPTANCE_TYPEHASH, grantId, provider)));
+    }
+
     function _emitIssued(bytes32 grantId, GrantRequest calldata r, bytes calldata signature) private {
         emit GrantIssued(
             grantId,
@@ -171,6 +248,7 @@ contract UsageGrants is IUsageGrants, EIP712 {
             r.pricePerAccess,
             r.nonce,
             r.deadline,
+            r.policyEpoch,
             signature
         );
     }
@@ -200,7 +278,8 @@ contract UsageGrants is IUsageGrants, EIP712 {
                     r.maxCount,
                     r.pricePerAccess,
                     r.nonce,
-                    r.deadline
+                    r.deadline,
+                    r.policyEpoch
                 )
             )
         );

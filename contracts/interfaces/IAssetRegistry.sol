@@ -13,6 +13,7 @@ interface IAssetRegistry {
         bytes32 metadataHash;
         bytes32 ownersHash; // 0: the provider owns 100 %; else keccak256(abi.encode(owners, sharesBps))
         bytes32 previousVersion; // 0 for a first registration
+        bytes32 parentsHash; // 0: no parents; else keccak256(abi.encode(parents)) (versions inherit it)
     }
 
     /// @notice The content hash (asset id) is zero.
@@ -127,4 +128,11 @@ interface IAssetRegistry {
     /// @param owners Claimed owners (empty for a provider-owned asset).
     /// @param sharesBps Claimed shares.
     function checkOwners(bytes32 assetId, address[] calldata owners, uint16[] calldata sharesBps) external view;
+
+    /// @notice What a settlement needs to pay an asset's revenue (three storage reads, no events).
+    /// @param assetId The asset id.
+    /// @return provider The asset's provider (zero if unknown).
+    /// @return ownersHash keccak256(abi.encode(owners, sharesBps)), 0 when the provider owns 100 %.
+    /// @return parentsHash keccak256(abi.encode(parents)), 0 when the asset has no parents.
+    function payoutOf(bytes32 assetId) external view returns (address provider, bytes32 ownersHash, bytes32 parentsHash);
 }

@@ -4,6 +4,14 @@ pragma solidity ^0.8.24;
 /// @title IUsageGrants
 /// @notice Usage policies per asset and grants that carry the consumer's EIP-712 consent.
 interface IUsageGrants {
+    /// @notice How a policy charges (settled by the Settlement contract in its token's base units).
+    enum PriceModel {
+        Free, // price 0
+        Prepaid, // per use; issuing a grant locks maxCount * price of the consumer's deposit
+        PayAfterUse, // per use; settled from a usage statement the consumer signs (EIP-712)
+        Subscription // price per started period of the grant's window; locked at issue
+    }
+
     /// @notice The terms a provider offers for an asset (0 means "no limit" for window and count).
     struct Policy {
         uint32 notBefore;
@@ -15,6 +23,17 @@ interface IUsageGrants {
         bool anyPurpose;
         bool anyJurisdiction;
         uint32 epoch; // bumped by every setPolicy; 0 = no policy
+        PriceModel priceModel;
+        uint24 freeUses; // free trial: a consumer's first uses of the asset are not charged (per-use models)
+        uint32 period; // Subscription: seconds per charged period (0 otherwise)
+    }
+
+    /// @notice A policy's money terms as they were at one epoch (what a grant issued under it agreed to).
+    struct Pricing {
+        PriceModel priceModel;
+        uint24 freeUses;
+        uint32 period;
+        uint96 price;
     }
 
     /// @notice What a consumer signs (EIP-712 primary type "GrantRequest").
@@ -28,6 +47,7 @@ interface IUsageGrants {
         uint96 pricePerAccess;
         uint256 nonce;
         uint32 deadline;
+        uint32 policyEpoch; // the policy (and so the price model) the consumer agrees to
     }
 
     enum GrantStatus {
@@ -98,6 +118,22 @@ interface IUsageGrants {
     /// @param assetId The asset.
     /// @param jurisdiction The consumer's ISO 3166-1 alpha-2 code.
     error GrantJurisdictionNotAllowed(bytes32 assetId, bytes2 jurisdiction);
+    /// @notice The request names another policy epoch than the asset's current one.
+    /// @param requested The epoch the consumer signed.
+    /// @param current The asset's current policy epoch.
+    error GrantPolicyChanged(uint32 requested, uint32 current);
+    /// @notice The provider's acceptance signature is not the asset provider's over the grant id.
+    /// @param provider The asset's provider.
+    error GrantInvalidAcceptance(address provider);
+    /// @notice The price model's terms do not fit together (Free with a price; a paid model without one;
+    ///         a period outside Subscription; a free trial on Free or Subscription).
+    /// @param assetId The asset.
+    error GrantPricingInvalid(bytes32 assetId);
+    /// @notice A paid policy needs the Settlement contract bound (operator: `bindSettlement`).
+    error GrantSettlementUnbound();
+    /// @notice Only an operator of the ParticipantRegistry may bind Settlement, once.
+    /// @param caller The sender.
+    error GrantBindUnauthorized(address caller);
     /// @notice The policy lists more than 255 purposes or jurisdictions.
     /// @param assetId The asset.
     error GrantPolicyInvalid(bytes32 assetId);
@@ -125,6 +161,22 @@ interface IUsageGrants {
         string[] purposes,
         bytes2[] jurisdictions
     );
+    /// @notice The money terms of the policy set at `epoch` (emitted right after its PolicySet).
+    /// @param assetId The asset.
+    /// @param epoch The policy's epoch.
+    /// @param priceModel How it charges.
+    /// @param freeUses Free trial uses per consumer.
+    /// @param period Subscription period in seconds (0 otherwise).
+    event PricingSet(bytes32 indexed assetId, uint32 epoch, PriceModel priceModel, uint24 freeUses, uint32 period);
+    /// @notice The provider accepted the grant (the agreement's second signature, EIP-712 GrantAcceptance).
+    /// @param grantId The grant.
+    /// @param provider The asset's provider.
+    /// @param policyEpoch The policy epoch agreed.
+    /// @param signature The provider's EIP-712 signature over GrantAcceptance(grantId, provider).
+    event GrantAccepted(bytes32 indexed grantId, address indexed provider, uint32 policyEpoch, bytes signature);
+    /// @notice The operator bound the Settlement contract that prices and escrows paid grants.
+    /// @param settlement Its address.
+    event SettlementBound(address settlement);
     /// @notice A grant was issued for a consumer-signed request; the event carries the whole request and signature.
     /// @param grantId The EIP-712 digest of the request.
     /// @param assetId The asset.
@@ -136,6 +188,7 @@ interface IUsageGrants {
     /// @param pricePerAccess Price per access.
     /// @param nonce The request's nonce.
     /// @param deadline The request's deadline.
+    /// @param policyEpoch The policy epoch agreed.
     /// @param signature The consumer's EIP-712 signature.
     event GrantIssued(
         bytes32 indexed grantId,
@@ -148,6 +201,7 @@ interface IUsageGrants {
         uint96 pricePerAccess,
         uint256 nonce,
         uint32 deadline,
+        uint32 policyEpoch,
         bytes signature
     );
     /// @notice The asset's provider revoked a grant.
@@ -164,11 +218,36 @@ interface IUsageGrants {
     function setPolicy(bytes32 assetId, Policy calldata policy, string[] calldata purposes, bytes2[] calldata jurisdictions)
         external;
 
-    /// @notice Issue a grant for a consumer-signed request; the asset's provider only.
-    /// @param request The request the consumer signed.
+    /// @notice Issue a grant: the agreement of a consumer-signed request and the provider's signed acceptance;
+    ///         the asset's provider only. A Prepaid or Subscription policy locks the price in escrow
+    ///         (Settlement) in the same transaction, or nothing is issued.
+    /// @param request The request the consumer signed (its policyEpoch must be the current one).
     /// @param signature The consumer's EIP-712 signature (65 bytes).
+    /// @param acceptance The provider's EIP-712 signature over GrantAcceptance(grantId, provider).
     /// @return grantId The EIP-712 digest of the request.
-    function issueGrant(GrantRequest calldata request, bytes calldata signature) external returns (bytes32 grantId);
+    function issueGrant(GrantRequest calldata request, bytes calldata signature, bytes calldata acceptance)
+        external
+        returns (bytes32 grantId);
+
+    /// @notice Bind the Settlement contract (once; an operator of the ParticipantRegistry).
+    /// @param settlement The Settlement contract.
+    function bindSettlement(address settlement) external;
+
+    /// @notice The Settlement contract bound (zero before `bindSettlement`).
+    /// @return Its address.
+    function settlement() external view returns (address);
+
+    /// @notice The money terms of an asset's policy at `epoch` (Free and price 0 if never set).
+    /// @param assetId The asset.
+    /// @param epoch The policy epoch.
+    /// @return The pricing.
+    function pricingOf(bytes32 assetId, uint32 epoch) external view returns (Pricing memory);
+
+    /// @notice The EIP-712 digest a provider signs to accept a grant.
+    /// @param grantId The grant id.
+    /// @param provider The asset's provider.
+    /// @return The digest.
+    function hashAcceptance(bytes32 grantId, address provider) external view returns (bytes32);
 
     /// @notice Revoke a grant; the asset's provider only. Effective from the next block.
     /// @param request The signed request the grant was issued for (as in its GrantIssued event).
