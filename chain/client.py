@@ -41,12 +41,13 @@ def connect_web3(settings: ChainSettings) -> Web3:
 
 
 def deploy_to(settings: ChainSettings, operator: Callable[[], LocalAccount], force: bool = False,
-              ) -> tuple[Deployment, Path]:
+              **options: Any) -> tuple[Deployment, Path]:
     """Compile, deploy every TDS contract with the operator as admin, write the deployment file.
 
     ``operator`` unlocks the key only once the node has answered, so a missing node is reported first.
     If the deployment file's contracts still exist on the chain, raises AlreadyDeployed (naming what a
     new deployment would orphan) unless ``force``; with ``force`` the old file is kept beside the new one.
+    ``options`` go to :func:`chain.deploy.deploy_all` (token, claim_window_s, royalty_bps).
     """
     w3 = connect_web3(settings)
     path = settings.deployment_file(guarded(lambda: int(w3.eth.chain_id), settings.rpc_url))
@@ -56,7 +57,7 @@ def deploy_to(settings: ChainSettings, operator: Callable[[], LocalAccount], for
     contracts = compile_contracts()
     sender = TxSender(w3, operator(), w3.eth.chain_id, RevertDecoder(all_abis(contracts)),
                       poll_latency=settings.poll_latency_s, receipt_timeout=settings.receipt_timeout_s)
-    deployment = deploy_all(sender, contracts)
+    deployment = deploy_all(sender, contracts, **options)
     if path.exists():
         os.replace(path, _replaced_name(path))
     deployment.save(path)

@@ -24,6 +24,7 @@ from domain.types import (
     Participant,
     ParticipantStatus,
     Policy,
+    PriceModel,
     Role,
 )
 
@@ -73,6 +74,9 @@ class PolicyState:
     any_purpose: bool
     any_jurisdiction: bool
     epoch: int
+    price_model: int = 0
+    free_uses: int = 0
+    period: int = 0
 
 
 class _Client:
@@ -177,7 +181,7 @@ class AssetsClient(_Client):
 
     def get(self, asset_id: str) -> Asset | None:
         """The asset (state + registration event), or None if unknown."""
-        provider, size, version, active, metadata_hash, _owners_hash, previous = self.chain.call(
+        provider, size, version, active, metadata_hash, _owners_hash, previous, _parents_hash = self.chain.call(
             self.contract.functions.getAsset(b32(asset_id))
         )
         if int(provider, 16) == 0:
@@ -264,6 +268,7 @@ class GrantsClient(_Client):
             (
                 policy.not_before, policy.not_after, policy.max_count, policy.price_per_access,
                 policy.compute_only, policy.auto_approve, False, False, 0,
+                int(policy.price_model), policy.free_uses, policy.period,
             ),
             list(policy.purposes),
             [j.upper().encode() for j in policy.jurisdictions],
@@ -284,7 +289,14 @@ class GrantsClient(_Client):
             purposes=tuple(args["purposes"]),
             jurisdictions=tuple(j.decode() for j in args["jurisdictions"]),
             epoch=epoch,
+            price_model=PriceModel(int(state[9])), free_uses=int(state[10]), period=int(state[11]),
         )
+
+    def pricing_of(self, asset_id: str, epoch: int, block: int | str = "latest") -> tuple[PriceModel, int, int, int]:
+        """(price model, free uses, period, price) of the asset's policy at ``epoch`` (UsageGrants.pricingOf)."""
+        model, free_uses, period, price = self.chain.call(
+            self.contract.functions.pricingOf(b32(asset_id), epoch), block)
+        return PriceModel(int(model)), int(free_uses), int(period), int(price)
 
     def policy_state(self, asset_id: str, block: int | str = "latest") -> PolicyState | None:
         """The asset's policy flags at ``block`` (one view call, no logs), or None if it has no policy."""
@@ -304,9 +316,12 @@ class GrantsClient(_Client):
         """The grant id the contract will assign to ``request`` (EIP-712 digest)."""
         return hex32(self.chain.call(self.contract.functions.hashGrantRequest(request.as_tuple())))
 
-    def issue(self, request: GrantRequest, signature: str) -> tuple[str, TxReceipt]:
-        """Put a consumer-signed grant on-chain (the asset's provider). Returns (grant id, receipt)."""
-        receipt = self._send(self.contract.functions.issueGrant(request.as_tuple(), bytes.fromhex(signature[2:])))
+    def issue(self, request: GrantRequest, signature: str, acceptance: str) -> tuple[str, TxReceipt]:
+        """Put the agreement on-chain (the asset's provider): the consumer-signed request and the provider's
+        EIP-712 acceptance (``chain.eip712.sign_acceptance``). Returns (grant id, receipt)."""
+        fn = self.contract.functions.issueGrant(
+            request.as_tuple(), bytes.fromhex(signature[2:]), bytes.fromhex(acceptance[2:]))
+        receipt = self._send(fn)
         events = self.contract.events.GrantIssued().process_receipt(receipt)
         return hex32(events[0]["args"]["grantId"]), receipt
 
@@ -329,6 +344,19 @@ class GrantsClient(_Client):
     def liveness(self, grant_id: str, block: int | str = "latest") -> Liveness:
         """Whether the grant is live at ``block`` and why not."""
         return Liveness(self.chain.call(self.contract.functions.liveness(b32(grant_id)), block))
+
+    def acceptance_of(self, grant_id: str) -> dict[str, Any] | None:
+        """The provider's acceptance of a grant (GrantAccepted: provider, policy epoch, signature), or None."""
+        logs = self._logs("GrantAccepted", grantId=b32(grant_id))
+        if not logs:
+            return None
+        args = logs[0]["args"]
+        return {"provider": str(args["provider"]), "policy_epoch": int(args["policyEpoch"]),
+                "signature": "0x" + bytes(args["signature"]).hex()}
+
+    def bind_settlement(self, settlement: str) -> TxReceipt:
+        """Bind the Settlement contract (operator, once)."""
+        return self._send(self.contract.functions.bindSettlement(Web3.to_checksum_address(settlement)))
 
     def issued(self, **filters: Any) -> list[Any]:
         """GrantIssued events (filter by assetId=bytes, consumer=address, grantId=bytes)."""
@@ -436,10 +464,28 @@ class AnchorsClient(_Client):
         ]
 
 
+TOKEN_CONTRACTS = ("SettlementToken", "CreditsToken", "ExternalToken")
+
+
 class TokenClient(_Client):
-    """SettlementToken (devnet ERC-20)."""
+    """The space's settlement ERC-20: the devnet SettlementToken, a CreditsToken (积分) or an external one."""
 
     contract_name = "SettlementToken"
+
+    def __init__(self, chain: Chain, sender: TxSender | None = None) -> None:
+        names = [n for n in TOKEN_CONTRACTS if n in chain.deployment.contracts]
+        self.contract_name = names[0] if names else "SettlementToken"
+        super().__init__(chain, sender)
+
+    @property
+    def address(self) -> str:
+        """The token's address."""
+        return str(self.contract.address)
+
+    @property
+    def credits(self) -> bool:
+        """True for a members-only points token."""
+        return self.contract_name == "CreditsToken"
 
     def mint(self, to: str, amount: int) -> TxReceipt:
         """Mint (operator)."""
@@ -449,23 +495,229 @@ class TokenClient(_Client):
         """Approve a spender."""
         return self._send(self.contract.functions.approve(Web3.to_checksum_address(spender), amount))
 
-    def balance_of(self, owner: str) -> int:
+    def transfer(self, to: str, amount: int) -> TxReceipt:
+        """Transfer."""
+        return self._send(self.contract.functions.transfer(Web3.to_checksum_address(to), amount))
+
+    def balance_of(self, owner: str, block: int | str = "latest") -> int:
         """Token balance."""
-        return int(self.chain.call(self.contract.functions.balanceOf(Web3.to_checksum_address(owner))))
+        return int(self.chain.call(self.contract.functions.balanceOf(Web3.to_checksum_address(owner)), block))
+
+    def allowance(self, owner: str, spender: str) -> int:
+        """Allowance."""
+        fn = self.contract.functions.allowance(Web3.to_checksum_address(owner), Web3.to_checksum_address(spender))
+        return int(self.chain.call(fn))
+
+    def symbol(self) -> str:
+        """Token symbol."""
+        return str(self.chain.call(self.contract.functions.symbol()))
+
+    def decimals(self) -> int:
+        """Token decimals."""
+        return int(self.chain.call(self.contract.functions.decimals()))
+
+
+@dataclass(frozen=True)
+class EscrowAccount:
+    """A paid grant's money account in Settlement (ISettlement.Account)."""
+
+    grant_id: str
+    consumer: str
+    price_model: PriceModel
+    free_uses: int
+    settled_until: int
+    units: int
+    price: int
+    locked: int
+    period: int
+    frozen: bool
+    released: bool
+    asset_id: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One grant's usage in a settlement batch (ISettlement.Claim)."""
+
+    grant_id: str
+    units: int
+    split: int
+    statement: str = "0x"
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        """ABI tuple."""
+        return (b32(self.grant_id), self.units, self.split, bytes.fromhex(self.statement[2:]))
+
+
+@dataclass(frozen=True)
+class Split:
+    """How one asset's revenue is paid (ISettlement.Split): owners, shares, parents as batch indices."""
+
+    asset_id: str
+    owners: tuple[str, ...]
+    shares_bps: tuple[int, ...]
+    parents: tuple[int, ...]
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        """ABI tuple."""
+        return (b32(self.asset_id), [Web3.to_checksum_address(o) for o in self.owners], list(self.shares_bps),
+                list(self.parents))
 
 
 class SettlementClient(_Client):
-    """Settlement: metered usage per grant paid to the asset's owners."""
+    """Settlement: deposits and escrow locks, settlement of anchored usage, payouts, withdrawals."""
 
     contract_name = "Settlement"
 
-    def settle(
-        self, request: GrantRequest, count: int, usage_root: str, owners: tuple[str, ...], shares_bps: tuple[int, ...]
-    ) -> TxReceipt:
-        """Settle ``count`` accesses of the grant issued for ``request`` (the asset's provider)."""
-        fn = self.contract.functions.settle(request.as_tuple(), count, b32(usage_root), list(owners), list(shares_bps))
-        return self._send(fn)
+    def deposit(self, amount: int) -> TxReceipt:
+        """Deposit into the sender's free deposit (approve the token first)."""
+        return self._send(self.contract.functions.deposit(amount))
 
-    def settled_count(self, grant_id: str) -> int:
-        """Accesses settled so far."""
-        return int(self.chain.call(self.contract.functions.settledCount(b32(grant_id))))
+    def withdraw_deposit(self, amount: int) -> TxReceipt:
+        """Withdraw from the sender's free deposit."""
+        return self._send(self.contract.functions.withdrawDeposit(amount))
+
+    def withdraw(self, amount: int) -> TxReceipt:
+        """Withdraw the sender's earnings."""
+        return self._send(self.contract.functions.withdraw(amount))
+
+    def settle(self, period_start: int, period_end: int, receipts_root: str,
+               claims: list[Claim] | tuple[Claim, ...], splits: list[Split] | tuple[Split, ...],
+               dry_run: bool = False) -> TxReceipt:
+        """Settle one period for a batch of the sender's grants (the assets' provider)."""
+        fn = self.contract.functions.settle(period_start, period_end, b32(receipts_root),
+                                            [c.as_tuple() for c in claims], [s.as_tuple() for s in splits])
+        return self._send(fn, dry_run)
+
+    def settle_calldata(self, period_start: int, period_end: int, receipts_root: str,
+                        claims: list[Claim] | tuple[Claim, ...], splits: list[Split] | tuple[Split, ...]) -> str:
+        """The settle call's calldata (for sizing batches)."""
+        fn = self.contract.functions.settle(period_start, period_end, b32(receipts_root),
+                                            [c.as_tuple() for c in claims], [s.as_tuple() for s in splits])
+        return str(fn._encode_transaction_data())
+
+    def release(self, grant_id: str) -> TxReceipt:
+        """Return a grant's remaining lock to its consumer."""
+        return self._send(self.contract.functions.release(b32(grant_id)))
+
+    def set_royalty(self, royalty_bps: int) -> TxReceipt:
+        """Set the lineage royalty (operator)."""
+        return self._send(self.contract.functions.setRoyalty(royalty_bps))
+
+    def account_of(self, grant_id: str, block: int | str = "latest") -> EscrowAccount | None:
+        """A paid grant's account, or None (free grants have none)."""
+        values = self.chain.call(self.contract.functions.accountOf(b32(grant_id)), block)
+        if int(values[0], 16) == 0:
+            return None
+        (consumer, model, free_uses, settled_until, units, price, locked, period, frozen, released,
+         asset_id) = values
+        return EscrowAccount(grant_id, Web3.to_checksum_address(consumer), PriceModel(int(model)), int(free_uses),
+                             int(settled_until), int(units), int(price), int(locked), int(period), bool(frozen),
+                             bool(released), hex32(asset_id))
+
+    def deposit_of(self, consumer: str, block: int | str = "latest") -> int:
+        """A consumer's free deposit."""
+        return int(self.chain.call(self.contract.functions.depositOf(Web3.to_checksum_address(consumer)), block))
+
+    def earnings_of(self, owner: str, block: int | str = "latest") -> int:
+        """An owner's withdrawable earnings."""
+        return int(self.chain.call(self.contract.functions.earningsOf(Web3.to_checksum_address(owner)), block))
+
+    def trial_used(self, asset_id: str, consumer: str) -> int:
+        """Free-trial uses a consumer has had of an asset."""
+        fn = self.contract.functions.trialUsed(b32(asset_id), Web3.to_checksum_address(consumer))
+        return int(self.chain.call(fn))
+
+    def royalty_bps(self) -> int:
+        """The lineage royalty in basis points."""
+        return int(self.chain.call(self.contract.functions.royaltyBps()))
+
+    def claim_window(self) -> int:
+        """Seconds after a grant's end before anyone may release its lock."""
+        return int(self.chain.call(self.contract.functions.claimWindow()))
+
+    def events(self, event: str, from_block: int | None = None, **filters: Any) -> list[Any]:
+        """Settlement events (EscrowLocked, UsageSettled, RevenuePaid, EscrowReleased, Refunded, ...)."""
+        return self._logs(event, from_block=from_block, **filters)
+
+
+@dataclass(frozen=True)
+class DisputeRecord:
+    """A dispute (IDisputes.DisputeRecord)."""
+
+    dispute_id: int
+    grant_id: str
+    consumer: str
+    provider: str
+    opened_by: str
+    opened_at: int
+    period_end: int
+    subject: str  # "grant" | "settlement"
+    status: str  # "open" | "ruled"
+    ruling: str  # "refused" | "upheld" | "refund" (meaningful once ruled)
+    refund: int
+    evidence_hash: str
+
+
+DISPUTE_SUBJECTS = ("grant", "settlement")
+DISPUTE_STATUSES = ("none", "open", "ruled")
+DISPUTE_RULINGS = ("refused", "upheld", "refund")
+
+
+class DisputesClient(_Client):
+    """Disputes: open, evidence, rulings (争议仲裁)."""
+
+    contract_name = "Disputes"
+
+    def open(self, request: GrantRequest, subject: str, period_end: int, evidence_hash: str,
+             evidence_uri: str) -> tuple[int, TxReceipt]:
+        """Open a dispute on the grant of ``request`` (its consumer or provider). Returns (id, receipt)."""
+        fn = self.contract.functions.open(request.as_tuple(), DISPUTE_SUBJECTS.index(subject), period_end,
+                                          b32(evidence_hash), evidence_uri)
+        receipt = self._send(fn)
+        events = self.contract.events.DisputeOpened().process_receipt(receipt)
+        return int(events[0]["args"]["disputeId"]), receipt
+
+    def submit_evidence(self, dispute_id: int, evidence_hash: str, evidence_uri: str) -> TxReceipt:
+        """Add evidence to an open dispute."""
+        return self._send(self.contract.functions.submitEvidence(dispute_id, b32(evidence_hash), evidence_uri))
+
+    def rule(self, dispute_id: int, ruling: str, refund: int) -> TxReceipt:
+        """Rule a dispute (the arbiter): ``upheld`` (refund 0) or ``refund``."""
+        return self._send(self.contract.functions.rule(dispute_id, DISPUTE_RULINGS.index(ruling), refund))
+
+    def set_arbitrator(self, arbitrator: str) -> TxReceipt:
+        """Set the arbitrator contract (operator; the zero address: operators rule)."""
+        return self._send(self.contract.functions.setArbitrator(Web3.to_checksum_address(arbitrator)))
+
+    def bind_settlement(self, settlement: str) -> TxReceipt:
+        """Bind Settlement (operator, once)."""
+        return self._send(self.contract.functions.bindSettlement(Web3.to_checksum_address(settlement)))
+
+    def get(self, dispute_id: int, block: int | str = "latest") -> DisputeRecord | None:
+        """A dispute, or None if unknown."""
+        (grant, consumer, provider, opened_by, opened_at, period_end, subject, status, ruling, refund,
+         evidence) = self.chain.call(self.contract.functions.getDispute(dispute_id), block)
+        if int(status) == 0:
+            return None
+        return DisputeRecord(dispute_id, hex32(grant), Web3.to_checksum_address(consumer),
+                             Web3.to_checksum_address(provider), Web3.to_checksum_address(opened_by), int(opened_at),
+                             int(period_end), DISPUTE_SUBJECTS[int(subject)], DISPUTE_STATUSES[int(status)],
+                             DISPUTE_RULINGS[int(ruling)], int(refund), hex32(evidence))
+
+    def open_dispute_of(self, grant_id: str, block: int | str = "latest") -> int:
+        """The open dispute on a grant (0 when none)."""
+        return int(self.chain.call(self.contract.functions.openDisputeOf(b32(grant_id)), block))
+
+    def count(self) -> int:
+        """Disputes opened so far."""
+        return int(self.chain.call(self.contract.functions.disputeCount()))
+
+    def arbitrator(self) -> str | None:
+        """The arbitrator contract, or None when operators rule."""
+        address = str(self.chain.call(self.contract.functions.arbitrator()))
+        return None if int(address, 16) == 0 else Web3.to_checksum_address(address)
+
+    def events(self, event: str, from_block: int | None = None, **filters: Any) -> list[Any]:
+        """Disputes events (DisputeOpened, EvidenceSubmitted, Evidence, DisputeRuled, ...)."""
+        return self._logs(event, from_block=from_block, **filters)

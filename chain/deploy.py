@@ -101,8 +101,25 @@ class Deployment:
         return deployment
 
 
-def deploy_all(sender: TxSender, contracts: dict[str, CompiledContract] | None = None) -> Deployment:
-    """Deploy every TDS contract with ``sender`` as the operator/admin."""
+DEFAULT_CLAIM_WINDOW_S = 7 * 86_400
+DEFAULT_ROYALTY_BPS = 1_000
+ERC20_FUNCTIONS = frozenset({"name", "symbol", "decimals", "totalSupply", "balanceOf", "transfer", "allowance",
+                             "approve", "transferFrom", "Transfer", "Approval"})
+
+
+def deploy_all(
+    sender: TxSender,
+    contracts: dict[str, CompiledContract] | None = None,
+    token: str = "devnet",
+    claim_window_s: int = DEFAULT_CLAIM_WINDOW_S,
+    royalty_bps: int = DEFAULT_ROYALTY_BPS,
+) -> Deployment:
+    """Deploy every TDS contract with ``sender`` as the operator/admin.
+
+    ``token`` is the ERC-20 money is settled in: ``devnet`` (a SettlementToken the operator mints),
+    ``credits`` (a CreditsToken: points only members may hold), or the 0x address of an existing ERC-20
+    (recorded as ``ExternalToken`` with the standard ERC-20 ABI).
+    """
     contracts = contracts or compile_contracts()
     deployed: dict[str, ContractDeployment] = {}
 
@@ -113,11 +130,35 @@ def deploy_all(sender: TxSender, contracts: dict[str, CompiledContract] | None =
         deployed[name] = ContractDeployment(address, c.abi, receipt["transactionHash"].to_0x_hex(), receipt["blockNumber"])
         return address
 
+    def call(name: str, function: str, *args: Any) -> None:
+        contract = sender.w3.eth.contract(address=Web3.to_checksum_address(deployed[name].address),
+                                          abi=deployed[name].abi)
+        sender.transact(getattr(contract.functions, function)(*args))
+
+    if not 0 <= royalty_bps <= 10_000:
+        raise ValueError(f"royalty must be 0..10000 basis points, not {royalty_bps}")
     registry = deploy("ParticipantRegistry", sender.address)
     assets = deploy("AssetRegistry", registry)
     grants = deploy("UsageGrants", registry, assets)
     anchors = deploy("AnchorRegistry", registry, assets)
-    token = deploy("SettlementToken", sender.address)
-    deploy("Settlement", token, registry, assets, grants, anchors)
-    first_block = min(c.block for c in deployed.values())
+    if token == "devnet":
+        token_name, token_address = "SettlementToken", deploy("SettlementToken", sender.address)
+    elif token == "credits":
+        token_name, token_address = "CreditsToken", deploy("CreditsToken", sender.address, registry)
+    elif Web3.is_address(token):
+        token_name, token_address = "ExternalToken", Web3.to_checksum_address(token)
+        if len(sender.w3.eth.get_code(token_address)) == 0:
+            raise ValueError(f"no contract at {token_address}: give the address of a deployed ERC-20")
+        abi = [e for e in contracts["SettlementToken"].abi if e.get("name") in ERC20_FUNCTIONS]
+        deployed[token_name] = ContractDeployment(token_address, abi, "", sender.w3.eth.block_number)
+    else:
+        raise ValueError(f"token must be devnet, credits or the 0x address of an ERC-20, not {token!r}")
+    disputes = deploy("Disputes", registry, grants, assets)
+    settlement = deploy("Settlement", token_address, registry, assets, grants, anchors, disputes,
+                        claim_window_s, royalty_bps)
+    call("UsageGrants", "bindSettlement", settlement)
+    call("Disputes", "bindSettlement", settlement)
+    if token_name == "CreditsToken":
+        call("CreditsToken", "bindSettlement", settlement)
+    first_block = min(c.block for c in deployed.values() if c.tx)
     return Deployment(sender.chain_id, sender.address, first_block, deployed, cache_key())

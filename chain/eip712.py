@@ -44,6 +44,25 @@ GRANT_REQUEST_TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "pricePerAccess", "type": "uint96"},
         {"name": "nonce", "type": "uint256"},
         {"name": "deadline", "type": "uint32"},
+        {"name": "policyEpoch", "type": "uint32"},
+    ]
+}
+GRANT_ACCEPTANCE_TYPES: dict[str, list[dict[str, str]]] = {
+    "GrantAcceptance": [
+        {"name": "grantId", "type": "bytes32"},
+        {"name": "provider", "type": "address"},
+    ]
+}
+SETTLEMENT_DOMAIN_NAME = "TDS Settlement"
+SETTLEMENT_DOMAIN_VERSION = "1"
+USAGE_STATEMENT_TYPES: dict[str, list[dict[str, str]]] = {
+    "UsageStatement": [
+        {"name": "grantId", "type": "bytes32"},
+        {"name": "periodStart", "type": "uint32"},
+        {"name": "periodEnd", "type": "uint32"},
+        {"name": "units", "type": "uint32"},
+        {"name": "amount", "type": "uint256"},
+        {"name": "receiptsRoot", "type": "bytes32"},
     ]
 }
 
@@ -66,6 +85,62 @@ def grant_typed_data(chain_id: int, verifying_contract: str, request: GrantReque
         "domain": grant_domain(chain_id, verifying_contract),
         "message": request.message(),
     }
+
+
+def acceptance_typed_data(chain_id: int, verifying_contract: str, grant: str, provider: str) -> dict[str, Any]:
+    """The provider's EIP-712 acceptance of grant ``grant`` (the agreement's second signature)."""
+    return {
+        "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **GRANT_ACCEPTANCE_TYPES},
+        "primaryType": "GrantAcceptance",
+        "domain": grant_domain(chain_id, verifying_contract),
+        "message": {"grantId": bytes.fromhex(grant[2:]), "provider": to_checksum_address(provider)},
+    }
+
+
+def sign_acceptance(account: LocalAccount, chain_id: int, verifying_contract: str, grant: str) -> str:
+    """The provider's signature (0x hex) accepting grant ``grant``."""
+    doc = acceptance_typed_data(chain_id, verifying_contract, grant, str(account.address))
+    return str(account.sign_message(encode_typed_data(full_message=doc)).signature.to_0x_hex())
+
+
+@dataclass(frozen=True)
+class UsageStatement:
+    """What a pay-after-use consumer signs for one period of one grant (Settlement verifies it)."""
+
+    grant_id: str
+    period_start: int
+    period_end: int
+    units: int
+    amount: int
+    receipts_root: str
+
+    def typed_data(self, chain_id: int, settlement: str) -> dict[str, Any]:
+        """The full EIP-712 document in the Settlement domain."""
+        return {
+            "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **USAGE_STATEMENT_TYPES},
+            "primaryType": "UsageStatement",
+            "domain": {"name": SETTLEMENT_DOMAIN_NAME, "version": SETTLEMENT_DOMAIN_VERSION,
+                       "chainId": chain_id, "verifyingContract": to_checksum_address(settlement)},
+            "message": {"grantId": bytes.fromhex(self.grant_id[2:]), "periodStart": self.period_start,
+                        "periodEnd": self.period_end, "units": self.units, "amount": self.amount,
+                        "receiptsRoot": bytes.fromhex(self.receipts_root[2:])},
+        }
+
+    def sign(self, account: LocalAccount, chain_id: int, settlement: str) -> str:
+        """The consumer's signature (0x hex)."""
+        doc = self.typed_data(chain_id, settlement)
+        return str(account.sign_message(encode_typed_data(full_message=doc)).signature.to_0x_hex())
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON (what a statement file holds)."""
+        return {"grant_id": self.grant_id, "period_start": self.period_start, "period_end": self.period_end,
+                "units": self.units, "amount": str(self.amount), "receipts_root": self.receipts_root}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "UsageStatement":
+        """Inverse of :meth:`to_json`."""
+        return cls(str(data["grant_id"]).lower(), int(data["period_start"]), int(data["period_end"]),
+                   int(data["units"]), int(data["amount"]), str(data["receipts_root"]).lower())
 
 
 def typed_data_digest(doc: dict[str, Any]) -> bytes:
@@ -230,6 +305,11 @@ def eip712_document(domain: GatewayDomain) -> dict[str, Any]:
             "domain": grant_domain(domain.chain_id, to_checksum_address(domain.usage_grants)),
             "primaryType": "GrantRequest",
             "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **GRANT_REQUEST_TYPES},
+        },
+        "grantAcceptance": {
+            "domain": grant_domain(domain.chain_id, to_checksum_address(domain.usage_grants)),
+            "primaryType": "GrantAcceptance",
+            "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, **GRANT_ACCEPTANCE_TYPES},
         },
     }
 

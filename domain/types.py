@@ -45,6 +45,28 @@ class GrantStatus(IntEnum):
     REVOKED = 2
 
 
+class PriceModel(IntEnum):
+    """UsageGrants.PriceModel: how a policy charges (in the settlement token's base units)."""
+
+    FREE = 0
+    PREPAID = 1  # per use, maxCount x price locked in escrow when the grant is issued
+    PAY_AFTER_USE = 2  # per use, settled from a usage statement the consumer signs per period
+    SUBSCRIPTION = 3  # price per started period of the grant's window, locked when issued
+
+    @classmethod
+    def parse(cls, name: str) -> "PriceModel":
+        """``"prepaid"`` / ``"pay-after-use"`` / ... -> PriceModel (a clear error naming the choices)."""
+        key = str(name).strip().upper().replace("-", "_")
+        if key not in cls.__members__:
+            raise ValueError(f"unknown price model {name!r} (choose {', '.join(m.label for m in cls)})")
+        return cls[key]
+
+    @property
+    def label(self) -> str:
+        """The name people and policy files use: ``free``, ``prepaid``, ``pay-after-use``, ``subscription``."""
+        return self.name.lower().replace("_", "-")
+
+
 def window_empty(start: int, end: int) -> bool:
     """True when the window ``[start, end)`` holds no instant (a Policy's invariant; domain.terms builds on it)."""
     return end <= start
@@ -128,12 +150,16 @@ class Policy:
     purposes: tuple[str, ...] = ()
     jurisdictions: tuple[str, ...] = ()
     epoch: int = 0
+    price_model: PriceModel = PriceModel.FREE
+    free_uses: int = 0  # free trial: a consumer's first uses are not charged (per-use models)
+    period: int = 0  # subscription: seconds per charged period
 
     def to_json(self) -> dict[str, Any]:
         """JSON view."""
         data = asdict(self)
         data["purposes"] = list(self.purposes)
         data["jurisdictions"] = list(self.jurisdictions)
+        data["price_model"] = PriceModel(self.price_model).label
         return data
 
     @classmethod
@@ -148,13 +174,16 @@ class Policy:
             raise ValueError("purposes and jurisdictions must be JSON lists")
         values["purposes"] = tuple(values.get("purposes", ()))
         values["jurisdictions"] = tuple(str(j).upper() for j in values.get("jurisdictions", ()))
+        if "price_model" in values:
+            values["price_model"] = PriceModel.parse(values["price_model"])
         policy = cls(**values)
         policy.validate()
         return policy
 
     def validate(self) -> None:
         """Raise ValueError for terms UsageGrants would reject (checked before anything is sent)."""
-        for name, bits in (("not_before", 32), ("not_after", 32), ("max_count", 24), ("price_per_access", 96)):
+        for name, bits in (("not_before", 32), ("not_after", 32), ("max_count", 24), ("price_per_access", 96),
+                           ("free_uses", 24), ("period", 32)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**bits:
                 raise ValueError(f"{name} must be an integer in [0, 2**{bits}), not {value!r}")
@@ -170,6 +199,20 @@ class Policy:
         bad = [j for j in self.jurisdictions if len(j) != 2 or not j.isascii() or not j.isalpha()]
         if bad:
             raise ValueError(f"jurisdictions must be ISO 3166-1 alpha-2 codes, not {', '.join(bad)}")
+        self.validate_pricing()
+
+    def validate_pricing(self) -> None:
+        """Raise ValueError for money terms UsageGrants refuses (GrantPricingInvalid), naming the fix."""
+        model = PriceModel(self.price_model)
+        if model is PriceModel.FREE and self.price_per_access:
+            raise ValueError("a free policy has no price: set price_model (prepaid, pay-after-use, subscription) "
+                             "or price_per_access 0")
+        if model is not PriceModel.FREE and not self.price_per_access:
+            raise ValueError(f"a {model.label} policy needs price_per_access > 0 (token base units)")
+        if (model is PriceModel.SUBSCRIPTION) != bool(self.period):
+            raise ValueError("period (seconds per charged period) is set for a subscription and only for one")
+        if self.free_uses and model not in (PriceModel.PREPAID, PriceModel.PAY_AFTER_USE):
+            raise ValueError("free_uses (a free trial) needs a per-use price model: prepaid or pay-after-use")
 
 
 @dataclass(frozen=True)
@@ -185,6 +228,7 @@ class GrantRequest:
     price_per_access: int
     nonce: int
     deadline: int
+    policy_epoch: int  # the policy the consumer agrees to (its epoch on-chain)
 
     def as_tuple(self) -> tuple[Any, ...]:
         """ABI tuple for UsageGrants calls."""
@@ -198,6 +242,7 @@ class GrantRequest:
             self.price_per_access,
             self.nonce,
             self.deadline,
+            self.policy_epoch,
         )
 
     def message(self) -> dict[str, Any]:
@@ -212,6 +257,7 @@ class GrantRequest:
             "pricePerAccess": self.price_per_access,
             "nonce": self.nonce,
             "deadline": self.deadline,
+            "policyEpoch": self.policy_epoch,
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -236,6 +282,7 @@ class GrantRequest:
             price_per_access=int(args["pricePerAccess"]),
             nonce=int(args["nonce"]),
             deadline=int(args["deadline"]),
+            policy_epoch=int(args["policyEpoch"]),
         )
 
 
