@@ -96,6 +96,12 @@ class _Client:
             return {}  # type: ignore[return-value]
         return self.sender.transact(fn)
 
+    def receipt_events(self, receipt: TxReceipt, event: str) -> list[Any]:
+        """This contract's ``event`` logs in a transaction receipt (other contracts' logs are skipped)."""
+        from web3.logs import DISCARD
+
+        return list(self.contract.events[event]().process_receipt(receipt, errors=DISCARD))
+
     def _logs(self, event: str, from_block: int | None = None, **filters: Any) -> list[Any]:
         start = self.chain.deployment.deploy_block if from_block is None else from_block
         ev = self.contract.events[event]()

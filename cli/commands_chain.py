@@ -154,17 +154,35 @@ def chain_status(c: CliContext, as_json: bool) -> None:
 @click.command()
 @click.option("--force", is_flag=True,
               help="Deploy new contracts even if this chain has this data dir's (orphans them; the old file is kept).")
+@click.option("--token", "token_kind", default=None, metavar="devnet|credits|ADDRESS",
+              help="What money is settled in: a devnet token the operator mints, credits (积分: points only "
+                   "members hold), or an existing ERC-20's address (default: settings, devnet).")
+@click.option("--royalty-bps", type=click.IntRange(0, 10_000), default=None,
+              help="Share (basis points) of a derived asset's revenue paid to its parents' owners (default 1000).")
+@click.option("--claim-window", "claim_window_s", type=click.IntRange(0, 2**32 - 1), default=None,
+              help="Seconds after a grant's end before anyone may release its escrow (default 7 days).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_cli
-def deploy(c: CliContext, force: bool, as_json: bool) -> None:
+def deploy(c: CliContext, force: bool, token_kind: str | None, royalty_bps: int | None, claim_window_s: int | None,
+           as_json: bool) -> None:
     """Compile and deploy every TDS contract; the signer becomes the operator.
 
     Refuses (exit 3) when the chain already has the contracts of this data dir's deployment file.
     """
     from chain.client import deploy_to
+    from domain.ids import is_address
+    from settlement.settings import SettlementSettings
 
     c.require_home()
-    deployment, path = deploy_to(c.settings, lambda: c.account_for("operator"), force=force)
+    money = SettlementSettings.load(c.home)
+    token_kind = token_kind or money.token
+    if token_kind not in ("devnet", "credits") and not is_address(token_kind):
+        raise click.BadParameter(f"{token_kind!r}: give devnet, credits or the 0x address of an ERC-20",
+                                 param_hint="--token")
+    options = {"token": token_kind,
+               "royalty_bps": money.royalty_bps if royalty_bps is None else royalty_bps,
+               "claim_window_s": money.claim_window_s if claim_window_s is None else claim_window_s}
+    deployment, path = deploy_to(c.settings, lambda: c.account_for("operator"), force=force, **options)
     if as_json:
         emit_json({"file": str(path), "chain_id": deployment.chain_id,
                    "contracts": {n: {"address": d.address, "tx": d.tx, "block": d.block}

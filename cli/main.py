@@ -34,10 +34,14 @@ SUMMARIES = {
     "chain": "The embedded anvil devnet (state kept in <home>/devnet).",
     "consumer": "Consumer side: browse a gateway's catalog, request grants, fetch data (signs with your key).",
     "deploy": "Compile and deploy every TDS contract; the signer becomes the operator.",
+    "dispute": "Disputes (争议仲裁): a party opens one with evidence, the operator (or arbitrator) rules.",
+    "escrow": "Prepaid escrow: deposit, see balances and locks, withdraw the free part, release ended grants.",
     "gateway": "The provider's gateway (HTTP API on 127.0.0.1).",
     "grant": "Grant requests at this provider's gateway: list, approve, deny, revoke.",
     "init": "Create the data dir: config, encrypted keystores, the gateway master key.",
     "participant": "Members of the data space (operator commands).",
+    "settle": "Settlement: price anchored use per period and pay the owners (provider), statements, earnings.",
+    "token": "The space's settlement token (devnet token or credits 积分): mint (operator), balances.",
 }
 
 
@@ -80,9 +84,10 @@ class LazyGroup(click.Group):
         except ImportError:  # the gateway commands need the gateway package's optional parts
             return
         commands_gateway.register(self)
-        from cli import commands_notary
+        from cli import commands_notary, commands_settle
 
         commands_notary.register(self)
+        commands_settle.register(self)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list of ``--help``: loaded commands' own help, the others' summaries (as click does)."""
