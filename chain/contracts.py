@@ -328,7 +328,7 @@ class GrantsClient(_Client):
         fn = self.contract.functions.issueGrant(
             request.as_tuple(), bytes.fromhex(signature[2:]), bytes.fromhex(acceptance[2:]))
         receipt = self._send(fn)
-        events = self.contract.events.GrantIssued().process_receipt(receipt)
+        events = self.receipt_events(receipt, "GrantIssued")
         return hex32(events[0]["args"]["grantId"]), receipt
 
     def revoke(self, request: GrantRequest) -> TxReceipt:
@@ -681,7 +681,7 @@ class DisputesClient(_Client):
         fn = self.contract.functions.open(request.as_tuple(), DISPUTE_SUBJECTS.index(subject), period_end,
                                           b32(evidence_hash), evidence_uri)
         receipt = self._send(fn)
-        events = self.contract.events.DisputeOpened().process_receipt(receipt)
+        events = self.receipt_events(receipt, "DisputeOpened")
         return int(events[0]["args"]["disputeId"]), receipt
 
     def submit_evidence(self, dispute_id: int, evidence_hash: str, evidence_uri: str) -> TxReceipt:

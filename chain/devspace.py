@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import urlparse
 
 from chain.client import Chain, deploy_to
@@ -33,14 +34,16 @@ def provision(
     members: Mapping[str, tuple[Role, str]],
     extra_accounts: Iterable[str] = (),
     suspended: Iterable[str] = (),
+    **deploy_options: Any,
 ) -> tuple[Devnet, Chain, Keystore]:
-    """Start the devnet at ``settings.rpc_url``, deploy, onboard ``members`` (name: (roles, jurisdiction))."""
+    """Start the devnet at ``settings.rpc_url``, deploy (``deploy_options``: see :func:`chain.deploy.deploy_all`),
+    onboard ``members`` (name: (roles, jurisdiction))."""
     devnet = Devnet(settings.devnet_dir, port=urlparse(settings.rpc_url).port or 8545)
     devnet.start()
     keystore = Keystore(settings.keystore_dir)
     for name in dict.fromkeys(("operator", *members, *extra_accounts)):
         devnet.fund(keystore.create(name))
-    deploy_to(settings, lambda: keystore.account("operator"))
+    deploy_to(settings, lambda: keystore.account("operator"), **deploy_options)
     chain = Chain.connect(settings)
     participants = ParticipantsClient(chain, chain.sender(keystore.account("operator")))
     for name, (roles, jurisdiction) in members.items():
