@@ -124,14 +124,21 @@ def settle_run(c: CliContext, period_text: str | None, statements_file: Path | N
     passes the space's royalty up its lineage. A period already settled is skipped; a disputed grant waits
     for the ruling; a pay-after-use grant waits for its consumer's signed statement.
     """
+    from settlement.periods import Period
     from settlement.statements import read_statements
 
-    period = _period(c, period_text)
     settler = _settler(c, batch_size)
     statements = {}
     if statements_file is not None:
         entries = read_statements(statements_file, c.chain().chain_id, settler.settlement.contract.address)
         statements = {e.statement.grant_id: e for e in entries}
+    if period_text is None and statements:  # settle what the consumers signed: the statements' period
+        ends = {e.statement.period_end for e in statements.values()}
+        if len(ends) != 1:
+            raise click.UsageError("the statements end at different times: give --period")
+        period = Period(min(e.statement.period_start for e in statements.values()), ends.pop())
+    else:
+        period = _period(c, period_text)
     plan = settler.plan(_usage(c, period), statements)
     result = None if dry_run or not plan.batches else settler.execute(plan)
     _print_run(c, plan, result, as_json)
@@ -173,12 +180,13 @@ def _print_run(c: CliContext, plan: Any, result: Any, as_json: bool) -> None:
 
 
 @settle.command("statements")
-@click.option("--period", "period_text", metavar="PERIOD", required=True,
-              help="The period (as for `tds settle run`; give a fixed one, e.g. 2026-12-01).")
+@click.option("--period", "period_text", metavar="PERIOD", default=None,
+              help="The period (as for `tds settle run`; default yesterday). `START/now` is fixed at the "
+                   "chain's time when written, and `tds settle run --statements` settles that period.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="Statements file to write (send each consumer its entries).")
 @pass_cli
-def settle_statements(c: CliContext, period_text: str, output: Path) -> None:
+def settle_statements(c: CliContext, period_text: str | None, output: Path) -> None:
     """Write the pay-after-use statements of a period for the consumers to sign (先用后付)."""
     from settlement.statements import write_statements
 
@@ -521,8 +529,9 @@ def dispute_show(c: CliContext, dispute_id: int, as_json: bool) -> None:
               help="Where to write the signed statements.")
 @pass_cli
 def sign_statements(c: CliContext, statements_file: Path, output: Path) -> None:
-    """Sign the pay-after-use statements addressed to you (EIP-712 UsageStatement) so they can be settled."""
-    from chain.contracts import SettlementClient
+    """Sign the pay-after-use statements addressed to you (EIP-712 UsageStatement) so they can be settled,
+    and allow Settlement to take their total from your wallet (ERC-20 approve)."""
+    from chain.contracts import SettlementClient, TokenClient
     from settlement.statements import read_statements, write_statements
     from settlement.statements import sign_statements as sign
 
@@ -537,5 +546,10 @@ def sign_statements(c: CliContext, statements_file: Path, output: Path) -> None:
           [[e.statement.grant_id, f"{when(e.statement.period_start)} .. {when(e.statement.period_end)}",
             e.statement.units, money.format(e.statement.amount)] for e in mine], title="you sign")
     write_statements(output, c.chain().chain_id, address, sign(entries, account, c.chain().chain_id, address))
-    out.print(f"signed {len(mine)} statement(s) -> {output}", highlight=False)
+    total = sum(e.statement.amount for e in mine)
+    tokens = TokenClient(c.chain(), c.chain().sender(account))
+    allowance = tokens.allowance(str(account.address), address)
+    tokens.approve(address, allowance + total)
+    out.print(f"signed {len(mine)} statement(s) -> {output}; Settlement may take {money.format(total)} "
+              f"from your wallet when they are settled", highlight=False)
 
