@@ -8,7 +8,13 @@
 Constraints: ``odrl:dateTime`` (window: ``odrl:gteq`` not_before, ``odrl:lt`` not_after),
 ``odrl:count`` (``odrl:lteq`` the per-grant cap), ``odrl:purpose`` and ``odrl:spatial`` (consumer
 jurisdiction, ISO 3166-1 alpha-2), each ``odrl:isAnyOf``; a price per access is an
-``odrl:compensate`` duty with an ``odrl:payAmount`` (``odrl:unit`` the settlement token). A
+``odrl:compensate`` duty with an ``odrl:payAmount`` (``odrl:unit`` the settlement token) that also
+states how it is paid: ``tds:priceModel`` (``prepaid``: the grant's maximum count locked in escrow when
+it is issued; ``pay-after-use``: settled per period from a statement the consumer signs;
+``subscription``: the price per started ``tds:period`` of the grant's window, locked when issued; a
+free policy has no duty), ``tds:freeUses`` (a free trial: the compensate duty does not apply to a
+consumer's first uses of the asset; left out when 0) and ``tds:period`` (a subscription's charged
+period in seconds, with ``tds:periodDuration`` the same as an ``xsd:duration``). A
 compute-only policy permits ``tds:compute`` and prohibits ``odrl:reproduce`` instead of permitting
 ``odrl:use``. Unbounded terms (0, no purposes, no jurisdictions) are left out. The policy's epoch is
 the last part of the offer's uid (``urn:tds:policy:<assetId>:<epoch>``), ``tds:autoApprove`` its
@@ -20,9 +26,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from domain.types import Policy
+from domain.types import Policy, PriceModel
 
-__all__ = ["asset_iri", "offer", "offered_policy", "policy_of"]
+__all__ = ["asset_iri", "duration", "offer", "offered_policy", "policy_of"]
 
 _DATETIME = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -63,6 +69,35 @@ def _constraints(policy: Policy) -> list[dict[str, Any]]:
     return out
 
 
+def duration(seconds: int) -> dict[str, str]:
+    """``seconds`` as an ``xsd:duration`` literal (``P30D``, ``PT1H30M``, ``PT0S``)."""
+    days, rest = divmod(int(seconds), 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    time_part = "".join(f"{v}{u}" for v, u in ((hours, "H"), (minutes, "M"), (secs, "S")) if v)
+    text = "P" + (f"{days}D" if days else "") + (f"T{time_part}" if time_part else "")
+    return {"@value": text if text != "P" else "PT0S", "@type": "xsd:duration"}
+
+
+def _compensate(policy: Policy) -> dict[str, Any]:
+    """The ``odrl:compensate`` duty of a paid policy: the amount, and how it is paid."""
+    price = {"@value": str(policy.price_per_access), "@type": "xsd:decimal"}
+    duty: dict[str, Any] = {
+        "@type": "odrl:Duty",
+        "odrl:action": {"@id": "odrl:compensate"},
+        "odrl:constraint": [_constraint("odrl:payAmount", "odrl:eq", price, unit="tds:SettlementToken")],
+    }
+    model = PriceModel(policy.price_model)
+    if model is not PriceModel.FREE:
+        duty["tds:priceModel"] = model.label
+    if policy.free_uses:
+        duty["tds:freeUses"] = policy.free_uses
+    if policy.period:
+        duty["tds:period"] = policy.period
+        duty["tds:periodDuration"] = duration(policy.period)
+    return duty
+
+
 def offer(asset_id: str, policy: Policy, assigner: str) -> dict[str, Any]:
     """The asset's policy as an ``odrl:Offer`` assigned by ``assigner`` (the provider's DID)."""
     target = {"@id": asset_iri(asset_id)}
@@ -72,13 +107,8 @@ def offer(asset_id: str, policy: Policy, assigner: str) -> dict[str, Any]:
         "odrl:target": target,
         "odrl:constraint": _constraints(policy),
     }
-    if policy.price_per_access:
-        price = {"@value": str(policy.price_per_access), "@type": "xsd:decimal"}
-        permission["odrl:duty"] = [{
-            "@type": "odrl:Duty",
-            "odrl:action": {"@id": "odrl:compensate"},
-            "odrl:constraint": [_constraint("odrl:payAmount", "odrl:eq", price, unit="tds:SettlementToken")],
-        }]
+    if policy.price_per_access or PriceModel(policy.price_model) is not PriceModel.FREE:
+        permission["odrl:duty"] = [_compensate(policy)]
     uid = f"urn:tds:policy:{asset_id}:{policy.epoch}"
     out: dict[str, Any] = {
         "@id": uid,
@@ -122,6 +152,12 @@ def policy_of(odrl_offer: dict[str, Any]) -> Policy:
         for c in duty.get("odrl:constraint", []):
             if c["odrl:leftOperand"] == "odrl:payAmount":
                 terms["price_per_access"] = _amount(c["odrl:rightOperand"])
+        if "tds:priceModel" in duty:
+            terms["price_model"] = PriceModel.parse(str(duty["tds:priceModel"]))
+        if "tds:freeUses" in duty:
+            terms["free_uses"] = _amount(duty["tds:freeUses"])
+        if "tds:period" in duty:
+            terms["period"] = _amount(duty["tds:period"])
     uid = str(odrl_offer.get("odrl:uid", ""))
     epoch = uid.rsplit(":", 1)[-1]
     return Policy(

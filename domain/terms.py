@@ -31,9 +31,11 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Protocol
 
-from domain.types import GrantRequest, Liveness, window_empty  # window_empty: the value rule a Policy checks
+from domain.types import GrantRequest, Liveness, PriceModel, window_empty  # window_empty: a Policy's rule
 
 __all__ = [
+    "EscrowState",
+    "LOCKED_MODELS",
     "PolicyTerms",
     "Refusal",
     "Term",
@@ -41,6 +43,8 @@ __all__ = [
     "count_allowed",
     "count_left",
     "declared_purpose_refusal",
+    "escrow_lock",
+    "escrow_refusal",
     "grant_state",
     "human_time",
     "issuance_refusal",
@@ -49,6 +53,7 @@ __all__ = [
     "liveness_reason",
     "purpose_allowed",
     "purpose_refusal",
+    "subscription_periods",
     "window_empty",
     "window_verdict",
     "window_within",
@@ -74,16 +79,21 @@ class PolicyTerms(Window, Protocol):
     @property
     def price_per_access(self) -> int: ...
 
+    @property
+    def epoch(self) -> int: ...
+
 
 class Term(Enum):
     """Which term refused."""
 
+    EPOCH = "policy_epoch"  # the request agrees to another policy epoch than the asset's current one
     DEADLINE = "deadline"  # the signed request's deadline has passed
     WINDOW = "window"
     COUNT = "count"
     PRICE = "price"
     PURPOSE = "purpose"
     JURISDICTION = "jurisdiction"
+    ESCROW = "escrow"  # a prepaid or subscription grant without the money locked for it
 
 
 @dataclass(frozen=True)
@@ -184,12 +194,17 @@ def jurisdiction_refusal(asset_id: str, region: str, allowed: bool, *, access: b
 def issuance_refusal(request: GrantRequest, policy: PolicyTerms, chain_time: int, now: int) -> Refusal | None:
     """Why a signed request may not become a grant under ``policy`` at both clocks, or None.
 
-    Judged in this order: the request's deadline, its window (non-empty, not over on either clock,
+    Judged in this order: the policy epoch the consumer agreed to (the asset's current one: a request
+    signed for an older offer is refused first, since fetching the offer again fixes every other
+    term), the request's deadline, its window (non-empty, not over on either clock,
     within the policy's), its count (1 .. the policy's cap) and its price (the policy's). Purpose
     and jurisdiction are asked of the chain (:func:`purpose_refusal`, :func:`jurisdiction_refusal`).
     """
     r = request
     latest = max(chain_time, now)
+    if r.policy_epoch != policy.epoch:
+        return Refusal(Term.EPOCH, f"the asset's policy changed (epoch {policy.epoch} is current, the request "
+                                   f"agrees to epoch {r.policy_epoch}): fetch the offer again and sign a new request")
     if r.deadline < latest:
         return Refusal(Term.DEADLINE, f"grant request deadline {human_time(r.deadline)} has passed "
                                       f"(now {human_time(latest)}): sign a new request")
@@ -204,6 +219,70 @@ def issuance_refusal(request: GrantRequest, policy: PolicyTerms, chain_time: int
         return Refusal(Term.COUNT, f"max_count must be 1..{policy.max_count or 'any'}")
     if r.price_per_access != policy.price_per_access:
         return Refusal(Term.PRICE, f"price_per_access must be {policy.price_per_access}")
+    return None
+
+
+# ---- escrow -------------------------------------------------------------------------------------------
+
+
+class EscrowState(Protocol):
+    """A paid grant's Settlement account as the escrow rule reads it (``chain.contracts.EscrowAccount``)."""
+
+    @property
+    def released(self) -> bool: ...
+
+    @property
+    def locked(self) -> int: ...
+
+    @property
+    def units(self) -> int: ...
+
+
+LOCKED_MODELS = (PriceModel.PREPAID, PriceModel.SUBSCRIPTION)
+"""Price models whose grant locks its price in escrow when it is issued (pay-after-use and free lock nothing)."""
+
+
+def subscription_periods(window: Window, period: int, until: int | None = None) -> int:
+    """Periods of ``period`` seconds of a subscription grant's window started by ``until`` (default: its end;
+    capped by it): every started period is charged (UsageGrants locks them all when it issues the grant,
+    Settlement charges them as they start)."""
+    end = window.not_after if until is None else min(until, window.not_after)
+    if period <= 0 or end <= window.not_before:
+        return 0
+    return (end - window.not_before + period - 1) // period
+
+
+def escrow_lock(request: GrantRequest, model: PriceModel, period: int) -> int:
+    """What UsageGrants locks from the consumer's free deposit when it issues ``request``: prepaid
+    ``max_count x price``, subscription ``every started period of the window x price``, else 0."""
+    if model is PriceModel.PREPAID:
+        return request.max_count * request.price_per_access
+    if model is PriceModel.SUBSCRIPTION:
+        return subscription_periods(request, period) * request.price_per_access
+    return 0
+
+
+def escrow_refusal(grant_id: str, model: PriceModel, request: GrantRequest, period: int,
+                   account: EscrowState | None) -> Refusal | None:
+    """None when a grant under ``model`` may be used as far as its escrow goes; else why not.
+
+    Prepaid and subscription grants are served only while their Settlement account exists, is not
+    released and still holds a lock, unless everything the lock was for has been charged (a
+    subscription's last period, a prepaid grant's every use). Other models have no lock to check.
+    """
+    if model not in LOCKED_MODELS:
+        return None
+    if account is None:
+        return Refusal(Term.ESCROW, f"grant {grant_id} is {model.label} but has no escrow account in Settlement: "
+                                    "it is not served")
+    if account.released:
+        return Refusal(Term.ESCROW, f"the escrow of grant {grant_id} was released to the consumer: the grant is "
+                                    "no longer paid for (request a new grant)")
+    if account.locked == 0:
+        charged = request.max_count if model is PriceModel.PREPAID else subscription_periods(request, period)
+        if not charged or account.units < charged:  # nothing known to be charged: fail closed
+            return Refusal(Term.ESCROW, f"the escrow of grant {grant_id} is empty (refunded or claimed): the rest "
+                                        "of the grant is not paid for (request a new grant)")
     return None
 
 

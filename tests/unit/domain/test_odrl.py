@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from domain import odrl
-from domain.types import Policy
+from domain.types import Policy, PriceModel
 
 ROOT = Path(__file__).resolve().parents[3]
 ASSET = "0x" + "ab" * 32
@@ -19,11 +19,21 @@ POLICIES = [
     Policy(),
     Policy(epoch=1),
     Policy(not_before=1_700_000_000, not_after=1_800_000_000, max_count=5, price_per_access=7, compute_only=True,
-           auto_approve=False, purposes=("research", "teaching"), jurisdictions=("DE", "FR"), epoch=3),
+           auto_approve=False, purposes=("research", "teaching"), jurisdictions=("DE", "FR"), epoch=3,
+           price_model=PriceModel.PREPAID, free_uses=2),
     Policy(not_after=2**32 - 1, purposes=("ä-research",), epoch=12),
-    Policy(not_before=1, max_count=2**24 - 1, price_per_access=2**96 - 1, jurisdictions=("US",), epoch=2),
+    Policy(not_before=1, max_count=2**24 - 1, price_per_access=2**96 - 1, jurisdictions=("US",), epoch=2,
+           price_model=PriceModel.PAY_AFTER_USE, free_uses=2**24 - 1),
     Policy(compute_only=True, epoch=4),
+    Policy(price_per_access=30, price_model=PriceModel.SUBSCRIPTION, period=30 * 86_400, epoch=5),
+    Policy(price_per_access=1, price_model=PriceModel.SUBSCRIPTION, period=2**32 - 1, epoch=6),
+    Policy(price_per_access=1, price_model=PriceModel.PAY_AFTER_USE, epoch=7),
 ]
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_the_policies_are_valid(policy: Policy) -> None:
+    policy.validate()  # the round trip is proven on policies UsageGrants accepts
 
 
 @pytest.mark.parametrize("policy", POLICIES)
@@ -55,13 +65,28 @@ def test_the_offer_is_written_as_before() -> None:
             ],
             "odrl:duty": [{"@type": "odrl:Duty", "odrl:action": {"@id": "odrl:compensate"}, "odrl:constraint": [
                 {**c("odrl:payAmount", "odrl:eq", {"@value": "7", "@type": "xsd:decimal"}),
-                 "odrl:unit": "tds:SettlementToken"}]}],
+                 "odrl:unit": "tds:SettlementToken"}], "tds:priceModel": "prepaid", "tds:freeUses": 2}],
         }],
         "tds:autoApprove": False,
         "odrl:prohibition": [{"@type": "odrl:Prohibition", "odrl:action": {"@id": "odrl:reproduce"},
                               "odrl:target": target}],
     }
     assert json.dumps(offer) == json.dumps(expected)  # byte for byte, key order included
+
+
+def test_the_price_model_is_stated_on_the_compensate_duty() -> None:
+    (duty,) = odrl.offer(ASSET, POLICIES[6], ASSIGNER)["odrl:permission"][0]["odrl:duty"]
+    assert duty["tds:priceModel"] == "subscription" and "tds:freeUses" not in duty
+    assert duty["tds:period"] == 30 * 86_400
+    assert duty["tds:periodDuration"] == {"@value": "P30D", "@type": "xsd:duration"}
+    (duty,) = odrl.offer(ASSET, POLICIES[8], ASSIGNER)["odrl:permission"][0]["odrl:duty"]
+    assert duty["tds:priceModel"] == "pay-after-use" and not {"tds:freeUses", "tds:period"} & set(duty)
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(0, "PT0S"), (59, "PT59S"), (3_600, "PT1H"), (5_400, "PT1H30M"),
+                                               (86_400, "P1D"), (90_061, "P1DT1H1M1S"), (2**32 - 1, "P49710DT6H28M15S")])
+def test_periods_are_xsd_durations(seconds: int, text: str) -> None:
+    assert odrl.duration(seconds) == {"@value": text, "@type": "xsd:duration"}
 
 
 def test_unbounded_terms_are_left_out() -> None:
@@ -72,18 +97,24 @@ def test_unbounded_terms_are_left_out() -> None:
 
 
 def test_reading_tolerates_compact_ids_bare_amounts_and_unknown_constraints() -> None:
-    offer = odrl.offer(ASSET, Policy(max_count=3, price_per_access=9, epoch=5), ASSIGNER)
+    paid = Policy(max_count=3, price_per_access=9, epoch=5, price_model=PriceModel.PREPAID, free_uses=1)
+    offer = odrl.offer(ASSET, paid, ASSIGNER)
     perm = offer["odrl:permission"][0]
     perm["odrl:action"] = "tds:compute"
     perm["odrl:constraint"].append({"odrl:leftOperand": "odrl:industry", "odrl:operator": "odrl:eq",
                                     "odrl:rightOperand": "health"})
     perm["odrl:duty"][0]["odrl:constraint"][0]["odrl:rightOperand"] = 9
-    assert odrl.policy_of(offer) == Policy(max_count=3, price_per_access=9, compute_only=True, epoch=5)
+    perm["odrl:duty"][0]["tds:freeUses"] = {"@value": "1", "@type": "xsd:nonNegativeInteger"}  # typed literal
+    assert odrl.policy_of(offer) == Policy(max_count=3, price_per_access=9, compute_only=True, epoch=5,
+                                           price_model=PriceModel.PREPAID, free_uses=1)
     assert odrl.offered_policy({"dct:title": "no policy"}) is None
     assert odrl.offered_policy({"odrl:hasPolicy": []}) is None
 
 
-_OTHER_READERS = {"cli/commands_gateway.py"}  # _summarise_offer: the offer as one line for people, not a policy
+_OTHER_READERS = {
+    "cli/commands_gateway.py",  # _summarise_offer: the offer as one line for people, not a policy
+    "examples/consumer_eth_account.py",  # a consumer without TDS code reads the price it must sign itself
+}
 
 
 def test_one_mapping_writes_and_reads_odrl() -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from domain import terms
 from domain.terms import Refusal, Term
-from domain.types import GrantRequest, Liveness, Policy
+from domain.types import GrantRequest, Liveness, Policy, PriceModel
 
 ROOT = Path(__file__).resolve().parents[3]
 ASSET = "0x" + "aa" * 32
@@ -20,8 +21,9 @@ T0 = 1_800_000_000  # 2027-01-15 08:00:00 UTC
 
 
 def request(not_before: int = T0, not_after: int = T0 + 100, max_count: int = 5, price: int = 0,
-            deadline: int = T0 + 1000) -> GrantRequest:
-    return GrantRequest(ASSET, "0x" + "22" * 20, "research", not_before, not_after, max_count, price, 1, deadline)
+            deadline: int = T0 + 1000, epoch: int = 0) -> GrantRequest:
+    return GrantRequest(ASSET, "0x" + "22" * 20, "research", not_before, not_after, max_count, price, 1, deadline,
+                        epoch)
 
 
 # ---- window ------------------------------------------------------------------------------------------
@@ -117,12 +119,16 @@ def test_purpose_and_jurisdiction_refusals_say_why() -> None:
 # ---- issuance -----------------------------------------------------------------------------------------
 
 
-POLICY = Policy(not_before=T0 - 1000, not_after=T0 + 1000, max_count=5, price_per_access=3)
+POLICY = Policy(not_before=T0 - 1000, not_after=T0 + 1000, max_count=5, price_per_access=3,
+                price_model=PriceModel.PREPAID)
 
 
 @pytest.mark.parametrize(
     ("req", "clocks", "term", "message"),
     [
+        (request(deadline=T0 - 1, price=2, epoch=1), (T0 - 5, T0), Term.EPOCH,  # first: a new offer fixes the rest
+         "the asset's policy changed (epoch 0 is current, the request agrees to epoch 1): fetch the offer again "
+         "and sign a new request"),
         (request(deadline=T0 - 1, price=3), (T0 - 5, T0), Term.DEADLINE,  # passed by the later clock
          "grant request deadline 2027-01-15 07:59:59 UTC has passed (now 2027-01-15 08:00:00 UTC): "
          "sign a new request"),
@@ -151,6 +157,67 @@ def test_issuance_accepts_terms_at_their_edges() -> None:
     late = Policy(not_before=T0)
     assert terms.issuance_refusal(request(T0 - 1), late, T0, T0) == Refusal(
         Term.WINDOW, f"window must lie within [{T0}, unbounded]")
+
+
+# ---- escrow ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Account:
+    released: bool = False
+    locked: int = 15
+    units: int = 0
+
+
+@pytest.mark.parametrize(
+    ("model", "period", "req", "lock"),
+    [
+        (PriceModel.FREE, 0, request(), 0),
+        (PriceModel.PAY_AFTER_USE, 0, request(price=3), 0),  # paid from the wallet per period: nothing locked
+        (PriceModel.PREPAID, 0, request(max_count=5, price=3), 15),
+        (PriceModel.SUBSCRIPTION, 30, request(T0, T0 + 100, price=7), 4 * 7),  # 4 started periods of 30 s
+        (PriceModel.SUBSCRIPTION, 100, request(T0, T0 + 100, price=7), 7),  # exactly one period
+        (PriceModel.SUBSCRIPTION, 99, request(T0, T0 + 100, price=7), 14),
+    ],
+)
+def test_the_escrow_lock_is_what_usage_grants_locks(model: PriceModel, period: int, req: GrantRequest,
+                                                     lock: int) -> None:
+    assert terms.escrow_lock(req, model, period) == lock
+
+
+def test_subscription_periods_are_started_periods_capped_by_the_window() -> None:
+    window = request(T0, T0 + 100)
+    assert terms.subscription_periods(window, 30) == 4
+    assert terms.subscription_periods(window, 30, T0) == 0 and terms.subscription_periods(window, 30, T0 + 1) == 1
+    assert terms.subscription_periods(window, 30, T0 + 61) == 3
+    assert terms.subscription_periods(window, 30, T0 + 10_000) == 4  # capped by the window's end
+    assert terms.subscription_periods(window, 0) == 0
+
+
+@pytest.mark.parametrize(
+    ("model", "account", "message"),
+    [
+        (PriceModel.FREE, None, None),
+        (PriceModel.PAY_AFTER_USE, None, None),  # nothing is locked for it: nothing to check
+        (PriceModel.PREPAID, Account(), None),
+        (PriceModel.PREPAID, None, f"grant {GRANT} is prepaid but has no escrow account in Settlement: it is not "
+                                   "served"),
+        (PriceModel.SUBSCRIPTION, Account(released=True), f"the escrow of grant {GRANT} was released to the "
+                                                          "consumer: the grant is no longer paid for "
+                                                          "(request a new grant)"),
+        (PriceModel.PREPAID, Account(locked=0, units=2), f"the escrow of grant {GRANT} is empty (refunded or "
+                                                         "claimed): the rest of the grant is not paid for "
+                                                         "(request a new grant)"),
+        (PriceModel.PREPAID, Account(locked=0, units=5), None),  # every use charged (and used)
+        (PriceModel.SUBSCRIPTION, Account(locked=0, units=3), f"the escrow of grant {GRANT} is empty (refunded or "
+                                                              "claimed): the rest of the grant is not paid for "
+                                                              "(request a new grant)"),
+        (PriceModel.SUBSCRIPTION, Account(locked=0, units=4), None),  # the last period charged: still paid for
+    ],
+)
+def test_escrow_refusals(model: PriceModel, account: Account | None, message: str | None) -> None:
+    refusal = terms.escrow_refusal(GRANT, model, request(T0, T0 + 100, max_count=5, price=3), 30, account)
+    assert refusal == (None if message is None else Refusal(Term.ESCROW, message))
 
 
 # ---- liveness -------------------------------------------------------------------------------------------
