@@ -132,14 +132,15 @@ class GatewayClient:
         duration_s: int = 86400,
         not_before: int | None = None,
     ) -> GrantRequest:
-        """A GrantRequest fitting the asset's offered policy (window, count cap, price)."""
+        """A GrantRequest fitting the asset's offered policy (window, count cap, price) and agreeing to
+        that policy's epoch (the gateway and UsageGrants refuse it once the policy has changed)."""
         offer = _offer(self.asset(asset_id))
         now = int(time.time())
         start = not_before if not_before is not None else max(offer["not_before"], now - 60)
         end = start + duration_s if not offer["not_after"] else min(start + duration_s, offer["not_after"])
         count = max_count or offer["max_count"] or 1
         return GrantRequest(asset_id.lower(), str(self.account.address), purpose, start, end, count,
-                            offer["price"], secrets.randbits(64), now + 600)
+                            offer["price"], secrets.randbits(64), now + 600, offer["epoch"])
 
     def request_grant(
         self, asset_id: str, purpose: str, max_count: int | None = None, duration_s: int = 86400
@@ -228,9 +229,10 @@ def _raise_for_error(resp: httpx.Response) -> None:
 
 
 def _offer(dataset: dict[str, Any]) -> dict[str, int]:
-    """Window, count cap and price from a dataset's ODRL offer (read by :func:`domain.odrl.offered_policy`)."""
+    """Window, count cap, price and policy epoch from a dataset's ODRL offer (read by
+    :func:`domain.odrl.offered_policy`)."""
     policy = offered_policy(dataset)
     if policy is None:
-        return {"not_before": 0, "not_after": 0, "max_count": 0, "price": 0}
+        return {"not_before": 0, "not_after": 0, "max_count": 0, "price": 0, "epoch": 0}
     return {"not_before": policy.not_before, "not_after": policy.not_after, "max_count": policy.max_count,
-            "price": policy.price_per_access}
+            "price": policy.price_per_access, "epoch": policy.epoch}

@@ -58,21 +58,30 @@ def signed(method: str, path: str, body: bytes = b"") -> dict:
 
 
 asset = os.environ["ASSET"]
-# 1. ask for a grant: sign the GrantRequest (UsageGrants domain), then sign the POST itself
+# 1. read the offer: the request agrees to its policy epoch (the last part of odrl:uid) and its price
+offer = checked(httpx.get(f"{GATEWAY}/assets/{asset}")).json()["odrl:hasPolicy"][0]
+epoch = int(offer["odrl:uid"].rsplit(":", 1)[-1])
+price = 0
+for duty in offer["odrl:permission"][0].get("odrl:duty", []):                # odrl:compensate, when paid
+    for constraint in duty["odrl:constraint"]:
+        if constraint["odrl:leftOperand"] == "odrl:payAmount":
+            price = int(constraint["odrl:rightOperand"]["@value"])  # prepaid/subscription: deposit first
+# 2. ask for a grant: sign the GrantRequest (UsageGrants domain), then sign the POST itself
 now = int(time.time())
 request = {"asset_id": asset, "consumer": consumer.address, "purpose": "research", "not_before": now - 60,
-           "not_after": now + 86400, "max_count": 2, "price_per_access": 0, "nonce": secrets.randbits(64),
-           "deadline": now + 600}
+           "not_after": now + 86400, "max_count": 2, "price_per_access": price, "nonce": secrets.randbits(64),
+           "deadline": now + 600, "policy_epoch": epoch}
 grant_doc = {**eip712["grantRequest"], "message": {
     "assetId": request["asset_id"], "consumer": request["consumer"], "purpose": request["purpose"],
     "notBefore": request["not_before"], "notAfter": request["not_after"], "maxCount": request["max_count"],
-    "pricePerAccess": request["price_per_access"], "nonce": request["nonce"], "deadline": request["deadline"]}}
+    "pricePerAccess": request["price_per_access"], "nonce": request["nonce"], "deadline": request["deadline"],
+    "policyEpoch": request["policy_epoch"]}}
 consent = consumer.sign_message(encode_typed_data(full_message=grant_doc)).signature.to_0x_hex()
 body = json.dumps({"request": request, "signature": consent}).encode()
 grant = checked(httpx.post(f"{GATEWAY}/grants", content=body,
                            headers={**signed("POST", "/grants", body), "Content-Type": "application/json"})).json()
 print(grant["grant_id"], grant["state"])                         # issued (auto-approve) or pending
-# 2. fetch the bytes under the grant
+# 3. fetch the bytes under the grant
 path = f"/assets/{asset}/data"
 resp = checked(httpx.get(GATEWAY + path, headers=signed("GET", path)))
 print(resp.status_code, resp.headers["X-Content-SHA256"], len(resp.content))
