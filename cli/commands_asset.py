@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from domain.ids import is_bytes32
-from domain.types import Asset, Policy
+from domain.types import Asset, Policy, PriceModel
 from cli.context import CliContext
 from cli.errors import CliFailure, Mismatch, NotFound
 from cli.output import byte_progress, did, emit_json, kv, table, titled, window
@@ -141,12 +141,36 @@ def title_lookup(c: CliContext) -> Callable[[str], str | None]:
     return title
 
 
+def _seconds(value: int) -> str:
+    """A period for people: ``30 d``, ``2 h``, ``90 s``."""
+    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
+        if value >= size and value % size == 0:
+            return f"{value // size} {unit}"
+    return f"{value} s"
+
+
+def price_summary(policy: Policy) -> str:
+    """How a policy charges, for people (amounts in the settlement token's base units)."""
+    model, price = PriceModel(policy.price_model), policy.price_per_access
+    if model is PriceModel.FREE:
+        return "free" if not price else f"price {price} per access (no price model: not a valid policy)"
+    if model is PriceModel.PREPAID:
+        text = f"prepaid: {price} per use, the grant's count locked in escrow when issued"
+    elif model is PriceModel.PAY_AFTER_USE:
+        text = f"pay after use: {price} per use, settled per period from a signed statement"
+    else:
+        text = f"subscription: {price} per {_seconds(policy.period)}, the grant's periods locked when issued"
+    if policy.free_uses:
+        text += f", first {policy.free_uses} uses free"
+    return text
+
+
 def policy_summary(policy: Policy | None) -> str:
     """A policy in one line for people."""
     if policy is None:
         return "none (cannot be granted)"
     parts = [f"epoch {policy.epoch}", window(policy.not_before, policy.not_after),
-             f"max {policy.max_count or 'unlimited'} per grant", f"price {policy.price_per_access} per access",
+             f"max {policy.max_count or 'unlimited'} per grant", price_summary(policy),
              f"purposes {', '.join(policy.purposes) or 'any'}",
              f"jurisdictions {', '.join(policy.jurisdictions) or 'any'}",
              f"approval {'automatic' if policy.auto_approve else 'by the provider'}"]

@@ -265,7 +265,20 @@ def _summarise_offer(offer: dict[str, Any]) -> str:
             left = str(con.get("odrl:leftOperand", "")).removeprefix("odrl:")
             op = str(con.get("odrl:operator", {}).get("@id", "")).removeprefix("odrl:")
             parts.append(f"{left} {_OPERATORS.get(op, op)} {right}")
+    if any(perm.get("odrl:duty") for perm in offer.get("odrl:permission", [])):
+        parts.append(_offer_price(offer))
     return "; ".join(str(p).removeprefix("odrl:") for p in parts) or "none"
+
+
+def _offer_price(offer: dict[str, Any]) -> str:
+    """The price terms of an offer with a compensate duty, as ``tds asset show`` prints a policy's."""
+    from cli.commands_asset import price_summary
+    from domain.odrl import policy_of
+
+    try:
+        return price_summary(policy_of(offer))
+    except (KeyError, TypeError, ValueError, IndexError):
+        return "price terms unreadable"
 
 
 _OPERATORS = {"eq": "=", "lt": "<", "lteq": "<=", "gt": ">", "gteq": ">=", "isAnyOf": "any of"}
@@ -280,7 +293,8 @@ def _grant_view(result: dict[str, Any]) -> dict[str, Any]:
     if req:
         view.update({"asset": req.get("asset_id"), "consumer": req.get("consumer"), "purpose": req.get("purpose"),
                      "window": window(int(req.get("not_before") or 0), int(req.get("not_after") or 0)),
-                     "price per access": req.get("price_per_access")})
+                     "price per access": req.get("price_per_access"),
+                     "policy epoch": req.get("policy_epoch")})
     return view
 
 

@@ -204,7 +204,7 @@ def _authorize(gw: Gateway, attempt: FetchAttempt, caller: Caller, range_header:
     asset_id = attempt.asset_id
     request, grant_id = _choose_grant(gw, attempt, caller)
     ctx = AccessContext(gw.view, caller.block, caller.participant, asset_id, gw.provider_address,
-                        grant_id, request, attempt.purpose)
+                        grant_id, request, attempt.purpose, settlement=gw.settlement)
     FETCH_POLICY(ctx)
     assert request is not None and grant_id is not None
     reader, first, start, end, size = _open(gw, asset_id, range_header)

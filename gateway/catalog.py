@@ -1,8 +1,9 @@
 """The provider's catalog as DCAT 3 JSON-LD, each dataset offering its usage policy in ODRL 2.2.
 
-The offer itself (constraints for window, count, purpose, jurisdiction, price; compute-only) is
-written by :func:`domain.odrl.offer`, the one policy <-> ODRL mapping; this module assembles the
-datasets and the catalog around it.
+The offer itself (constraints for window, count, purpose, jurisdiction, price; compute-only; how a
+paid offer is paid: ``tds:priceModel``, ``tds:freeUses``, ``tds:period`` on its ``odrl:compensate``
+duty; the policy epoch a grant request agrees to, in its uid) is written by :func:`domain.odrl.offer`,
+the one policy <-> ODRL mapping; this module assembles the datasets and the catalog around it.
 
 The document is linked data, not only JSON: the context types every property whose value names a
 thing (operands, operators, units, media types, uids) as ``@id``, so a JSON-LD processor (pyld,

@@ -71,8 +71,11 @@ class GrantRequestRow(SQLModel, table=True):
     updated_at: float = Field(default_factory=time.time)
 
     def request(self) -> GrantRequest:
-        """The signed request."""
-        return GrantRequest.from_json(json.loads(self.request_json))
+        """The signed request (a row written before requests carried a policy epoch reads epoch 0, which no
+        policy has: UsageGrants refuses it, as it refuses a request signed for another deployment)."""
+        data = json.loads(self.request_json)
+        data.setdefault("policy_epoch", 0)
+        return GrantRequest.from_json(data)
 
     def to_json(self) -> dict[str, Any]:
         """JSON view."""

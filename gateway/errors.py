@@ -10,8 +10,11 @@ Hierarchy::
         │                             gateway, expired request, replayed nonce, invalid or expired
         │                             session token
         ├── AccessDenied              membership, grant state, count, purpose, jurisdiction, compute-only
+        ├── PaymentRequired           a paid grant without its escrow: deposit too small to issue it,
+        │                             or its lock missing or released when it is used (402)
         ├── NotFound                  unknown asset, grant or request
-        ├── Conflict                  grant already requested/issued, request not pending
+        ├── Conflict                  grant already requested/issued, request not pending, the asset's
+        │                             policy changed since the request was signed
         ├── RateLimited               too many requests from this client, address or consumer (429)
         ├── ChainNotReady             node unreachable (fail closed; the chain view itself raises
         │                             chain.errors.ChainUnavailable / ChainStale, mapped here too)
@@ -180,6 +183,21 @@ class GrantDenied(AccessDenied):
     """The provider denied this grant request."""
 
 
+class PaymentRequired(ApiError):
+    """The grant is paid for in escrow (prepaid, subscription) and the money is not there."""
+
+
+class DepositTooSmall(PaymentRequired):
+    """The consumer's free deposit in Settlement is smaller than the lock the grant needs: nothing is issued.
+
+    ``detail``: ``needed``, ``available`` (token base units).
+    """
+
+
+class EscrowMissing(PaymentRequired):
+    """A prepaid or subscription grant whose Settlement account is missing, released or empty: not served."""
+
+
 class NotFound(ApiError):
     """The named resource does not exist (here)."""
 
@@ -198,6 +216,14 @@ class GrantNotPending(Conflict):
 
 class GrantAlreadyRevoked(GrantNotPending):
     """The grant is already revoked on-chain (a second revoke changes nothing)."""
+
+
+class PolicyChanged(Conflict):
+    """The request agrees to another policy epoch than the asset's current one: fetch the offer, sign again."""
+
+
+class AcceptanceInvalid(GatewayError):
+    """UsageGrants refused the provider's own acceptance signature (a gateway fault, not the consumer's)."""
 
 
 class HeadersTooLarge(BadRequest):
@@ -263,6 +289,9 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     ComputeOnly: (403, "compute_only"),
     GrantTermsInvalid: (422, "grant_terms_invalid"),
     GrantDenied: (403, "grant_denied"),
+    PaymentRequired: (402, "payment_required"),
+    DepositTooSmall: (402, "deposit_too_small"),
+    EscrowMissing: (402, "escrow_missing"),
     NotFound: (404, "not_found"),
     AssetNotFound: (404, "not_found"),
     ReceiptNotFound: (404, "not_found"),
@@ -271,6 +300,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     GrantExists: (409, "grant_exists"),
     GrantNotPending: (409, "grant_not_pending"),
     GrantAlreadyRevoked: (409, "grant_already_revoked"),
+    PolicyChanged: (409, "policy_changed"),
     RateLimited: (429, "rate_limited"),
     DatabaseUnavailable: (503, "database_unavailable"),
     LedgerUnreconciled: (503, "ledger_unreconciled"),
@@ -283,6 +313,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     StoreError: (500, "store_error"),
     DomainError: (400, "bad_request"),
     NotaryServiceError: (500, "internal_error"),
+    AcceptanceInvalid: (500, "acceptance_invalid"),
     GatewayError: (500, "internal_error"),
 }
 

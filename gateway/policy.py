@@ -17,13 +17,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from chain.contracts import GrantsClient, SettlementClient
 from chain.eip712 import grant_id as _eip712_grant_id
 from domain import terms
-from domain.types import GrantRequest, Liveness, Participant
+from domain.types import GrantRequest, Liveness, Participant, PriceModel
 from chain.view import ChainView
 from gateway.errors import (
     AssetInactive,
     ComputeOnly,
+    EscrowMissing,
     GrantAssetMismatch,
     GrantExpired,
     GrantMissing,
@@ -68,6 +70,7 @@ class AccessContext:
     request: GrantRequest | None = None
     purpose: str | None = None  # the purpose the caller declares for this access (None: the grant's)
     now: float = field(default_factory=time.time)  # the gateway's clock for this decision
+    settlement: SettlementClient | None = None  # escrow reads (None: a client over the view's chain)
 
 
 class Check(Protocol):
@@ -142,6 +145,36 @@ def grant_live(ctx: AccessContext) -> None:
         raise _LIVENESS_ERRORS[verdict](f"{reason} (block {ctx.block})", block=ctx.block)
 
 
+def grant_pricing(ctx: AccessContext) -> tuple[PriceModel, int]:
+    """(price model, period) of the policy epoch the grant was issued under, at the context's block: the
+    current policy's when the epoch is current (one cached read), else UsageGrants.pricingOf."""
+    assert ctx.request is not None
+    epoch = ctx.request.policy_epoch
+    current = ctx.view.policy(ctx.asset_id, ctx.block)
+    if current is not None and current.epoch == epoch:
+        return PriceModel(current.price_model), int(current.period)
+    grants: GrantsClient = ctx.view.grants
+    model, _free, period, _price = ctx.view.cached(
+        ("pricing", ctx.asset_id, epoch), ctx.block, lambda: grants.pricing_of(ctx.asset_id, epoch, ctx.block))
+    return model, period
+
+
+def escrow_funded(ctx: AccessContext) -> None:
+    """A prepaid or subscription grant still has its Settlement account, not released and holding a lock
+    (:func:`domain.terms.escrow_refusal`), read at the context's block; free and pay-after-use grants pass.
+    A node that does not answer refuses (ChainUnavailable), as every other check."""
+    assert ctx.request is not None and ctx.grant_id is not None
+    model, period = grant_pricing(ctx)
+    if model not in terms.LOCKED_MODELS:
+        return
+    settlement = ctx.settlement or SettlementClient(ctx.view.chain)
+    grant_id = ctx.grant_id
+    account = ctx.view.cached(("escrow", grant_id), ctx.block, lambda: settlement.account_of(grant_id, ctx.block))
+    refusal = terms.escrow_refusal(grant_id, model, ctx.request, account.period if account else period, account)
+    if refusal is not None:
+        raise EscrowMissing(f"{refusal.message} (block {ctx.block})", block=ctx.block)
+
+
 def purpose_allowed(ctx: AccessContext) -> None:
     """The declared purpose is the grant's, and the asset's current policy still allows it."""
     assert ctx.request is not None
@@ -172,5 +205,6 @@ def not_compute_only(ctx: AccessContext) -> None:
         raise ComputeOnly(f"asset {ctx.asset_id} is compute-only: raw bytes are never served")
 
 
-FETCH_POLICY = AllOf([asset_served, not_compute_only, grant_bound, grant_live, purpose_allowed, jurisdiction_allowed])
+FETCH_POLICY = AllOf([asset_served, not_compute_only, grant_bound, grant_live, escrow_funded, purpose_allowed,
+                      jurisdiction_allowed])
 """The checks every data access must pass (membership is checked by authentication)."""

@@ -17,21 +17,23 @@ from eth_account.signers.local import LocalAccount
 
 from chain.client import Chain
 from anchoring.notary import Notary
-from chain.contracts import AnchorsClient, AssetsClient, GrantsClient
-from chain.eip712 import GatewayDomain, recover_grant_signer, signature_problem
+from chain.contracts import AnchorsClient, AssetsClient, GrantsClient, SettlementClient
+from chain.eip712 import GatewayDomain, recover_grant_signer, sign_acceptance, signature_problem
 from chain.errors import ChainError, ChainUnavailable, ContractRevert
 from chain.keys import Keystore
 from chain.settings import ChainSettings
 from domain import terms
-from domain.types import GrantRequest, Policy
+from domain.types import GrantRequest, Policy, PriceModel
 from gateway.auth import Authenticator, Caller, SessionKeys
 from chain.view import ChainView
 from gateway.db import Database, GrantRequestRow, GrantState
 from gateway.errors import (
+    AcceptanceInvalid,
     AccessDenied,
     AssetInactive,
     BadSignature,
     ChainUnavailableError,
+    DepositTooSmall,
     GatewayError,
     GrantAlreadyRevoked,
     GrantExists,
@@ -44,6 +46,7 @@ from gateway.errors import (
     NonCanonicalSignature,
     NotMember,
     ParticipantSuspended,
+    PolicyChanged,
     PurposeNotAllowed,
     RequestExpired,
 )
@@ -76,6 +79,7 @@ class Gateway:
             sessions=SessionKeys.for_gateway(self.store.derive_key, self.domain),
         )
         self._grants_tx: GrantsClient | None = None
+        self._settlement: SettlementClient | None = None
 
     @classmethod
     def open(
@@ -120,6 +124,13 @@ class Gateway:
         if self._grants_tx is None:
             self._grants_tx = GrantsClient(self.chain, self.chain.sender(self.provider))
         return self._grants_tx
+
+    @property
+    def settlement(self) -> SettlementClient:
+        """A read-only Settlement client (deposits and escrow accounts; read through ``view.cached``)."""
+        if self._settlement is None:
+            self._settlement = SettlementClient(self.chain)
+        return self._settlement
 
     def assets_tx(self) -> AssetsClient:
         """An AssetRegistry client that signs as the provider."""
@@ -214,6 +225,7 @@ def submit_grant_request(gw: Gateway, caller: Caller, request: GrantRequest, sig
     grant_id = gw.grant_id(request)
     policy = gw.view.policy(request.asset_id, block)
     assert policy is not None
+    check_deposit(gw, request, block)  # before any row: a refused request leaves nothing behind
     state = GrantState.APPROVED if policy.auto_approve else GrantState.PENDING
     if not gw.db.add_grant_request(grant_id, request, signature, state):
         existing = gw.db.grant_request(grant_id)
@@ -245,7 +257,38 @@ def _check_terms(gw: Gateway, r: GrantRequest, caller: Caller, block: int) -> No
         raise _TERM_ERRORS.get(refusal.term, GrantTermsInvalid)(refusal.message)
 
 
+def check_deposit(gw: Gateway, request: GrantRequest, block: int | None = None) -> None:
+    """Refuse (DepositTooSmall) a prepaid or subscription request whose consumer's free deposit in
+    Settlement at ``block`` (default: the head) is smaller than the lock UsageGrants would take
+    (``domain.terms.escrow_lock``); free and pay-after-use requests lock nothing and pass."""
+    block = gw.view.head().number if block is None else block
+    policy = gw.view.policy(request.asset_id, block)
+    if policy is None:
+        raise NotFound(f"asset {request.asset_id} has no usage policy")
+    needed = terms.escrow_lock(request, PriceModel(policy.price_model), policy.period)
+    if not needed:
+        return
+    consumer = request.consumer
+    available = gw.view.cached(("deposit", consumer.lower()), block,
+                               lambda: gw.settlement.deposit_of(consumer, block))
+    if available < needed:
+        raise deposit_too_small(request, PriceModel(policy.price_model), needed, available)
+
+
+def deposit_too_small(request: GrantRequest, model: PriceModel, needed: int, available: int) -> DepositTooSmall:
+    """The refusal of a grant whose lock the consumer's free deposit does not cover, naming the fix."""
+    what = (f"{request.max_count} uses x {request.price_per_access}" if model is PriceModel.PREPAID
+            else f"every started period of the window x {request.price_per_access}")
+    short = needed - available
+    return DepositTooSmall(
+        f"this {model.label} grant locks {needed} ({what}; base units of the settlement token) from your free "
+        f"deposit in Settlement, which holds {available}: deposit at least {short} more "
+        f"(`tds escrow deposit base:{short}`), then request the grant again",
+        needed=needed, available=available, missing=short)
+
+
 _TERM_ERRORS: dict[terms.Term, type[GatewayError]] = {
+    terms.Term.EPOCH: PolicyChanged,
     terms.Term.DEADLINE: RequestExpired,
     terms.Term.PURPOSE: PurposeNotAllowed,
     terms.Term.JURISDICTION: JurisdictionNotAllowed,
@@ -270,22 +313,41 @@ _REVERTS: dict[str, type[GatewayError]] = {
     "AssetInactive": AssetInactive,
     "AssetUnknown": NotFound,
     "GrantPolicyMissing": NotFound,
+    "GrantPolicyChanged": PolicyChanged,
+    "GrantInvalidAcceptance": AcceptanceInvalid,
+    "EscrowDepositTooSmall": DepositTooSmall,
 }
 
 
-def translate_revert(exc: ContractRevert) -> GatewayError:
-    """The gateway error for a UsageGrants/registry revert."""
+def translate_revert(exc: ContractRevert, request: GrantRequest | None = None,
+                     model: PriceModel | None = None) -> GatewayError:
+    """The gateway error for a UsageGrants/registry/Settlement revert, its message naming the fix."""
+    args = exc.error_args
+    if exc.error_name == "EscrowDepositTooSmall" and request is not None and model is not None:
+        return deposit_too_small(request, model, int(args["needed"]), int(args["available"]))
+    if exc.error_name == "GrantPolicyChanged":
+        return PolicyChanged(f"the asset's policy changed (epoch {args.get('current')} is current, the request "
+                             f"agrees to epoch {args.get('requested')}): fetch the offer again and sign a new request")
+    if exc.error_name == "GrantInvalidAcceptance":
+        return AcceptanceInvalid(f"UsageGrants refused this gateway's acceptance signature ({exc}): the gateway's "
+                                 "provider key is not the asset's provider, or the gateway signs for another "
+                                 "UsageGrants deployment; check provider_account and the deployment file")
     return _REVERTS.get(exc.error_name, AccessDenied)(f"refused on-chain: {exc}")
 
 
 def _issue(gw: Gateway, grant_id: str) -> None:
+    """Put an APPROVED request on-chain with the provider's EIP-712 acceptance (ISSUED, else FAILED)."""
     row = gw.db.grant_request(grant_id)
     assert row is not None
+    request = row.request()
     try:
-        issued_id, receipt = gw.grants_tx().issue(row.request(), row.signature)
+        grants = gw.grants_tx()
+        assert gw.provider is not None  # grants_tx() refuses a gateway without a provider key
+        acceptance = sign_acceptance(gw.provider, gw.chain_id, gw.usage_grants, grant_id)
+        issued_id, receipt = grants.issue(request, row.signature, acceptance)
     except ContractRevert as exc:
         gw.db.transition(grant_id, (GrantState.APPROVED,), GrantState.FAILED, reason=str(exc))
-        raise translate_revert(exc) from exc
+        raise translate_revert(exc, request, _price_model(gw, request)) from exc
     except ChainError as exc:
         gw.db.transition(grant_id, (GrantState.APPROVED,), GrantState.FAILED, reason=str(exc))
         raise ChainUnavailableError(f"could not put the grant on-chain: {exc}") from exc
@@ -301,11 +363,24 @@ def list_grant_requests(gw: Gateway, state: GrantState | None = None) -> list[Gr
     return gw.db.grant_requests(state=state)
 
 
+def _price_model(gw: Gateway, request: GrantRequest) -> PriceModel:
+    """The price model of the policy epoch ``request`` agrees to (best effort, for messages: FREE if unread)."""
+    try:
+        return gw.view.grants.pricing_of(request.asset_id, request.policy_epoch)[0]
+    except Exception:  # noqa: BLE001 - only a message depends on it
+        return PriceModel.FREE
+
+
 def approve_grant(gw: Gateway, grant_id: str) -> GrantRequestRow:
-    """Approve a pending request: the provider puts the grant on-chain with the consumer's signature."""
+    """Approve a pending request: the provider puts the grant on-chain with the consumer's signature
+    and its own acceptance. A prepaid or subscription request whose consumer has not deposited its lock
+    stays pending (DepositTooSmall): approve it again once the deposit is there."""
     grant_id = grant_id.lower()
-    if gw.db.grant_request(grant_id) is None:
+    row = gw.db.grant_request(grant_id)
+    if row is None:
         raise NotFound(f"no grant request {grant_id}")
+    if row.state in (GrantState.PENDING.value, GrantState.FAILED.value):
+        check_deposit(gw, row.request())
     if not gw.db.transition(grant_id, (GrantState.PENDING, GrantState.FAILED), GrantState.APPROVED):
         raise GrantNotPending(f"grant request {grant_id} is not pending")
     _issue(gw, grant_id)

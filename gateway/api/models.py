@@ -42,6 +42,8 @@ class GrantRequestIn(BaseModel):
     price_per_access: int = Field(ge=0, lt=2**96)
     nonce: int = Field(ge=0, lt=2**256)
     deadline: int = Field(ge=0, lt=2**32)
+    policy_epoch: int = Field(ge=0, lt=2**32, description="the epoch of the asset's policy the consumer agrees to "
+                              "(the last part of the offer's odrl:uid)")
 
     def to_request(self) -> GrantRequest:
         """As the chain layer's value type (checksummed consumer, lower-case asset id)."""

@@ -16,7 +16,7 @@ from gateway.api.models import ErrorBody, GrantSubmission, SessionRequest
 ERRORS: dict[int | str, dict[str, Any]] = {  # always application/json, also beside JSON-LD or byte answers
     s: {"description": HTTPStatus(s).phrase,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
-    for s in (400, 401, 403, 404, 409, 413, 416, 421, 422, 429, 431, 500, 503)
+    for s in (400, 401, 402, 403, 404, 409, 413, 416, 421, 422, 429, 431, 500, 503)
 }
 """Every documented error response, by status (a route's ``responses``)."""
 ANY_ROUTE_ERRORS = (429, 431, 500, 503)  # per-client limit, request head bounds, last resort, database/ledger
