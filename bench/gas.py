@@ -18,9 +18,18 @@ if __name__ == "__main__" and sys.path and os.path.basename(sys.path[0]) == "ben
     sys.path[0] = os.path.dirname(sys.path[0])
 
 from bench.devspace import start_space  # noqa: E402
-from chain.contracts import AnchorsClient, AssetsClient, GrantsClient, ParticipantsClient, SettlementClient, TokenClient  # noqa: E402
-from chain.eip712 import sign_grant_request  # noqa: E402
-from domain.types import GrantRequest, Policy, Role  # noqa: E402
+from chain.contracts import (  # noqa: E402
+    AnchorsClient,
+    AssetsClient,
+    Claim,
+    GrantsClient,
+    ParticipantsClient,
+    SettlementClient,
+    Split,
+    TokenClient,
+)
+from chain.eip712 import sign_acceptance, sign_grant_request  # noqa: E402
+from domain.types import GrantRequest, Policy, PriceModel, Role  # noqa: E402
 
 COMMAND = ".venv/bin/python -m bench.gas"
 TARGETS = {"register_asset": 120_000, "issue_grant": 100_000, "anchor_root": 60_000}
@@ -50,31 +59,53 @@ def measure() -> dict[str, int]:
         policy = Policy(max_count=100, purposes=("research", "analytics"), jurisdictions=("DE", "FR"))
         gas["set_policy"] = grants.set_policy(a1, policy)["gasUsed"]
         now = int(time.time())
-        request = GrantRequest(a1, ks.address("consumer"), "research", now - 60, now + 86_400, 10, 0, 1, now + 600)
-        signature = sign_grant_request(ks.account("consumer"), chain.chain_id, chain.address("UsageGrants"), request)
-        _, receipt = grants.issue(request, signature)
+        request = GrantRequest(a1, ks.address("consumer"), "research", now - 60, now + 86_400, 10, 0, 1, now + 600,
+                               _epoch(grants, a1))
+        _, receipt = grants.issue(request, *_signatures(chain, ks, grants, request))
         gas["issue_grant"] = receipt["gasUsed"]
         gas["revoke_grant"] = grants.revoke(request)["gasUsed"]
         anchors = AnchorsClient(chain, provider)
         for leaves in (1, 1_000, 1_000_000):
             gas[f"anchor_root_{leaves}"] = anchors.anchor(_h(f"root-{leaves}".encode()), leaves, 1)["gasUsed"]
         gas["anchor_root"] = max(gas["anchor_root_1"], gas["anchor_root_1000"], gas["anchor_root_1000000"])
-        gas.update(_settlement(chain, ks, a3, now))
+        gas.update(_settlement(chain, ks, a3, a1, now))
     return gas
 
 
-def _settlement(chain, ks, asset_id: str, now: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def _epoch(grants: GrantsClient, asset_id: str) -> int:
+    state = grants.policy_state(asset_id)
+    assert state is not None, f"asset {asset_id} has no policy"
+    return state.epoch
+
+
+def _signatures(chain, ks, grants: GrantsClient, request: GrantRequest) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """(the consumer's request signature, the provider's acceptance)."""
+    usage_grants = chain.address("UsageGrants")
+    signature = sign_grant_request(ks.account("consumer"), chain.chain_id, usage_grants, request)
+    acceptance = sign_acceptance(ks.account("provider"), chain.chain_id, usage_grants, grants.hash_request(request))
+    return signature, acceptance
+
+
+def _settlement(chain, ks, asset_id: str, parent_id: str, now: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """A prepaid grant on a derived asset with two owners (its lock taken from a deposit), 10 anchored
+    uses settled with the parent's royalty."""
     provider = chain.sender(ks.account("provider"))
     grants = GrantsClient(chain, provider)
-    grants.set_policy(asset_id, Policy(price_per_access=10**18))
-    request = GrantRequest(asset_id, ks.address("consumer"), "any", now - 60, now + 86_400, 100, 10**18, 2, now + 600)
-    grants.issue(request, sign_grant_request(ks.account("consumer"), chain.chain_id, chain.address("UsageGrants"), request))
+    grants.set_policy(asset_id, Policy(price_per_access=10**18, price_model=PriceModel.PREPAID))
     TokenClient(chain, chain.sender(ks.account("operator"))).mint(ks.address("consumer"), 10**21)
-    TokenClient(chain, chain.sender(ks.account("consumer"))).approve(chain.address("Settlement"), 10**21)
-    receipt = SettlementClient(chain, provider).settle(
-        request, 10, "0x" + "00" * 32, (ks.address("provider"), ks.address("coowner")), (7000, 3000)
-    )
-    return {"settle_2_owners": receipt["gasUsed"]}
+    consumer = chain.sender(ks.account("consumer"))
+    TokenClient(chain, consumer).approve(chain.address("Settlement"), 10**20)
+    SettlementClient(chain, consumer).deposit(10**20)
+    request = GrantRequest(asset_id, ks.address("consumer"), "any", now - 60, now + 86_400, 100, 10**18, 2, now + 600,
+                           _epoch(grants, asset_id))
+    grant_id, issued = grants.issue(request, *_signatures(chain, ks, grants, request))
+    root = _h(b"receipts-of-the-period")
+    AnchorsClient(chain, provider).anchor(root, 10, AnchorsClient.KIND_RECEIPTS)
+    block_time = int(chain.head_reader().latest().timestamp)  # the period ends at the head, not after it
+    splits = (Split(asset_id, (ks.address("provider"), ks.address("coowner")), (7000, 3000), (1,)),
+              Split(parent_id, (), (), ()))
+    receipt = SettlementClient(chain, provider).settle(now - 60, block_time, root, [Claim(grant_id, 10, 0)], splits)
+    return {"issue_grant_prepaid": issued["gasUsed"], "settle_2_owners": receipt["gasUsed"]}
 
 
 def main() -> None:

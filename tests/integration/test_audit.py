@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from audit.receipts import ReceiptEntry, dump_receipts
-from chain.contracts import AnchorsClient, SettlementClient, TokenClient
-from chain.eip712 import sign_grant_request
+from chain.contracts import AnchorsClient, Claim, GrantsClient, SettlementClient, Split, TokenClient
+from chain.eip712 import sign_acceptance, sign_grant_request
 from chain.keys import Keystore
-from domain.types import GrantRequest, Policy
+from domain.types import GrantRequest, Policy, PriceModel
 from notary.proofs import ProofDocument, seal
 from notary.receipts import Receipt
 from tests.integration.conftest import Space
@@ -44,13 +44,20 @@ class Scenario:
     stored_asset: str
 
 
-def _grant(space: Space, asset: str, nonce: int) -> tuple[GrantRequest, str]:
+def _grant(space: Space, grants: GrantsClient, asset: str, nonce: int) -> str:
+    """A prepaid grant of 3 uses at 5 on ``asset``, issued with both signatures; returns its id."""
     chain = space.chain()
-    consumer = Keystore(space.settings.keystore_dir).account("consumer")
+    keys = Keystore(space.settings.keystore_dir)
+    consumer = keys.account("consumer")
+    policy = grants.policy_state(asset)
+    assert policy is not None
     now = int(time.time())
-    req = GrantRequest(asset, consumer.address, "research", 0, now + 86400, 3, 5, nonce, now + 3600)
-    sig = sign_grant_request(consumer, chain.chain_id, chain.address("UsageGrants"), req)
-    return req, sig
+    req = GrantRequest(asset, consumer.address, "research", 0, now + 86400, 3, 5, nonce, now + 3600, policy.epoch)
+    usage_grants = chain.address("UsageGrants")
+    sig = sign_grant_request(consumer, chain.chain_id, usage_grants, req)
+    acceptance = sign_acceptance(keys.account("provider"), chain.chain_id, usage_grants, grants.hash_request(req))
+    grant_id, _ = grants.issue(req, sig, acceptance)
+    return grant_id
 
 
 @pytest.fixture(scope="module")
@@ -64,14 +71,19 @@ def scenario(space: Space) -> Scenario:
                     owners=[space.address("provider"), space.address("provider2")], shares_bps=[7000, 3000])
     assets.register(model, 10, rand32(), "http://gw/model", parents=[clean])
     assets.register_version(raw, raw2, 10, rand32(), "http://gw/raw2")
-    grants.set_policy(clean, Policy(max_count=3, price_per_access=5, purposes=("research",), jurisdictions=("DE",)))
-    req1, sig1 = _grant(space, clean, int.from_bytes(os.urandom(8), "big"))
-    g1, _ = grants.issue(req1, sig1)
-    req2, sig2 = _grant(space, clean, int.from_bytes(os.urandom(8), "big"))
-    g2, _ = grants.issue(req2, sig2)
+    grants.set_policy(clean, Policy(max_count=3, price_per_access=5, purposes=("research",), jurisdictions=("DE",),
+                                    price_model=PriceModel.PREPAID))
+    chain = space.chain()
+    consumer = chain.sender(keys.account("consumer"))
+    TokenClient(chain, chain.sender(keys.account("operator"))).mint(space.address("consumer"), 1000)
+    TokenClient(chain, consumer).approve(chain.address("Settlement"), 30)
+    SettlementClient(chain, consumer).deposit(30)  # both grants lock 3 x 5
+    g1 = _grant(space, grants, clean, int.from_bytes(os.urandom(8), "big"))
+    g2 = _grant(space, grants, clean, int.from_bytes(os.urandom(8), "big"))
+    req1, req2 = grants.request_of(g1), grants.request_of(g2)
+    assert req1 is not None and req2 is not None
     grants.revoke(req2)
 
-    chain = space.chain()
     registry = chain.address("AnchorRegistry")
     now = int(time.time()) + 1
     receipts = [Receipt(f"r-{os.urandom(6).hex()}", g1, clean, req1.consumer, "research", "allow", 10, now + i,
@@ -81,10 +93,11 @@ def scenario(space: Space) -> Scenario:
     tx = AnchorsClient(chain, provider).anchor(batch.root, len(receipts), AnchorsClient.KIND_RECEIPTS)
     proofs = {rid: p.anchored(chain_id=chain.chain_id, contract=registry, anchor_tx=tx["transactionHash"].to_0x_hex(),
                               anchor_block=tx["blockNumber"]) for rid, p in batch.proofs.items()}
-    TokenClient(chain, chain.sender(keys.account("operator"))).mint(req1.consumer, 1000)
-    TokenClient(chain, chain.sender(keys.account("consumer"))).approve(chain.address("Settlement"), 1000)
-    SettlementClient(chain, provider).settle(req1, 2, batch.root, (space.address("provider"),
-                                             space.address("provider2")), (7000, 3000))
+    # 2 uses of g1 at 5 from its lock: 10 % royalty to raw (1), the rest 7000/3000 (provider2 2, provider 7)
+    splits = (Split(clean, (space.address("provider"), space.address("provider2")), (7000, 3000), (1,)),
+              Split(raw, (), (), ()))
+    period_end = int(chain.head_reader().latest().timestamp)
+    SettlementClient(chain, provider).settle(period_end - 3600, period_end, batch.root, [Claim(g1, 2, 0)], splits)
     entries = [ReceiptEntry(r, proofs[r.receipt_id]) for r in receipts]
     return Scenario(raw, clean, model, raw2, g1, g2, entries, proofs, data, raw)
 
@@ -111,7 +124,7 @@ def test_index_then_asset_history(space: Space, scenario: Scenario, tmp_path: Pa
     assert grants[scenario.g1]["signature"].startswith("0x") and len(grants[scenario.g1]["signature"]) == 132
     assert grants[scenario.g2]["revoked"]["by"] == space.address("provider")
     (settled,) = data["settlements"]
-    assert settled["amount"] == 10 and [p["amount"] for p in settled["payments"]] == [3, 7]
+    assert settled["amount"] == 10 and sorted(p["amount"] for p in settled["payments"]) == [1, 2, 7]
     assert [p["epoch"] for p in data["policies"]] == [1] and data["policies"][0]["jurisdictions"] == ["DE"]
     kinds = [t["kind"] for t in data["timeline"]]
     assert kinds[0] == "registered" and "grant_revoked" in kinds and kinds[-1] == "settled"
@@ -136,7 +149,7 @@ def test_participant_and_grant_history(space: Space, scenario: Scenario, capsys:
     assert p["status"] == "active" and p["roles"] == ["consumer"] and p["jurisdiction"] == "DE"
     assert {scenario.g1, scenario.g2} <= {g["grant_id"] for g in p["grants_as_consumer"]}
     owner2 = space.tds("audit", "participant", space.address("provider2"), "--json", capsys=capsys).json()
-    assert owner2["revenue_total"] >= 3
+    assert owner2["revenue_total"] >= 2
     g2 = space.tds("audit", "grant", scenario.g2, "--json", capsys=capsys).json()
     assert g2["state_at_head"] == "revoked" and g2["grant"]["consumer"] == space.address("consumer")
     g1 = space.tds("audit", "grant", scenario.g1, capsys=capsys)

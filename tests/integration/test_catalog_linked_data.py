@@ -24,7 +24,7 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import RDF
 
-from domain.types import Policy
+from domain.types import Policy, PriceModel
 from gateway.service import register_asset
 from tests.integration.gateway_fixtures import GatewayEnv, gw_env  # noqa: F401  (fixture)
 
@@ -46,14 +46,15 @@ def _node(asset_id: str) -> URIRef:
 
 @pytest.fixture(scope="module")
 def assets(gw_env: GatewayEnv) -> dict[str, str]:  # noqa: F811
-    """weather.csv (priced, windowed, purposes, jurisdictions), its version 2, a derived JSON, a compute-only blob."""
+    """weather.csv (prepaid with a free trial, windowed, purposes, jurisdictions), its version 2, a derived JSON,
+    a compute-only blob, a monthly subscription feed."""
     def file(name: str, data: bytes) -> Path:
         path = gw_env.home / name
         path.write_bytes(data)
         return path
 
     policy = Policy(not_before=1_700_000_000, not_after=4_000_000_000, max_count=5, price_per_access=7,
-                    purposes=("research",), jurisdictions=("DE", "FR"))
+                    purposes=("research",), jurisdictions=("DE", "FR"), price_model=PriceModel.PREPAID, free_uses=2)
     gw = gw_env.gateway
     weather = register_asset(gw, file("weather.csv", b"day,temp\n" + os.urandom(64).hex().encode()), policy,
                              title="Weather").asset_id
@@ -63,7 +64,10 @@ def assets(gw_env: GatewayEnv) -> dict[str, str]:  # noqa: F811
                              Policy(max_count=2), title="Monthly", parents=(weather,)).asset_id
     blob = register_asset(gw, file("model.bin", os.urandom(256)), Policy(compute_only=True),
                           title="Model").asset_id
-    return {"weather": weather, "v2": v2, "derived": derived, "blob": blob}
+    monthly = Policy(price_per_access=30, price_model=PriceModel.SUBSCRIPTION, period=30 * 86_400)
+    feed = register_asset(gw, file("feed.csv", b"t,v\n" + os.urandom(32).hex().encode()), monthly,
+                          title="Feed").asset_id
+    return {"weather": weather, "v2": v2, "derived": derived, "blob": blob, "feed": feed}
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +105,28 @@ def test_operands_operators_actions_units_are_iris(doc: dict[str, Any], assets: 
     assert Literal("2096-10-02T07:06:40Z", datatype=XSD.dateTime) in windows
     offer = g.value(_node(assets["weather"]), ODRL.hasPolicy)
     assert (offer, RDF.type, ODRL.Offer) in g and isinstance(g.value(offer, ODRL.assigner), URIRef)
+
+
+def test_offers_state_how_they_are_paid(doc: dict[str, Any], assets: dict[str, str]) -> None:
+    """The compensate duty names the price model, the free trial and a subscription's period (also an
+    xsd:duration); a free offer has no duty."""
+    g = _graph(doc)
+
+    def duty(asset_id: str) -> Any:
+        offer = g.value(_node(asset_id), ODRL.hasPolicy)
+        return g.value(g.value(offer, ODRL.permission), ODRL.duty)
+
+    weather, feed = duty(assets["weather"]), duty(assets["feed"])
+    assert (weather, ODRL.action, ODRL.compensate) in g
+    assert g.value(weather, TDS.priceModel) == Literal("prepaid") and g.value(weather, TDS.freeUses).value == 2
+    assert g.value(weather, TDS.period) is None
+    assert g.value(feed, TDS.priceModel) == Literal("subscription") and g.value(feed, TDS.freeUses) is None
+    assert g.value(feed, TDS.period).value == 30 * 86_400
+    assert g.value(feed, TDS.periodDuration) == Literal("P30D", datatype=XSD.duration)
+    assert duty(assets["derived"]) is None  # free
+    datasets = {d["dct:identifier"]: d for d in doc["dcat:dataset"]}
+    offered = datasets[assets["weather"]]["odrl:hasPolicy"][0]
+    assert offered["odrl:uid"].endswith(":1")  # the epoch a consumer's request agrees to
 
 
 def test_media_types_are_iana_iris(doc: dict[str, Any], assets: dict[str, str]) -> None:

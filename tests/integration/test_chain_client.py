@@ -12,7 +12,7 @@ import pytest
 
 from chain.contracts import AnchorsClient, AssetsClient, AssetState, GrantsClient
 from chain.devnet import Devnet
-from chain.eip712 import grant_id as local_grant_id, sign_grant_request
+from chain.eip712 import grant_id as local_grant_id, sign_acceptance, sign_grant_request
 from chain.errors import ChainError
 from chain.keys import Keystore
 from domain.types import GrantRequest, Liveness, Policy
@@ -26,12 +26,17 @@ def test_python_grant_digest_matches_contract_and_grant_lifecycle(space: Space) 
     asset_id = "0x" + hashlib.sha256(os.urandom(32)).hexdigest()
     assets.register(asset_id, 32, "0x" + "00" * 32, "urn:test")
     grants.set_policy(asset_id, Policy(purposes=("research",), max_count=5))
+    policy = grants.policy_state(asset_id)
+    assert policy is not None
     now = int(time.time())
-    req = GrantRequest(asset_id, space.address("consumer"), "research", now - 5, now + 3600, 5, 0, 42, now + 600)
+    req = GrantRequest(asset_id, space.address("consumer"), "research", now - 5, now + 3600, 5, 0, 42, now + 600,
+                       policy.epoch)
     ks = Keystore(space.settings.keystore_dir)
     chain = grants.chain
     sig = sign_grant_request(ks.account("consumer"), chain.chain_id, chain.address("UsageGrants"), req)
-    grant_id, receipt = grants.issue(req, sig)
+    acceptance = sign_acceptance(ks.account("provider"), chain.chain_id, chain.address("UsageGrants"),
+                                 grants.hash_request(req))
+    grant_id, receipt = grants.issue(req, sig, acceptance)
     assert grant_id == grants.hash_request(req)
     assert grant_id == local_grant_id(chain.chain_id, chain.address("UsageGrants"), req)  # no node needed
     assert receipt["gasUsed"] <= 100_000

@@ -24,7 +24,7 @@ import pytest
 
 from chain.devnet import Devnet
 from chain.devspace import free_port
-from chain.eip712 import sign_grant_request
+from chain.eip712 import sign_acceptance, sign_grant_request
 from chain.keys import Keystore
 from domain.types import GrantRequest, Policy
 from cli.main import main as tds_main
@@ -242,11 +242,15 @@ def test_revoking_a_revoked_grant_says_it_is_already_revoked(
     asset = _register(space, capsys, tmp_path, "--policy", '{"purposes":["research"]}')
     _, _, grants = space.clients("provider")
     now = int(time.time())
+    policy = grants.policy_state(asset)
+    assert policy is not None
     request = GrantRequest(asset, space.address("consumer"), "research", now - 5, now + 3600, 1, 0,
-                           int.from_bytes(os.urandom(8), "big"), now + 600)
-    consent = sign_grant_request(Keystore(space.settings.keystore_dir).account("consumer"), 31337,
-                                 grants.chain.address("UsageGrants"), request)
-    grant_id, _ = grants.issue(request, consent)
+                           int.from_bytes(os.urandom(8), "big"), now + 600, policy.epoch)
+    keys = Keystore(space.settings.keystore_dir)
+    usage_grants = grants.chain.address("UsageGrants")
+    consent = sign_grant_request(keys.account("consumer"), 31337, usage_grants, request)
+    acceptance = sign_acceptance(keys.account("provider"), 31337, usage_grants, grants.hash_request(request))
+    grant_id, _ = grants.issue(request, consent, acceptance)
     first = space.tds("grant", "revoke", grant_id, capsys=capsys)
     assert first.code == 0, first.err
     again = _refused(space, capsys, ["grant", "revoke", grant_id], 4)

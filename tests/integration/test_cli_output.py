@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from chain.eip712 import sign_grant_request
+from chain.eip712 import sign_acceptance, sign_grant_request
 from chain.keys import Keystore
 from domain.types import GrantRequest
 from cli.main import main as tds_main
@@ -78,11 +78,15 @@ def story(space: Space, tmp_path_factory: pytest.TempPathFactory) -> Story:
     chain = space.chain()
     consumer = Keystore(space.settings.keystore_dir).account("consumer")
     now = int(time.time())
-    req = GrantRequest(weather, consumer.address, "research", now - 60, now + 7 * 86400, 3, 0,
-                       int.from_bytes(os.urandom(8), "big"), now + 3600)
-    sig = sign_grant_request(consumer, chain.chain_id, chain.address("UsageGrants"), req)
     _, _, grants = space.clients("provider")
-    grant, _ = grants.issue(req, sig)
+    policy = grants.policy_state(weather)
+    assert policy is not None
+    req = GrantRequest(weather, consumer.address, "research", now - 60, now + 7 * 86400, 3, 0,
+                       int.from_bytes(os.urandom(8), "big"), now + 3600, policy.epoch)
+    sig = sign_grant_request(consumer, chain.chain_id, chain.address("UsageGrants"), req)
+    provider = Keystore(space.settings.keystore_dir).account("provider")
+    acceptance = sign_acceptance(provider, chain.chain_id, chain.address("UsageGrants"), grants.hash_request(req))
+    grant, _ = grants.issue(req, sig, acceptance)
     grants.revoke(req)
     _json_of(space, "audit", "index")
     return Story(weather, derived, grant)

@@ -71,7 +71,7 @@ def test_a_nonce_is_single_use_across_replicas(db_url: str) -> None:
 def test_grant_request_transitions_happen_once(db_url: str) -> None:
     a, b = Database.connect(db_url), Database.connect(db_url)
     gid = _gid()
-    req = GrantRequest(gid, "0x" + "11" * 20, "research", 0, 2**31, 3, 0, 1, 2**31)
+    req = GrantRequest(gid, "0x" + "11" * 20, "research", 0, 2**31, 3, 0, 1, 2**31, 1)
     assert a.add_grant_request(gid, req, "0x" + "22" * 65, GrantState.PENDING)
     assert not b.add_grant_request(gid, req, "0x" + "22" * 65, GrantState.PENDING)
     with ThreadPoolExecutor(8) as pool:

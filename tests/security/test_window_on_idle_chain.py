@@ -49,8 +49,10 @@ def assets(gw_env: GatewayEnv) -> list[str]:  # noqa: F811
 
 
 def _request(env: GatewayEnv, asset: str, not_before: int, not_after: int, deadline: int) -> GrantRequest:
+    policy = env.gateway.view.grants.policy_state(asset)
+    assert policy is not None
     return GrantRequest(asset, env.keystore.address("consumer"), "research", not_before, not_after, 5, 0,
-                        secrets.randbits(64), deadline)
+                        secrets.randbits(64), deadline, policy.epoch)
 
 
 def test_grant_past_its_window_is_refused_while_no_block_is_mined(gw_env: GatewayEnv,  # noqa: F811

@@ -4,7 +4,7 @@ Packages are rooms on floors; an import is an arrow and arrows only point down (
 
     cli, bench                      the tools (nothing imports them; tests may)
     gateway, audit                  the connector and the auditor's index
-    anchoring, client               the notary service; the consumer SDK
+    anchoring, client, settlement   the notary service; the consumer SDK; settlement runs and payouts
     chain, vault                    the only web3 user; the encrypted store
     domain, notary, config          pure: value types, ids, terms, ODRL; hashing, trees, receipts, proofs;
                                     the one settings reader and the schema migration runner (anyone may
@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("config", "domain", "notary", "chain", "vault", "anchoring", "client", "gateway", "audit", "cli", "bench")
+PACKAGES = ("config", "domain", "notary", "chain", "vault", "anchoring", "client", "settlement", "gateway", "audit",
+            "cli", "bench")
 TOOLS = {"cli", "bench", "tests", "scripts"}
 ALLOWED: dict[str, set[str]] = {
     "domain": set(),
@@ -34,6 +35,7 @@ ALLOWED: dict[str, set[str]] = {
     "config": set(),
     "anchoring": {"chain", "domain", "notary"},
     "client": {"chain", "domain"},
+    "settlement": {"anchoring", "chain", "domain", "notary"},  # config: anyone may import it
     "audit": {"chain", "domain", "notary", "vault"},
     "gateway": {"anchoring", "chain", "domain", "notary", "vault"},
     "cli": set(PACKAGES) - {"cli", "bench"},

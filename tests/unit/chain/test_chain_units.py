@@ -99,7 +99,7 @@ def test_policy_json_is_strict() -> None:
 
 def test_grant_request_signature_recovers_consumer() -> None:
     consumer = Account.create()
-    req = GrantRequest("0x" + "ab" * 32, consumer.address, "research", 1, 2**31, 5, 0, 7, 2**31)
+    req = GrantRequest("0x" + "ab" * 32, consumer.address, "research", 1, 2**31, 5, 0, 7, 2**31, 1)
     verifying = "0x" + "12" * 20
     sig = sign_grant_request(consumer, 31337, verifying, req)
     assert recover_grant_signer(31337, verifying, req, sig) == consumer.address

@@ -22,14 +22,14 @@ from domain.types import GrantRequest
 
 CONTRACT = "0x" + "55" * 20
 GRANT_TYPE = ("GrantRequest(bytes32 assetId,address consumer,string purpose,uint32 notBefore,uint32 notAfter,"
-              "uint24 maxCount,uint96 pricePerAccess,uint256 nonce,uint32 deadline)")
+              "uint24 maxCount,uint96 pricePerAccess,uint256 nonce,uint32 deadline,uint32 policyEpoch)")
 DOMAIN_TYPE = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
 
 REQUESTS = [
-    GrantRequest("0x" + "ab" * 32, "0x" + "11" * 20, "research", 1, 2, 3, 0, 4, 5),
-    GrantRequest("0x" + "00" * 32, "0x" + "ff" * 20, "", 0, 0, 0, 0, 0, 0),
+    GrantRequest("0x" + "ab" * 32, "0x" + "11" * 20, "research", 1, 2, 3, 0, 4, 5, 6),
+    GrantRequest("0x" + "00" * 32, "0x" + "ff" * 20, "", 0, 0, 0, 0, 0, 0, 0),
     GrantRequest("0x" + "7f" * 32, "0x" + "a0" * 20, "marketing ünïcode", 2**32 - 2, 2**32 - 1, 2**24 - 1,
-                 2**96 - 1, 2**256 - 1, 2**32 - 1),
+                 2**96 - 1, 2**256 - 1, 2**32 - 1, 2**32 - 1),
 ]
 
 
@@ -38,9 +38,11 @@ def _by_hand(chain_id: int, contract: str, req: GrantRequest) -> str:
     separator = keccak(encode(["bytes32", "bytes32", "bytes32", "uint256", "address"], [
         keccak(text=DOMAIN_TYPE), keccak(text="TDS UsageGrants"), keccak(text="1"), chain_id, contract]))
     struct = keccak(encode(
-        ["bytes32", "bytes32", "address", "bytes32", "uint32", "uint32", "uint24", "uint96", "uint256", "uint32"],
+        ["bytes32", "bytes32", "address", "bytes32", "uint32", "uint32", "uint24", "uint96", "uint256", "uint32",
+         "uint32"],
         [keccak(text=GRANT_TYPE), bytes.fromhex(req.asset_id[2:]), req.consumer, keccak(text=req.purpose),
-         req.not_before, req.not_after, req.max_count, req.price_per_access, req.nonce, req.deadline]))
+         req.not_before, req.not_after, req.max_count, req.price_per_access, req.nonce, req.deadline,
+         req.policy_epoch]))
     return "0x" + keccak(b"\x19\x01" + separator + struct).hex()
 
 
@@ -61,6 +63,7 @@ def test_grant_id_binds_chain_contract_and_every_field() -> None:
     assert grant_id(1, CONTRACT, req) != base
     assert grant_id(31337, "0x" + "56" * 20, req) != base
     assert grant_id(31337, CONTRACT, GrantRequest(**{**req.to_json(), "nonce": req.nonce + 1})) != base
+    assert grant_id(31337, CONTRACT, GrantRequest(**{**req.to_json(), "policy_epoch": req.policy_epoch + 1})) != base
 
 
 def test_signed_call_recovers_to_the_signer_and_binds_the_gateway() -> None:

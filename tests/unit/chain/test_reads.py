@@ -69,7 +69,7 @@ def test_jurisdiction_code_is_two_upper_case_bytes(text: str, code: bytes) -> No
 
 
 def test_requests_issued_rebuilds_the_signed_requests_from_events() -> None:
-    req = GrantRequest(ASSET, PROVIDER, "research", 1, 2, 3, 0, 4, 5)
+    req = GrantRequest(ASSET, PROVIDER, "research", 1, 2, 3, 0, 4, 5, 1)
     grants = GrantsClient(FakeChain({}))  # type: ignore[arg-type]
     seen: dict[str, Any] = {}
 
