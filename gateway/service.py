@@ -206,7 +206,11 @@ def set_policy(gw: Gateway, asset_id: str, policy: Policy) -> str:
 
 
 def submit_grant_request(gw: Gateway, caller: Caller, request: GrantRequest, signature: str) -> GrantRequestRow:
-    """Check a consumer-signed request against the asset's policy; auto-issue or keep it pending."""
+    """Check a consumer-signed request against the asset's policy; auto-issue or keep it pending.
+
+    A prepaid or subscription request is refused (DepositTooSmall, nothing stored or sent) while the
+    consumer's free deposit does not cover its lock, whether it would be issued now or wait for approval.
+    """
     if request.consumer.lower() != caller.address.lower():
         raise GrantNotYours("request.consumer must be the address that signs the call")
     problem = signature_problem(signature)  # what UsageGrants (OpenZeppelin ECDSA) would refuse
