@@ -31,6 +31,7 @@ from chain.contracts import (
 )
 from chain.eip712 import UsageStatement
 from chain.tx import TxSender
+from domain.terms import subscription_periods
 from domain.types import PriceModel
 from notary.receipts import Receipt
 from settlement.errors import SettlementError, StatementInvalid
@@ -240,11 +241,7 @@ class Settler:
         grant = self.grants.get(account.grant_id)
         if grant is None:
             return None
-        until = min(end, grant.not_after)
-        if until <= grant.not_before or account.period <= 0:
-            return None
-        started = -(-(until - grant.not_before) // account.period)
-        due = max(0, started - account.units)
+        due = max(0, subscription_periods(grant, account.period, end) - account.units)
         if due == 0:
             return None
         return PlannedClaim(account.grant_id, account.asset_id, account.consumer, account.price_model, start, end,
