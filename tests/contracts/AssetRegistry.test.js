@@ -2,7 +2,7 @@
 const { expect } = require('chai');
 const { ethers } = require('hardhat');
 const { loadFixture } = require('@nomicfoundation/hardhat-network-helpers');
-const { ROLE_PROVIDER, ASSET_URI, h, sha256, ownersHash, onboardedFixture } = require('./helpers');
+const { ROLE_PROVIDER, ASSET_URI, h, sha256, ownersHash, parentsHash, onboardedFixture } = require('./helpers');
 
 const A = sha256('asset A');
 const B = sha256('asset B');
@@ -270,6 +270,32 @@ describe('AssetRegistry', function () {
     it('rejects an unknown asset (AssetUnknown)', async function () {
       const { assets } = await loadFixture(onboardedFixture);
       await expect(assets.checkOwners(C, [], [])).to.be.revertedWithCustomError(assets, 'AssetUnknown').withArgs(C);
+    });
+  });
+
+  describe('payoutOf (provider, owners hash, parents hash)', function () {
+    it('keeps keccak256(abi.encode(parents)) in order; versions inherit owners and parents', async function () {
+      const { assets, provider, provider2, owner2 } = await loadFixture(onboardedFixture);
+      await assets.connect(provider).registerAsset(A, 1, h('m'), '', [], [], []);
+      await assets.connect(provider2).registerAsset(B, 1, h('m'), '', [], [owner2.address], [10000]);
+      let [prov, oh, ph] = await assets.payoutOf(A);
+      expect([prov, oh, ph]).to.deep.equal([provider.address, ethers.ZeroHash, ethers.ZeroHash]);
+      [prov, oh, ph] = await assets.payoutOf(B);
+      expect([prov, oh, ph]).to.deep.equal([provider2.address, ownersHash([owner2.address], [10000]), ethers.ZeroHash]);
+
+      const owners = [provider.address, owner2.address];
+      await assets.connect(provider).registerAsset(C, 2, h('m'), 'derived', [A, B], owners, [6000, 4000]);
+      [prov, oh, ph] = await assets.payoutOf(C);
+      expect(prov).to.equal(provider.address);
+      expect(oh).to.equal(ownersHash(owners, [6000, 4000]));
+      expect(ph).to.equal(parentsHash([A, B]));
+      expect(ph).to.not.equal(parentsHash([B, A])); // order matters
+      expect((await assets.getAsset(C)).parentsHash).to.equal(parentsHash([A, B]));
+
+      await assets.connect(provider).registerVersion(C, V2, 3, h('m2'), '');
+      expect(await assets.payoutOf(V2)).to.deep.equal([provider.address, ownersHash(owners, [6000, 4000]), parentsHash([A, B])]);
+      // an unknown asset has no provider
+      expect(await assets.payoutOf(sha256('nowhere'))).to.deep.equal([ethers.ZeroAddress, ethers.ZeroHash, ethers.ZeroHash]);
     });
   });
 });

@@ -3,20 +3,26 @@ const { expect } = require('chai');
 const { ethers } = require('hardhat');
 const { loadFixture, time } = require('@nomicfoundation/hardhat-network-helpers');
 const {
-  ROLE_CONSUMER, Liveness, GrantStatus, GRANT_REQUEST_TYPES, jur, h, sha256,
-  domainOf, signGrant, policy, request, onboardedFixture, policyFixture,
+  ROLE_CONSUMER, Liveness, GrantStatus, PriceModel, GRANT_REQUEST_TYPES, GRANT_ACCEPTANCE_TYPES, jur, h, sha256,
+  domainOf, signGrant, signAcceptance, signBoth, issue, policy, request, onboardedFixture, policyFixture,
 } = require('./helpers');
 
 const OTHER = sha256('other asset');
+
+/** issueGrant from `sender` (default: the provider) with `signer`'s request signature and the provider's acceptance. */
+async function issueTx(f, req, signer = f.consumer, sender = f.provider) {
+  const { sig, acceptance } = await signBoth(f, req, { consumer: signer, provider: f.provider });
+  return f.grants.connect(sender).issueGrant(req, sig, acceptance);
+}
 
 /** policyFixture + one issued grant (request() defaults). */
 async function grantFixture() {
   const f = await policyFixture();
   const req = request(f);
-  const sig = await signGrant(f.grants, f.consumer, req);
-  const grantId = await f.grants.connect(f.provider).issueGrant.staticCall(req, sig);
-  await f.grants.connect(f.provider).issueGrant(req, sig);
-  return { ...f, req, sig, grantId };
+  const { sig, acceptance } = await signBoth(f, req);
+  const grantId = await f.grants.connect(f.provider).issueGrant.staticCall(req, sig, acceptance);
+  await f.grants.connect(f.provider).issueGrant(req, sig, acceptance);
+  return { ...f, req, sig, acceptance, grantId };
 }
 
 describe('UsageGrants', function () {
@@ -33,12 +39,22 @@ describe('UsageGrants', function () {
       expect(p.anyPurpose).to.equal(false);
       expect(p.anyJurisdiction).to.equal(false);
       expect(p.epoch).to.equal(1n);
+      expect(p.priceModel).to.equal(BigInt(PriceModel.Free));
+      expect(p.freeUses).to.equal(0n);
+      expect(p.period).to.equal(0n);
 
-      const next = policy({ notBefore: 5, notAfter: 0, maxCount: 3, pricePerAccess: 42n, computeOnly: true, autoApprove: false, anyPurpose: false, epoch: 99 });
-      await expect(grants.connect(provider).setPolicy(assetId, next, [], []))
+      const next = policy({
+        notBefore: 5, notAfter: 0, maxCount: 3, pricePerAccess: 42n, computeOnly: true, autoApprove: false,
+        anyPurpose: false, epoch: 99, priceModel: PriceModel.PayAfterUse, freeUses: 2,
+      });
+      const tx = grants.connect(provider).setPolicy(assetId, next, [], []);
+      await expect(tx)
         .to.emit(grants, 'PolicySet')
         .withArgs(assetId, 2, 5, 0, 3, 42n, true, false, [], []);
+      await expect(tx).to.emit(grants, 'PricingSet').withArgs(assetId, 2, PriceModel.PayAfterUse, 2, 0);
       p = await grants.getPolicy(assetId);
+      expect(p.priceModel).to.equal(BigInt(PriceModel.PayAfterUse));
+      expect(p.freeUses).to.equal(2n);
       expect(p.epoch).to.equal(2n); // assigned, not taken from the argument
       expect(p.anyPurpose).to.equal(true);
       expect(p.anyJurisdiction).to.equal(true);
@@ -133,14 +149,17 @@ describe('UsageGrants', function () {
       expect(await grants.GRANT_REQUEST_TYPEHASH()).to.equal(
         ethers.id(ethers.TypedDataEncoder.from(GRANT_REQUEST_TYPES).encodeType('GrantRequest')),
       );
-      expect(await grants.connect(provider).issueGrant.staticCall(req, sig)).to.equal(expectedId);
+      const acceptance = await signAcceptance(grants, provider, expectedId);
+      expect(await grants.connect(provider).issueGrant.staticCall(req, sig, acceptance)).to.equal(expectedId);
 
-      await expect(grants.connect(provider).issueGrant(req, sig))
+      const tx = grants.connect(provider).issueGrant(req, sig, acceptance);
+      await expect(tx)
         .to.emit(grants, 'GrantIssued')
         .withArgs(
           expectedId, assetId, consumer.address, req.purpose, req.notBefore, req.notAfter,
-          req.maxCount, req.pricePerAccess, req.nonce, req.deadline, sig,
+          req.maxCount, req.pricePerAccess, req.nonce, req.deadline, 1, sig,
         );
+      await expect(tx).to.emit(grants, 'GrantAccepted').withArgs(expectedId, provider.address, 1, acceptance);
       const g = await grants.getGrant(expectedId);
       expect(g.consumer).to.equal(consumer.address);
       expect(g.notBefore).to.equal(BigInt(req.notBefore));
@@ -166,14 +185,14 @@ describe('UsageGrants', function () {
     it('commits to the price in the id; another nonce yields another grant', async function () {
       const f = await loadFixture(policyFixture);
       const { grants, provider, consumer, assetId } = f;
-      await grants.connect(provider).setPolicy(assetId, policy({ pricePerAccess: 5n }), [], []);
-      const req1 = request(f, { pricePerAccess: 5n, nonce: 1 });
-      const req2 = request(f, { pricePerAccess: 5n, nonce: 2 });
+      await grants.connect(provider).setPolicy(assetId, policy({ pricePerAccess: 5n, priceModel: PriceModel.PayAfterUse }), [], []);
+      const req1 = request(f, { pricePerAccess: 5n, nonce: 1, policyEpoch: 2 });
+      const req2 = request(f, { pricePerAccess: 5n, nonce: 2, policyEpoch: 2 });
       const id1 = await grants.hashGrantRequest(req1);
       const id2 = await grants.hashGrantRequest(req2);
       expect(id1).to.not.equal(id2);
-      await grants.connect(provider).issueGrant(req1, await signGrant(grants, consumer, req1));
-      await grants.connect(provider).issueGrant(req2, await signGrant(grants, consumer, req2));
+      await issueTx(f, req1, f.consumer);
+      await issueTx(f, req2, f.consumer);
       expect((await grants.getGrant(id1)).status).to.equal(GrantStatus.Active);
       expect((await grants.getGrant(id2)).status).to.equal(GrantStatus.Active);
       // the same terms at another price are not a grant
@@ -184,8 +203,8 @@ describe('UsageGrants', function () {
     });
 
     it('rejects a replay of the same signature (GrantAlreadyIssued)', async function () {
-      const { grants, provider, req, sig, grantId } = await loadFixture(grantFixture);
-      await expect(grants.connect(provider).issueGrant(req, sig))
+      const { grants, provider, req, sig, acceptance, grantId } = await loadFixture(grantFixture);
+      await expect(grants.connect(provider).issueGrant(req, sig, acceptance))
         .to.be.revertedWithCustomError(grants, 'GrantAlreadyIssued')
         .withArgs(grantId);
     });
@@ -194,13 +213,14 @@ describe('UsageGrants', function () {
       const f = await loadFixture(policyFixture);
       const { grants, provider, consumer, consumerFR } = f;
       const req = request(f);
+      const { acceptance } = await signBoth(f, req); // valid; the consumer's signature is checked first
       const byOther = await signGrant(grants, consumerFR, req);
-      await expect(grants.connect(provider).issueGrant(req, byOther))
+      await expect(grants.connect(provider).issueGrant(req, byOther, acceptance))
         .to.be.revertedWithCustomError(grants, 'GrantInvalidSignature')
         .withArgs(consumer.address);
       // consumer signed maxCount 10, provider submits 20
       const sig = await signGrant(grants, consumer, req);
-      await expect(grants.connect(provider).issueGrant({ ...req, maxCount: 20 }, sig))
+      await expect(grants.connect(provider).issueGrant({ ...req, maxCount: 20 }, sig, acceptance))
         .to.be.revertedWithCustomError(grants, 'GrantInvalidSignature')
         .withArgs(consumer.address);
       // signed for another verifying contract (cross-contract replay)
@@ -209,11 +229,11 @@ describe('UsageGrants', function () {
         GRANT_REQUEST_TYPES,
         req,
       );
-      await expect(grants.connect(provider).issueGrant(req, foreign))
+      await expect(grants.connect(provider).issueGrant(req, foreign, acceptance))
         .to.be.revertedWithCustomError(grants, 'GrantInvalidSignature')
         .withArgs(consumer.address);
       for (const junk of ['0x', ethers.hexlify(ethers.randomBytes(64)), sig.slice(0, -2) + '00']) {
-        await expect(grants.connect(provider).issueGrant(req, junk))
+        await expect(grants.connect(provider).issueGrant(req, junk, acceptance))
           .to.be.revertedWithCustomError(grants, 'GrantInvalidSignature')
           .withArgs(consumer.address);
       }
@@ -222,7 +242,7 @@ describe('UsageGrants', function () {
     it('rejects a purpose outside the policy (GrantPurposeNotAllowed)', async function () {
       const f = await loadFixture(policyFixture);
       const req = request(f, { purpose: 'marketing' });
-      await expect(f.grants.connect(f.provider).issueGrant(req, await signGrant(f.grants, f.consumer, req)))
+      await expect(issueTx(f, req, f.consumer))
         .to.be.revertedWithCustomError(f.grants, 'GrantPurposeNotAllowed')
         .withArgs(f.assetId, 'marketing');
     });
@@ -230,7 +250,7 @@ describe('UsageGrants', function () {
     it('rejects a consumer from a jurisdiction outside the policy (GrantJurisdictionNotAllowed)', async function () {
       const f = await loadFixture(policyFixture);
       const req = request(f, { consumer: f.consumerFR.address });
-      await expect(f.grants.connect(f.provider).issueGrant(req, await signGrant(f.grants, f.consumerFR, req)))
+      await expect(issueTx(f, req, f.consumerFR))
         .to.be.revertedWithCustomError(f.grants, 'GrantJurisdictionNotAllowed')
         .withArgs(f.assetId, jur('FR'));
     });
@@ -238,8 +258,8 @@ describe('UsageGrants', function () {
     it('accepts any purpose and jurisdiction under an open policy', async function () {
       const f = await loadFixture(policyFixture);
       await f.grants.connect(f.provider).setPolicy(f.assetId, policy(), [], []);
-      const req = request(f, { consumer: f.consumerFR.address, purpose: 'anything at all' });
-      await expect(f.grants.connect(f.provider).issueGrant(req, await signGrant(f.grants, f.consumerFR, req))).to.emit(
+      const req = request(f, { consumer: f.consumerFR.address, purpose: 'anything at all', policyEpoch: 2 });
+      await expect(issueTx(f, req, f.consumerFR)).to.emit(
         f.grants,
         'GrantIssued',
       );
@@ -247,10 +267,11 @@ describe('UsageGrants', function () {
 
     it('rejects a price different from the policy (GrantPriceMismatch)', async function () {
       const f = await loadFixture(policyFixture);
-      await f.grants.connect(f.provider).setPolicy(f.assetId, policy({ pricePerAccess: 10n }), [], []);
+      const pol = policy({ pricePerAccess: 10n, priceModel: PriceModel.PayAfterUse });
+      await f.grants.connect(f.provider).setPolicy(f.assetId, pol, [], []);
       for (const offered of [0n, 9n, 11n]) {
-        const req = request(f, { pricePerAccess: offered });
-        await expect(f.grants.connect(f.provider).issueGrant(req, await signGrant(f.grants, f.consumer, req)))
+        const req = request(f, { pricePerAccess: offered, policyEpoch: 2 });
+        await expect(issueTx(f, req, f.consumer))
           .to.be.revertedWithCustomError(f.grants, 'GrantPriceMismatch')
           .withArgs(offered, 10n);
       }
@@ -268,13 +289,13 @@ describe('UsageGrants', function () {
       ];
       for (const c of cases) {
         const req = request(f, c);
-        await expect(f.grants.connect(f.provider).issueGrant(req, await signGrant(f.grants, f.consumer, req)))
+        await expect(issueTx(f, req, f.consumer))
           .to.be.revertedWithCustomError(f.grants, 'GrantWindowInvalid')
           .withArgs(req.notBefore, req.notAfter);
       }
       // the exact policy window is fine
       const ok = request(f, { notBefore: pol.notBefore, notAfter: pol.notAfter });
-      await expect(f.grants.connect(f.provider).issueGrant(ok, await signGrant(f.grants, f.consumer, ok))).to.emit(
+      await expect(issueTx(f, ok, f.consumer)).to.emit(
         f.grants,
         'GrantIssued',
       );
@@ -284,24 +305,24 @@ describe('UsageGrants', function () {
       const f = await loadFixture(policyFixture);
       for (const maxCount of [0, 101]) {
         const req = request(f, { maxCount });
-        await expect(f.grants.connect(f.provider).issueGrant(req, await signGrant(f.grants, f.consumer, req)))
+        await expect(issueTx(f, req, f.consumer))
           .to.be.revertedWithCustomError(f.grants, 'GrantCountInvalid')
           .withArgs(maxCount, 100);
       }
       const ok = request(f, { maxCount: 100 });
-      await expect(f.grants.connect(f.provider).issueGrant(ok, await signGrant(f.grants, f.consumer, ok))).to.emit(
+      await expect(issueTx(f, ok, f.consumer)).to.emit(
         f.grants,
         'GrantIssued',
       );
       // policy maxCount 0 = no cap, but a grant still needs a positive count
       await f.grants.connect(f.provider).setPolicy(f.assetId, policy({ maxCount: 0 }), [], []);
-      const big = request(f, { maxCount: 2 ** 24 - 1 });
-      await expect(f.grants.connect(f.provider).issueGrant(big, await signGrant(f.grants, f.consumer, big))).to.emit(
+      const big = request(f, { maxCount: 2 ** 24 - 1, policyEpoch: 2 });
+      await expect(issueTx(f, big, f.consumer)).to.emit(
         f.grants,
         'GrantIssued',
       );
-      const zero = request(f, { maxCount: 0 });
-      await expect(f.grants.connect(f.provider).issueGrant(zero, await signGrant(f.grants, f.consumer, zero)))
+      const zero = request(f, { maxCount: 0, policyEpoch: 2 });
+      await expect(issueTx(f, zero, f.consumer))
         .to.be.revertedWithCustomError(f.grants, 'GrantCountInvalid')
         .withArgs(0, 0);
     });
@@ -309,9 +330,9 @@ describe('UsageGrants', function () {
     it('rejects a request past its deadline (GrantRequestExpired)', async function () {
       const f = await loadFixture(policyFixture);
       const req = request(f, { deadline: f.now + 60 });
-      const sig = await signGrant(f.grants, f.consumer, req);
+      const { sig, acceptance } = await signBoth(f, req);
       await time.increaseTo(f.now + 61);
-      await expect(f.grants.connect(f.provider).issueGrant(req, sig))
+      await expect(f.grants.connect(f.provider).issueGrant(req, sig, acceptance))
         .to.be.revertedWithCustomError(f.grants, 'GrantRequestExpired')
         .withArgs(f.now + 60);
     });
@@ -320,7 +341,7 @@ describe('UsageGrants', function () {
       const f = await loadFixture(policyFixture);
       await f.assets.connect(f.provider).registerAsset(OTHER, 1, h('m'), '', [], [], []);
       const req = request(f, { assetId: OTHER });
-      await expect(f.grants.connect(f.provider).issueGrant(req, await signGrant(f.grants, f.consumer, req)))
+      await expect(issueTx(f, req, f.consumer))
         .to.be.revertedWithCustomError(f.grants, 'GrantPolicyMissing')
         .withArgs(OTHER);
     });
@@ -328,9 +349,9 @@ describe('UsageGrants', function () {
     it('rejects anyone but the asset provider (GrantNotProvider), even the consumer', async function () {
       const f = await loadFixture(policyFixture);
       const req = request(f);
-      const sig = await signGrant(f.grants, f.consumer, req);
+      const { sig, acceptance } = await signBoth(f, req);
       for (const who of [f.provider2, f.consumer]) {
-        await expect(f.grants.connect(who).issueGrant(req, sig))
+        await expect(f.grants.connect(who).issueGrant(req, sig, acceptance))
           .to.be.revertedWithCustomError(f.grants, 'GrantNotProvider')
           .withArgs(f.assetId, who.address);
       }
@@ -339,14 +360,14 @@ describe('UsageGrants', function () {
     it('rejects a suspended provider and an inactive asset', async function () {
       const f = await loadFixture(policyFixture);
       const req = request(f);
-      const sig = await signGrant(f.grants, f.consumer, req);
+      const { sig, acceptance } = await signBoth(f, req);
       await f.participants.suspend(f.provider.address);
-      await expect(f.grants.connect(f.provider).issueGrant(req, sig))
+      await expect(f.grants.connect(f.provider).issueGrant(req, sig, acceptance))
         .to.be.revertedWithCustomError(f.participants, 'ParticipantNotActive')
         .withArgs(f.provider.address);
       await f.participants.reinstate(f.provider.address);
       await f.assets.connect(f.provider).deactivate(f.assetId);
-      await expect(f.grants.connect(f.provider).issueGrant(req, sig))
+      await expect(f.grants.connect(f.provider).issueGrant(req, sig, acceptance))
         .to.be.revertedWithCustomError(f.assets, 'AssetInactive')
         .withArgs(f.assetId);
     });
@@ -355,19 +376,195 @@ describe('UsageGrants', function () {
       const f = await loadFixture(policyFixture);
       const { grants, participants, provider, consumer, outsider, auditor } = f;
       await grants.connect(provider).setPolicy(f.assetId, policy(), [], []);
-      let req = request(f, { consumer: outsider.address });
-      await expect(grants.connect(provider).issueGrant(req, await signGrant(grants, outsider, req)))
+      let req = request(f, { consumer: outsider.address, policyEpoch: 2 });
+      await expect(issueTx(f, req, f.outsider))
         .to.be.revertedWithCustomError(participants, 'ParticipantUnknown')
         .withArgs(outsider.address);
-      req = request(f, { consumer: auditor.address });
-      await expect(grants.connect(provider).issueGrant(req, await signGrant(grants, auditor, req)))
+      req = request(f, { consumer: auditor.address, policyEpoch: 2 });
+      await expect(issueTx(f, req, f.auditor))
         .to.be.revertedWithCustomError(participants, 'ParticipantMissingRole')
         .withArgs(auditor.address, ROLE_CONSUMER);
       await participants.suspend(consumer.address);
-      req = request(f);
-      await expect(grants.connect(provider).issueGrant(req, await signGrant(grants, consumer, req)))
+      req = request(f, { policyEpoch: 2 });
+      await expect(issueTx(f, req, f.consumer))
         .to.be.revertedWithCustomError(participants, 'ParticipantNotActive')
         .withArgs(consumer.address);
+    });
+  });
+
+  describe('pricing (price models, free trial, subscription period)', function () {
+    const DAY = 86400;
+
+    it('rejects money terms that do not fit together (GrantPricingInvalid) and keeps the old policy', async function () {
+      const { grants, provider, assetId } = await loadFixture(policyFixture);
+      const bad = [
+        ['Free with a price', { priceModel: PriceModel.Free, pricePerAccess: 5n }],
+        ['Prepaid without a price', { priceModel: PriceModel.Prepaid, pricePerAccess: 0n }],
+        ['PayAfterUse without a price', { priceModel: PriceModel.PayAfterUse, pricePerAccess: 0n }],
+        ['Subscription without a price', { priceModel: PriceModel.Subscription, pricePerAccess: 0n, period: DAY }],
+        ['Subscription without a period', { priceModel: PriceModel.Subscription, pricePerAccess: 5n, period: 0 }],
+        ['a period on Free', { priceModel: PriceModel.Free, period: DAY }],
+        ['a period on Prepaid', { priceModel: PriceModel.Prepaid, pricePerAccess: 5n, period: DAY }],
+        ['a period on PayAfterUse', { priceModel: PriceModel.PayAfterUse, pricePerAccess: 5n, period: DAY }],
+        ['a free trial on Free', { priceModel: PriceModel.Free, freeUses: 1 }],
+        ['a free trial on Subscription', { priceModel: PriceModel.Subscription, pricePerAccess: 5n, period: DAY, freeUses: 1 }],
+      ];
+      for (const [label, terms] of bad) {
+        await expect(grants.connect(provider).setPolicy(assetId, policy(terms), [], []), label)
+          .to.be.revertedWithCustomError(grants, 'GrantPricingInvalid')
+          .withArgs(assetId);
+      }
+      const p = await grants.getPolicy(assetId);
+      expect(p.epoch).to.equal(1n);
+      expect(p.priceModel).to.equal(BigInt(PriceModel.Free));
+    });
+
+    it('emits PricingSet after PolicySet and records the terms per epoch (pricingOf)', async function () {
+      const { grants, provider, assetId } = await loadFixture(policyFixture);
+      // epoch 1 is the fixture's Free policy: nothing recorded
+      let pr = await grants.pricingOf(assetId, 1);
+      expect([pr.priceModel, pr.freeUses, pr.period, pr.price]).to.deep.equal([0n, 0n, 0n, 0n]);
+      const good = [
+        [{ priceModel: PriceModel.Prepaid, pricePerAccess: 7n, freeUses: 3 }, [1n, 3n, 0n, 7n]],
+        [{ priceModel: PriceModel.PayAfterUse, pricePerAccess: 9n, freeUses: 0 }, [2n, 0n, 0n, 9n]],
+        [{ priceModel: PriceModel.Subscription, pricePerAccess: 100n, period: DAY }, [3n, 0n, BigInt(DAY), 100n]],
+        [{ priceModel: PriceModel.Free }, [0n, 0n, 0n, 0n]],
+      ];
+      let epoch = 1;
+      for (const [terms, expected] of good) {
+        epoch += 1;
+        const tx = grants.connect(provider).setPolicy(assetId, policy(terms), [], []);
+        await expect(tx).to.emit(grants, 'PolicySet');
+        await expect(tx)
+          .to.emit(grants, 'PricingSet')
+          .withArgs(assetId, epoch, terms.priceModel, terms.freeUses || 0, terms.period || 0);
+        pr = await grants.pricingOf(assetId, epoch);
+        expect([pr.priceModel, pr.freeUses, pr.period, pr.price]).to.deep.equal(expected);
+      }
+      // the logs are ordered PolicySet, PricingSet
+      const receipt = await (await grants.connect(provider).setPolicy(assetId, policy(), [], [])).wait();
+      const names = receipt.logs.map((l) => grants.interface.parseLog(l).name);
+      expect(names).to.deep.equal(['PolicySet', 'PricingSet']);
+      // earlier epochs keep their terms (a grant agreed under epoch 2 stays Prepaid at 7)
+      pr = await grants.pricingOf(assetId, 2);
+      expect([pr.priceModel, pr.freeUses, pr.period, pr.price]).to.deep.equal([1n, 3n, 0n, 7n]);
+    });
+
+    it('rejects a paid policy while no Settlement is bound (GrantSettlementUnbound); Free is fine', async function () {
+      const f = await loadFixture(policyFixture);
+      const fresh = await ethers.deployContract('UsageGrants', [
+        await f.participants.getAddress(),
+        await f.assets.getAddress(),
+      ]);
+      expect(await fresh.settlement()).to.equal(ethers.ZeroAddress);
+      for (const terms of [
+        { priceModel: PriceModel.Prepaid, pricePerAccess: 5n },
+        { priceModel: PriceModel.PayAfterUse, pricePerAccess: 5n },
+        { priceModel: PriceModel.Subscription, pricePerAccess: 5n, period: DAY },
+      ]) {
+        await expect(fresh.connect(f.provider).setPolicy(f.assetId, policy(terms), [], []))
+          .to.be.revertedWithCustomError(fresh, 'GrantSettlementUnbound');
+      }
+      await expect(fresh.connect(f.provider).setPolicy(f.assetId, policy(), [], [])).to.emit(fresh, 'PricingSet');
+    });
+
+    it('opens no Settlement account for a Free grant', async function () {
+      const { settlement, grantId } = await loadFixture(grantFixture);
+      expect((await settlement.accountOf(grantId)).consumer).to.equal(ethers.ZeroAddress);
+    });
+  });
+
+  describe('policy epoch and the provider acceptance', function () {
+    it('rejects a request signed for another policy epoch (GrantPolicyChanged)', async function () {
+      const f = await loadFixture(policyFixture);
+      const { grants, provider, assetId } = f;
+      // the provider turns the free policy into a paid one after the consumer signed epoch 1
+      await grants.connect(provider).setPolicy(assetId, policy({ priceModel: PriceModel.PayAfterUse, pricePerAccess: 5n }), [], []);
+      for (const stale of [1, 3]) {
+        const req = request(f, { pricePerAccess: 5n, policyEpoch: stale });
+        await expect(issueTx(f, req))
+          .to.be.revertedWithCustomError(grants, 'GrantPolicyChanged')
+          .withArgs(stale, 2);
+      }
+      await expect(issueTx(f, request(f, { pricePerAccess: 5n, policyEpoch: 2 }))).to.emit(grants, 'GrantAccepted');
+    });
+
+    it('hashAcceptance is the EIP-712 GrantAcceptance digest', async function () {
+      const { grants, provider, grantId } = await loadFixture(grantFixture);
+      const value = { grantId, provider: provider.address };
+      expect(await grants.hashAcceptance(grantId, provider.address)).to.equal(
+        ethers.TypedDataEncoder.hash(await domainOf(grants), GRANT_ACCEPTANCE_TYPES, value),
+      );
+      expect(await grants.GRANT_ACCEPTANCE_TYPEHASH()).to.equal(
+        ethers.id(ethers.TypedDataEncoder.from(GRANT_ACCEPTANCE_TYPES).encodeType('GrantAcceptance')),
+      );
+      const acc = await signAcceptance(grants, provider, grantId);
+      expect(ethers.verifyTypedData(await domainOf(grants), GRANT_ACCEPTANCE_TYPES, value, acc)).to.equal(provider.address);
+    });
+
+    it('rejects an acceptance by someone else, over another grant or malformed (GrantInvalidAcceptance)', async function () {
+      const f = await loadFixture(policyFixture);
+      const { grants, provider, provider2, consumer } = f;
+      const req = request(f);
+      const { grantId, sig } = await signBoth(f, req);
+      const otherId = await grants.hashGrantRequest({ ...req, nonce: 2 });
+      const domain = await domainOf(grants);
+      const wrong = {
+        'signed by another provider': await signAcceptance(grants, provider2, grantId),
+        'signed by the consumer': await signAcceptance(grants, consumer, grantId),
+        'over another grant': await signAcceptance(grants, provider, otherId),
+        'naming another provider': await provider.signTypedData(domain, GRANT_ACCEPTANCE_TYPES, { grantId, provider: provider2.address }),
+        'in another domain': await provider.signTypedData(
+          { ...domain, name: 'TDS Settlement' }, GRANT_ACCEPTANCE_TYPES, { grantId, provider: provider.address },
+        ),
+        'the consumer request signature': sig,
+        empty: '0x',
+      };
+      for (const [label, acceptance] of Object.entries(wrong)) {
+        await expect(grants.connect(provider).issueGrant(req, sig, acceptance), label)
+          .to.be.revertedWithCustomError(grants, 'GrantInvalidAcceptance')
+          .withArgs(provider.address);
+      }
+      expect((await grants.getGrant(grantId)).status).to.equal(GrantStatus.None);
+    });
+
+    it('emits GrantAccepted (grant, provider, epoch, signature) after GrantIssued', async function () {
+      const f = await loadFixture(policyFixture);
+      const { grants, provider } = f;
+      const { grantId, acceptance, receipt } = await issue(f, request(f));
+      const logs = receipt.logs.map((l) => grants.interface.parseLog(l));
+      expect(logs.map((l) => l.name)).to.deep.equal(['GrantIssued', 'GrantAccepted']);
+      expect(logs[0].args.policyEpoch).to.equal(1n);
+      expect([...logs[1].args]).to.deep.equal([grantId, provider.address, 1n, acceptance]);
+    });
+  });
+
+  describe('bindSettlement', function () {
+    it('is bound by the fixture; a second bind fails (GrantBindUnauthorized)', async function () {
+      const { grants, settlement, admin } = await loadFixture(onboardedFixture);
+      expect(await grants.settlement()).to.equal(await settlement.getAddress());
+      await expect(grants.connect(admin).bindSettlement(admin.address))
+        .to.be.revertedWithCustomError(grants, 'GrantBindUnauthorized')
+        .withArgs(admin.address);
+    });
+
+    it('binds once, by an operator only, never to zero; emits SettlementBound', async function () {
+      const { participants, assets, settlement, admin, provider, outsider } = await loadFixture(onboardedFixture);
+      const fresh = await ethers.deployContract('UsageGrants', [await participants.getAddress(), await assets.getAddress()]);
+      const sAddr = await settlement.getAddress();
+      for (const who of [outsider, provider]) {
+        await expect(fresh.connect(who).bindSettlement(sAddr))
+          .to.be.revertedWithCustomError(fresh, 'GrantBindUnauthorized')
+          .withArgs(who.address);
+      }
+      await expect(fresh.connect(admin).bindSettlement(ethers.ZeroAddress))
+        .to.be.revertedWithCustomError(fresh, 'GrantBindUnauthorized')
+        .withArgs(admin.address);
+      await expect(fresh.connect(admin).bindSettlement(sAddr)).to.emit(fresh, 'SettlementBound').withArgs(sAddr);
+      expect(await fresh.settlement()).to.equal(sAddr);
+      await expect(fresh.connect(admin).bindSettlement(sAddr))
+        .to.be.revertedWithCustomError(fresh, 'GrantBindUnauthorized')
+        .withArgs(admin.address);
     });
   });
 
@@ -376,7 +573,7 @@ describe('UsageGrants', function () {
       const f = await loadFixture(policyFixture);
       const req = request(f, { notBefore: f.now + 1000, notAfter: f.now + 2000 });
       const id = await f.grants.hashGrantRequest(req);
-      await f.grants.connect(f.provider).issueGrant(req, await signGrant(f.grants, f.consumer, req));
+      await issueTx(f, req, f.consumer);
       expect(await f.grants.liveness(id)).to.equal(Liveness.NotYetValid);
       await time.increaseTo(f.now + 999);
       expect(await f.grants.liveness(id)).to.equal(Liveness.NotYetValid);
