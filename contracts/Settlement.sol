@@ -181,6 +181,19 @@ contract Settlement is ISettlement, EIP712 {
     }
 
     /// @inheritdoc ISettlement
+    function onRevoked(bytes32 grantId, address provider) external {
+        if (msg.sender != address(_grants)) revert SettlementUnauthorized(msg.sender);
+        Account storage a = _accounts[grantId];
+        if (a.consumer == address(0) || a.priceModel != IUsageGrants.PriceModel.Subscription) return;
+        uint256 keep = _periodsDue(grantId, a, uint32(block.timestamp)) * a.price; // periods started so far
+        uint256 locked = a.locked;
+        if (locked <= keep) return;
+        a.locked = uint96(keep);
+        _deposits[a.consumer] += locked - keep;
+        emit EscrowReleased(grantId, a.consumer, locked - keep, provider);
+    }
+
+    /// @inheritdoc ISettlement
     function freeze(bytes32 grantId) external {
         if (msg.sender != _disputes) revert SettlementUnauthorized(msg.sender);
         Account storage a = _accounts[grantId];
@@ -347,6 +360,12 @@ contract Settlement is ISettlement, EIP712 {
             return (amount, 0, bytes32(0));
         }
         if (c.units == 0) revert SettlementUnitsInvalid(c.grantId, 0, 1);
+        if (a.freeUses != 0 || model == IUsageGrants.PriceModel.PayAfterUse) {
+            // a Prepaid grant without a trial is capped by its lock (maxCount x price) already
+            uint256 cap = _grants.getGrant(c.grantId).maxCount;
+            uint256 left = cap > a.units ? cap - a.units : 0;
+            if (c.units > left) revert SettlementUnitsInvalid(c.grantId, c.units, left);
+        }
         root = period.root;
         if (root == bytes32(0)) revert SettlementRootNotAnchored(root);
         freeUnits = _takeTrial(a, c.units);
@@ -375,7 +394,9 @@ contract Settlement is ISettlement, EIP712 {
         uint256 end = periodEnd < g.notAfter ? periodEnd : g.notAfter;
         if (end <= g.notBefore) return 0;
         uint256 started = (end - g.notBefore + a.period - 1) / a.period;
-        return started > a.units ? started - a.units : 0;
+        uint256 due = started > a.units ? started - a.units : 0;
+        uint256 funded = a.locked / a.price; // after a revocation or a refund: only what is still locked
+        return due < funded ? due : funded;
     }
 
     /// @dev Free-trial units of this claim (a consumer's first `freeUses` uses of the asset).

@@ -162,6 +162,9 @@ contract UsageGrants is IUsageGrants, EIP712 {
         if (g.status == GrantStatus.Revoked) revert GrantAlreadyRevoked(grantId);
         g.status = GrantStatus.Revoked;
         emit GrantRevoked(grantId, assetId, msg.sender);
+        if (_pricing[assetId][request.policyEpoch].priceModel == PriceModel.Subscription) {
+            _settlement.onRevoked(grantId, msg.sender); // unstarted periods go back to the consumer
+        }
     }
 
     /// @inheritdoc IUsageGrants

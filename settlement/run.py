@@ -242,6 +242,7 @@ class Settler:
         if grant is None:
             return None
         due = max(0, subscription_periods(grant, account.period, end) - account.units)
+        due = min(due, account.locked // account.price)  # after a revocation or a refund: what is still locked
         if due == 0:
             return None
         return PlannedClaim(account.grant_id, account.asset_id, account.consumer, account.price_model, start, end,

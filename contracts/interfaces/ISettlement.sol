@@ -73,8 +73,8 @@ interface ISettlement {
     /// @param units Units claimed.
     /// @param leafCount Receipts under the root.
     error SettlementUnitsExceedRoot(uint256 units, uint256 leafCount);
-    /// @notice The units claimed do not fit the grant (zero per-use units, or Subscription periods that
-    ///         are not the ones started by the period's end).
+    /// @notice The units claimed do not fit the grant (zero per-use units, more uses than the grant's
+    ///         maxCount leaves, or Subscription periods that are not the funded ones started by the period's end).
     /// @param grantId The grant.
     /// @param units Units claimed.
     /// @param expected Units that would fit.
@@ -229,6 +229,12 @@ interface ISettlement {
         IUsageGrants.Pricing calldata pricing,
         uint256 lockAmount
     ) external;
+
+    /// @notice A grant was revoked (UsageGrants, inside revokeGrant): a Subscription keeps the lock of the
+    ///         periods started so far and returns the rest to the consumer's free deposit at once.
+    /// @param grantId The grant.
+    /// @param provider The revoking provider.
+    function onRevoked(bytes32 grantId, address provider) external;
 
     /// @notice Freeze a grant's account while a dispute is open (Disputes). No-op for a grant without one.
     /// @param grantId The grant.

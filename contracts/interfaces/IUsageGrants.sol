@@ -249,7 +249,8 @@ interface IUsageGrants {
     /// @return The digest.
     function hashAcceptance(bytes32 grantId, address provider) external view returns (bytes32);
 
-    /// @notice Revoke a grant; the asset's provider only. Effective from the next block.
+    /// @notice Revoke a grant; the asset's provider only. Effective from the next block. A Subscription
+    ///         grant's unstarted periods go back to the consumer's deposit at once (Settlement.onRevoked).
     /// @param request The signed request the grant was issued for (as in its GrantIssued event).
     /// @return grantId The revoked grant's id.
     function revokeGrant(GrantRequest calldata request) external returns (bytes32 grantId);
