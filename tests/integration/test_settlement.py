@@ -154,7 +154,7 @@ def test_subscription_charges_each_started_period(money: Money) -> None:
     m = money
     asset = m.asset("subscription")
     m.policy(asset, PriceModel.SUBSCRIPTION, 500, period=3600)
-    grant, _ = m.grant(asset, count=100, duration=3 * 3600)
+    grant, request = m.grant(asset, count=100, duration=3 * 3600)
     assert m.settlement().account_of(grant).locked == 3 * 500  # type: ignore[union-attr]
     m.mine()
     plan = _settler(m).plan(period_usage(m.engine, Period(m.now() - 120, m.now())))
@@ -162,6 +162,10 @@ def test_subscription_charges_each_started_period(money: Money) -> None:
     assert (claim.units, claim.amount) == (1, 500)
     _settler(m).execute(plan)
     assert m.settlement().account_of(grant).locked == 2 * 500  # type: ignore[union-attr]
+    deposit = m.settlement().deposit_of(m.address("consumer"))
+    m.grants("provider").revoke(request)  # the two unstarted periods go back at once
+    assert m.settlement().account_of(grant).locked == 0  # type: ignore[union-attr]
+    assert m.settlement().deposit_of(m.address("consumer")) == deposit + 2 * 500
 
 
 def test_dispute_freezes_settlement_and_a_refund_ruling_moves_the_money(money: Money) -> None:
