@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,6 +143,23 @@ class Money:
         notary.seal_all()
         notary.anchor_sealed()
 
+    def used_and_anchored(self, asset_id: str, grant_id: str, uses: int, consumer: str = "consumer") -> tuple[Any, str, int]:
+        """``uses`` allowed uses anchored by the notary, the period around them, and their usage root anchored
+        for the provider: (period, root, leaves)."""
+        from anchoring.notary import anchor_once
+        from settlement.periods import Period
+        from settlement.usage import period_usage, usage_root
+
+        start = time.time()
+        self.use(grant_id, asset_id, consumer=consumer, times=uses)
+        self.anchor()
+        time.sleep(1.05)  # the period ends after the uses' second
+        self.mine()
+        period = Period(int(start) - 1, self.now())
+        root, leaves = usage_root(period_usage(self.engine, period).grants[grant_id].receipts)
+        anchor_once(AnchorsClient(self.chain, self.sender("provider")), root, leaves, 1)
+        return period, root, leaves
+
     def mine(self, seconds: int = 0) -> None:
         """Advance the chain's clock and mine a block."""
         if seconds:
@@ -158,3 +177,15 @@ def open_money(home: Path, claim_window_s: int = 3600, token: str = "devnet") ->
 
     upgrade_database(engine)  # the gateway database's schema, as the gateway creates it
     return Money(home, devnet, chain, keystore, engine, url)
+
+
+@contextmanager
+def running_money(home: Path, mint: int = 0, deposit: int = 0, **options: Any) -> Iterator[Money]:
+    """:func:`open_money`, the consumer holding ``mint`` of which ``deposit`` is deposited; stopped on exit."""
+    money = open_money(home, **options)
+    try:
+        if mint:
+            money.fund("consumer", mint, deposit)
+        yield money
+    finally:
+        money.devnet.stop()

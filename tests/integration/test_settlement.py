@@ -20,7 +20,7 @@ from settlement.periods import Period
 from settlement.run import Settler
 from settlement.statements import sign_statements
 from settlement.usage import period_usage, usage_root
-from tests.integration.money import Money, open_money
+from tests.integration.money import Money, running_money
 
 PRICE = 1_000
 
@@ -28,12 +28,8 @@ PRICE = 1_000
 @pytest.fixture(scope="module")
 def money(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Money]:
     """A devnet with money: consumer holds 100,000 and has deposited 50,000."""
-    m = open_money(tmp_path_factory.mktemp("money"))
-    try:
-        m.fund("consumer", 100_000, 50_000)
+    with running_money(tmp_path_factory.mktemp("money"), 100_000, 50_000) as m:
         yield m
-    finally:
-        m.devnet.stop()
 
 
 def _settler(m: Money, batch_size: int = 200) -> Settler:

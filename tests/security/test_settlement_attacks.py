@@ -17,21 +17,19 @@ The attacks and what must hold (each leaves balances, locks and settled state ex
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from anchoring.notary import anchor_once
 from chain.contracts import AnchorsClient, Claim, SettlementClient, Split, TokenClient
 from chain.eip712 import UsageStatement
 from chain.errors import ContractRevert, TransactionFailed
 from domain.types import PriceModel
 from settlement.periods import Period
 from settlement.run import Settler
-from settlement.usage import period_usage, usage_root
-from tests.integration.money import Money, open_money
+from settlement.usage import period_usage
+from tests.integration.money import Money, running_money
 from tests.security.conftest import cast
 
 pytestmark = pytest.mark.integration
@@ -42,12 +40,8 @@ SIG_SETTLE = "settle(uint32,uint32,bytes32,(bytes32,uint32,uint16,bytes)[],(byte
 @pytest.fixture(scope="module")
 def m(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Money]:
     """A devnet with money; consumer deposited 100,000."""
-    money = open_money(tmp_path_factory.mktemp("money-attacks"))
-    try:
-        money.fund("consumer", 200_000, 100_000)
+    with running_money(tmp_path_factory.mktemp("money-attacks"), 200_000, 100_000) as money:
         yield money
-    finally:
-        money.devnet.stop()
 
 
 def key(m: Money, name: str) -> str:
@@ -90,15 +84,7 @@ def used_and_anchored(m: Money, price: int = 100, uses: int = 2) -> tuple[str, s
     asset = m.asset("attacked")
     m.policy(asset, PriceModel.PREPAID, price)
     grant, request = m.grant(asset, count=10)
-    start = time.time()
-    m.use(grant, asset, times=uses)
-    m.anchor()
-    time.sleep(1.05)
-    m.mine()
-    period = Period(int(start) - 1, m.now())
-    receipts = period_usage(m.engine, period).grants[grant].receipts
-    root, leaves = usage_root(receipts)
-    anchor_once(AnchorsClient(m.chain, m.sender("provider")), root, leaves, 1)
+    period, root, leaves = m.used_and_anchored(asset, grant, uses)
     return asset, grant, request, period, root, leaves
 
 
@@ -200,15 +186,7 @@ def test_a_statement_not_signed_by_the_consumer_is_refused(m: Money) -> None:
     asset = m.asset("postpaid")
     m.policy(asset, PriceModel.PAY_AFTER_USE, 50)
     grant, _ = m.grant(asset, count=5)
-    start = time.time()
-    m.use(grant, asset, times=2)
-    m.anchor()
-    time.sleep(1.05)
-    m.mine()
-    period = Period(int(start) - 1, m.now())
-    receipts = period_usage(m.engine, period).grants[grant].receipts
-    root, leaves = usage_root(receipts)
-    anchor_once(AnchorsClient(m.chain, m.sender("provider")), root, leaves, 1)
+    period, root, leaves = m.used_and_anchored(asset, grant, 2)
     statement = UsageStatement(grant, period.start, period.end, leaves, 100, root)
     by_provider = statement.sign(m.account("provider"), m.chain.chain_id, m.settlement().contract.address)
     before = state(m, grant)
@@ -253,8 +231,7 @@ def test_a_token_that_returns_false_or_reverts_credits_nothing(m: Money) -> None
 
 
 def test_credits_only_move_between_members(tmp_path_factory: pytest.TempPathFactory) -> None:
-    credits = open_money(tmp_path_factory.mktemp("credits"), token="credits")
-    try:
+    with running_money(tmp_path_factory.mktemp("credits"), token="credits") as credits:
         tokens = credits.token("operator")
         assert tokens.credits and tokens.decimals() == 0
         outsider = "0x" + "0b" * 20
@@ -270,5 +247,3 @@ def test_credits_only_move_between_members(tmp_path_factory: pytest.TempPathFact
         credits.policy(asset, PriceModel.PREPAID, 3)
         grant, _ = credits.grant(asset, count=10)  # locks 30 of the 60 deposited points
         assert credits.settlement().account_of(grant).locked == 30  # type: ignore[union-attr]
-    finally:
-        credits.devnet.stop()
