@@ -2,8 +2,9 @@
 
     app.include_router(audit_router(db.session))
 
-GET /audit/assets/{asset_id}, /audit/participants/{address}, /audit/grants/{grant_id}; 404 when
-the index does not know the thing, 422 for a malformed id.
+GET /audit/assets/{asset_id}, /audit/participants/{address}, /audit/grants/{grant_id},
+/audit/statements/{address} (``?period_start=&period_end=``, unix seconds), /audit/disputes,
+/audit/disputes/{dispute_id}; 404 when the index does not know the thing, 422 for a malformed id.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlmodel import Session
 
 from domain.ids import ADDRESS_PATTERN, BYTES32_PATTERN
 from audit.errors import InputInvalid, NotIndexed
-from audit.queries import asset_history, grant_history, participant_history
+from audit.queries import asset_history, dispute, disputes, grant_history, participant_history, statement
 
 
 def audit_router(session_factory: Callable[[], Session], prefix: str = "/audit") -> APIRouter:
@@ -46,5 +47,22 @@ def audit_router(session_factory: Callable[[], Session], prefix: str = "/audit")
     def get_grant(grant_id: str = Path(pattern=BYTES32_PATTERN)) -> dict[str, Any]:
         """Signed request, signature, issuance, revocation, settlements."""
         return answer(lambda s: grant_history(s, grant_id.lower()))
+
+    @router.get("/statements/{address}", summary="A participant's money statement")
+    def get_statement(address: str = Path(pattern=ADDRESS_PATTERN), period_start: int | None = None,
+                      period_end: int | None = None) -> dict[str, Any]:
+        """Paid and earned per asset and settled period, with the receipts roots; escrow moves."""
+        return answer(lambda s: statement(s, address, period_start, period_end))
+
+    @router.get("/disputes", summary="Every dispute")
+    def get_disputes() -> list[dict[str, Any]]:
+        """Disputes with their evidence, status and ruling."""
+        with session_factory() as s:
+            return [d.to_json() for d in disputes(s)]
+
+    @router.get("/disputes/{dispute_id}", summary="One dispute")
+    def get_dispute(dispute_id: int) -> dict[str, Any]:
+        """A dispute with its evidence, status and ruling."""
+        return answer(lambda s: dispute(s, dispute_id))
 
     return router

@@ -22,11 +22,31 @@
   under it (e.g. another provider anchoring a gateway's root first): that anchor is ignored |
 | no_receipts_verified | warning | receipts roots are anchored but not one receipt was verified against them |
 | settled_beyond_evidence | warning | more accesses settled than anchored receipts show |
+| settled_units_mismatch | error | a settled period's units are not the allowed receipts of its grant in the period |
+| usage_root_not_anchored | error | a settlement's receipts root is not anchored (kind 1) for the asset's provider |
+| usage_root_mismatch | error | the period's receipts of the grants settled under a root do not rebuild it |
+| settled_units_unchecked | info | no receipts (of the provider's assets) were supplied: settled units not checked |
+| payout_sum_mismatch | error | a settlement's RevenuePaid events do not add up to its amount |
+| payout_split_mismatch | error | the payouts are not the registered owners' shares and the lineage royalty |
+| payout_unchecked | info | the royalty in force is not in the index: the payout split was not checked |
+| settled_while_disputed | error | a period of a grant was settled while a dispute on the grant was open |
+| acceptance_missing | error | a grant has no GrantAccepted by its asset's provider |
+| acceptance_invalid | error | the acceptance is not the asset provider's EIP-712 signature over the grant |
+| consumer_signature_invalid | error | the grant's request does not hash to its id, or is not signed by its consumer |
+| signatures_unchecked | info | the UsageGrants address (EIP-712 domain) is unknown: signatures were not verified |
+
+Settlement checks mirror contracts/Settlement.sol: a per-use settlement (receipts root not zero) covers the allowed
+receipts of its grant with access time in ``[periodStart, periodEnd)``; its root is the StandardMerkleTree (receipt
+leaf encoding) over every allowed receipt with a grant id in that period of the provider's gateway ledger (the
+supplied receipts of that provider's assets); payouts follow ``_pay`` (royalty to parents in equal parts, dust to
+the first, recursively up to :data:`MAX_ROYALTY_DEPTH` steps; the rest by shares, dust to the first owner; the
+provider when the asset has no owners).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -36,14 +56,20 @@ from eth_utils import to_checksum_address
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from audit.db import AnchorRow, AssetRow, GrantRow, RevocationRow, SettlementRow
-from audit.queries import anchors_by_root, receipt_evidence
+from audit.db import (
+    AcceptanceRow, AnchorRow, AssetRow, AssetVersionRow, GrantRow, RevenueRow, RevocationRow, SettlementRow,
+)
+from audit.queries import ZERO32, anchors_by_root, index_chain_id, open_dispute_spans, receipt_evidence, royalty_at
 from audit.receipts import Evidence, ReceiptEntry, anchored_allowed
 from domain.terms import count_exceeded, window_verdict
-from domain.types import Liveness
+from domain.types import GrantRequest, Liveness
 from notary.merkle import StandardMerkleTree
 from notary.proofs import did_pkh
 from notary.receipts import RECEIPT_LEAF_ENCODING
+
+MAX_ROYALTY_DEPTH = 4
+"""Lineage steps a royalty travels up at most (Settlement.MAX_ROYALTY_DEPTH)."""
+BPS = 10_000
 
 FileCheck = Callable[[str], "bool | None"]
 """asset id -> True (stored bytes match the id), False (they do not), None (not stored here)."""
@@ -53,7 +79,7 @@ FileCheck = Callable[[str], "bool | None"]
 class Finding:
     """One thing that does not add up."""
 
-    severity: str  # error | warning
+    severity: str  # error | warning | info
     code: str
     subject: str
     message: str
@@ -85,11 +111,13 @@ class CheckReport:
 
 
 def run_check(s: Session, receipts: Sequence[ReceiptEntry] = (), file_check: FileCheck | None = None,
-              chain_id: int | None = None) -> CheckReport:
+              chain_id: int | None = None, usage_grants: str | None = None) -> CheckReport:
     """Check receipts against grants, grant use against maxCount, anchored roots against receipts and the
     providers they were anchored for (a receipt counts only under a root anchored for its asset's provider,
-    by it or its notary key: the indexed ``RootAnchored`` says for whom), files. ``chain_id`` names parties
-    by DID."""
+    by it or its notary key: the indexed ``RootAnchored`` says for whom), settlements against the receipts and
+    the registered payout splits, settlements against open disputes, both signatures of every grant, files.
+    ``chain_id`` names parties by DID (default: the index's chain); ``usage_grants`` (the UsageGrants address,
+    the EIP-712 domain of grants) lets the signatures be verified."""
     findings: list[Finding] = []
     allowed = _unique(receipts, findings)
     grants = {g.grant_id: g for g in s.exec(select(GrantRow))}
@@ -97,21 +125,27 @@ def run_check(s: Session, receipts: Sequence[ReceiptEntry] = (), file_check: Fil
     roots = anchors_by_root(s)
     evidence = receipt_evidence(s)
     parties = _Parties(chain_id)
+    settlements = sorted(s.exec(select(SettlementRow)), key=lambda x: (x.block_number, x.log_index))
+    usage_roots = {x.receipts_root for x in settlements if x.receipts_root != ZERO32}
     for entry in allowed:
         findings += _receipt_findings(entry, grants, revoked)
     findings += _proof_findings(receipts, roots)
     findings += parties.anchorer_findings(receipts, roots, evidence)
     findings += _use_findings(s, allowed, grants, evidence)
-    findings += _root_findings(receipts, roots, evidence, parties)
+    findings += _root_findings(receipts, roots, evidence, parties, usage_roots)
+    findings += _settled_unit_findings(settlements, allowed, bool(receipts), roots, evidence, parties)
+    findings += _payout_findings(s, settlements)
+    findings += _dispute_findings(s, settlements)
+    findings += _signature_findings(s, grants, chain_id, usage_grants)
     verified = sum(1 for e in receipts if evidence.vouches(e) and e.proof_problem() is None)
-    receipt_roots = sum(1 for rows in roots.values() if any(a.kind == 1 for a in rows))
+    receipt_roots = sum(1 for root, rows in roots.items() if any(a.kind == 1 for a in rows) and root not in usage_roots)
     if receipt_roots and not verified:
         findings.append(Finding("warning", "no_receipts_verified", f"{receipt_roots} anchored receipts root(s)",
                                 "0 receipts were verified against them: pass the gateway's receipts with --receipts "
                                 "(`tds audit receipts -o receipts.jsonl`), else this check says nothing about accesses"))
     files = _file_findings(s, file_check, findings) if file_check else 0
     counted = {"receipts": len(receipts), "verified_receipts": verified, "allowed": len(allowed),
-               "grants": len(grants), "anchored_roots": len(roots), "files": files}
+               "grants": len(grants), "anchored_roots": len(roots), "settlements": len(settlements), "files": files}
     return CheckReport(tuple(findings), counted)
 
 
@@ -232,8 +266,8 @@ def _use_findings(s: Session, allowed: list[ReceiptEntry], grants: dict[str, Gra
             out.append(Finding("error", "grant_overused", f"grant {gid}",
                                f"{n} allowed accesses, the grant allows {g.max_count}"))
     anchored = Counter(e.receipt.grant_id for e in anchored_allowed(allowed, evidence))
-    settled = s.exec(select(SettlementRow.grant_id, func.sum(SettlementRow.count))  # type: ignore[call-overload]
-                     .group_by(SettlementRow.grant_id)).all()
+    settled = s.exec(select(SettlementRow.grant_id, func.sum(SettlementRow.units))  # type: ignore[call-overload]
+                     .where(SettlementRow.receipts_root != ZERO32).group_by(SettlementRow.grant_id)).all()
     for gid, count in settled:
         g = grants.get(gid)
         if g is not None and count_exceeded(int(count), g.max_count):
@@ -246,10 +280,12 @@ def _use_findings(s: Session, allowed: list[ReceiptEntry], grants: dict[str, Gra
 
 
 def _root_findings(receipts: Sequence[ReceiptEntry], roots: dict[str, list[AnchorRow]], evidence: Evidence,
-                   parties: _Parties) -> list[Finding]:
+                   parties: _Parties, usage_roots: frozenset[str] | set[str] = frozenset()) -> list[Finding]:
     """Each receipts anchor against the supplied receipts under its root. An anchor made for a provider none of
     whose assets' receipts are under the root (another provider anchoring a gateway's root, e.g. a squatter
-    who anchored it first) vouches for nothing: a warning, not rebuilt."""
+    who anchored it first) vouches for nothing: a warning, not rebuilt. A settlement's usage root (no proofs name
+    it: it is rebuilt from the period's receipts instead, :func:`_settled_unit_findings`) is not a root without
+    receipts."""
     by_root: dict[str, dict[str, ReceiptEntry]] = defaultdict(dict)
     for e in receipts:
         if e.proof is not None and e.proof.root in roots:
@@ -262,7 +298,7 @@ def _root_findings(receipts: Sequence[ReceiptEntry], roots: dict[str, list[Ancho
             if anchor.kind != 1:
                 continue
             if not members:
-                if receipts:
+                if receipts and root not in usage_roots:
                     out.append(Finding("warning", "root_without_receipts", f"root {root}",
                                        f"anchored by {parties.anchor(anchor)} in block {anchor.block_number} with "
                                        f"{anchor.leaf_count} leaves; none of its receipts were supplied"))
@@ -293,3 +329,288 @@ def _file_findings(s: Session, file_check: FileCheck, findings: list[Finding]) -
             findings.append(Finding("error", "file_tampered", f"asset {asset_id}",
                                     "the stored file no longer matches its on-chain SHA-256"))
     return checked
+
+
+# ---- settlements ---------------------------------------------------------
+
+
+def _settled_unit_findings(settlements: Sequence[SettlementRow], allowed: Sequence[ReceiptEntry], supplied: bool,
+                           roots: dict[str, list[AnchorRow]], evidence: Evidence, parties: _Parties) -> list[Finding]:
+    """Each per-use settlement against the receipts: its root anchored (kind 1) for the asset's provider, its units
+    the allowed receipts of its grant in its period, and its root the usage tree the settlement run builds: over
+    the allowed receipts in ``[periodStart, periodEnd)`` of every grant settled under that root for that period
+    (checked when the supplied receipts hold any of the provider's)."""
+    out: list[Finding] = []
+    by_provider: dict[str, list[ReceiptEntry]] = defaultdict(list)  # provider -> its assets' allowed receipts
+    for e in allowed:
+        provider = evidence.provider_of(e)
+        if provider is not None and e.receipt.grant_id != ZERO32:
+            by_provider[provider].append(e)
+    under: dict[tuple[str, int, int], set[str]] = defaultdict(set)  # (root, start, end) -> grants settled under it
+    for x in settlements:
+        if x.receipts_root != ZERO32:
+            under[(x.receipts_root, x.period_start, x.period_end)].add(x.grant_id)
+    unchecked = 0
+    rebuilt: dict[tuple[str, int, int], tuple[str, int]] = {}
+    for x in settlements:
+        if x.receipts_root == ZERO32:
+            continue  # a Subscription's periods: time, not use
+        subject = f"settlement {x.grant_id} period {_period(x.period_start, x.period_end)}"
+        provider = evidence.providers.get(x.asset_id.lower())
+        anchors = [a for a in roots.get(x.receipts_root, []) if provider is not None
+                   and a.provider.lower() == provider and a.kind == 1]
+        if not anchors:
+            by = "; ".join(parties.anchor(a) for a in roots.get(x.receipts_root, [])) or "nobody"
+            out.append(Finding("error", "usage_root_not_anchored", subject,
+                               f"receipts root {x.receipts_root} (block {x.block_number}) is not anchored as receipts "
+                               f"for the provider of asset {x.asset_id} (anchored by {by})"))
+        mine = by_provider.get(provider or "")
+        if not mine:
+            unchecked += 1
+            continue
+        key = (x.receipts_root, x.period_start, x.period_end)
+        in_period = [e for e in mine if x.period_start <= e.receipt.timestamp < x.period_end]
+        used = sum(1 for e in in_period if e.receipt.grant_id == x.grant_id)
+        if used != x.units:
+            out.append(Finding("error", "settled_units_mismatch", subject,
+                               f"{x.units} units settled in block {x.block_number}, the supplied receipts show {used} "
+                               f"allowed use(s) of the grant in [{_when(x.period_start)}, {_when(x.period_end)})"))
+        if key not in rebuilt:
+            members = [e for e in in_period if e.receipt.grant_id in under[key]]
+            rebuilt[key] = (_usage_root(members), len(members))
+        root, leaves = rebuilt[key]
+        leaf_counts = {a.leaf_count for a in anchors}
+        if root != x.receipts_root or (anchors and leaves not in leaf_counts):
+            anchored = f", anchored over {', '.join(map(str, sorted(leaf_counts)))} leaves" if anchors else ""
+            out.append(Finding("error", "usage_root_mismatch", subject,
+                               f"the {leaves} allowed receipt(s) in the period of the {len(under[key])} grant(s) "
+                               f"settled under it rebuild to {root}, the settlement names {x.receipts_root}{anchored}"))
+    if unchecked:
+        why = ("no receipts were supplied: pass the gateway's receipts with --receipts (`tds audit receipts -o "
+               "receipts.jsonl`)") if not supplied else "the supplied receipts hold none of their providers' receipts"
+        out.append(Finding("info", "settled_units_unchecked", f"{unchecked} settlement(s)",
+                           f"settled units were not checked against receipts: {why}"))
+    return out
+
+
+def _usage_root(entries: Sequence[ReceiptEntry]) -> str:
+    """The settlement run's usage root: the StandardMerkleTree over the receipts sorted by receipt id
+    (zero when there are none)."""
+    if not entries:
+        return ZERO32
+    ordered = sorted(entries, key=lambda e: e.receipt.receipt_id)
+    return StandardMerkleTree.of([e.receipt.leaf_values() for e in ordered], RECEIPT_LEAF_ENCODING).root
+
+
+@dataclass(frozen=True)
+class PayoutSplit:
+    """How one asset's revenue is paid (the registered record Settlement checks a Split against)."""
+
+    asset_id: str
+    provider: str
+    owners: tuple[str, ...]
+    shares_bps: tuple[int, ...]
+    parents: tuple[str, ...]
+
+
+def payout_split(s: Session, asset_id: str) -> PayoutSplit | None:
+    """An asset's payout record as AssetRegistry's ``payoutOf`` holds it: a version inherits the owners and
+    parents of the asset it replaces. None when the asset is not indexed."""
+    row = s.get(AssetRow, asset_id.lower())
+    if row is None:
+        return None
+    first, seen = row, {row.asset_id}
+    while (v := s.get(AssetVersionRow, first.asset_id)) is not None and v.previous_id not in seen:
+        prev = s.get(AssetRow, v.previous_id)
+        if prev is None:
+            break
+        seen.add(prev.asset_id)
+        first = prev
+    return PayoutSplit(row.asset_id, row.provider, tuple(json.loads(first.owners)),
+                       tuple(json.loads(first.shares_bps)), tuple(p.lower() for p in json.loads(first.parents or "[]")))
+
+
+Payout = tuple[str, str, int, int]
+"""(asset id, owner, amount, depth) of one RevenuePaid."""
+
+
+def expected_payouts(splits: Callable[[str], PayoutSplit | None], asset_id: str, amount: int,
+                     royalty_bps: int) -> list[Payout] | None:
+    """The RevenuePaid events ``Settlement._pay`` emits for ``amount`` of ``asset_id``, in its order (None when an
+    asset of the lineage is not indexed)."""
+    out: list[Payout] = []
+
+    def pay(asset: str, value: int, depth: int) -> bool:
+        split = splits(asset)
+        if split is None:
+            return False
+        royalty = value * royalty_bps // BPS if split.parents and depth < MAX_ROYALTY_DEPTH else 0
+        own = value - royalty
+        if not split.owners:
+            out.append((split.asset_id, split.provider, own, depth))
+        else:
+            paid = 0
+            for owner, share in list(zip(split.owners, split.shares_bps))[1:]:
+                part = own * share // BPS
+                paid += part
+                out.append((split.asset_id, owner, part, depth))
+            out.append((split.asset_id, split.owners[0], own - paid, depth))
+        if royalty == 0:
+            return True
+        each = royalty // len(split.parents)
+        for j, parent in enumerate(split.parents):
+            part = royalty - each * (len(split.parents) - 1) if j == 0 else each
+            if part and not pay(parent, part, depth + 1):
+                return False
+        return True
+
+    if amount and not pay(asset_id.lower(), amount, 0):
+        return None
+    return [p for p in out if p[2] != 0]
+
+
+def _payout_findings(s: Session, settlements: Sequence[SettlementRow]) -> list[Finding]:
+    """Each settlement's RevenuePaid events: they add up to its amount, and they are the split ``_pay`` makes."""
+    out: list[Finding] = []
+    pays: dict[tuple[str, str], list[RevenueRow]] = defaultdict(list)
+    for p in sorted(s.exec(select(RevenueRow)), key=lambda p: (p.block_number, p.log_index)):
+        pays[(p.tx_hash, p.grant_id)].append(p)
+    cache: dict[str, PayoutSplit | None] = {}
+
+    def split(asset: str) -> PayoutSplit | None:
+        if asset not in cache:
+            cache[asset] = payout_split(s, asset)
+        return cache[asset]
+
+    unchecked = 0
+    for x in settlements:
+        subject = f"settlement {x.grant_id} period {_period(x.period_start, x.period_end)}"
+        paid = pays.get((x.tx_hash, x.grant_id), [])
+        total = sum(int(p.amount) for p in paid)
+        if total != int(x.amount):
+            out.append(Finding("error", "payout_sum_mismatch", subject,
+                               f"{len(paid)} payment(s) in tx {x.tx_hash} add up to {total}, the settlement charged "
+                               f"{x.amount}"))
+            continue
+        royalty = royalty_at(s, x.block_number, x.log_index)
+        needs_royalty = bool((sp := split(x.asset_id)) and sp.parents)
+        if royalty is None and needs_royalty:
+            unchecked += 1
+            continue
+        expected = expected_payouts(split, x.asset_id, int(x.amount), royalty or 0)
+        if expected is None:
+            unchecked += 1
+            continue
+        actual = [(p.asset_id.lower(), p.owner, int(p.amount), p.depth) for p in paid]
+        if Counter(_norm(expected)) != Counter(_norm(actual)):
+            missing = Counter(_norm(expected)) - Counter(_norm(actual))
+            extra = Counter(_norm(actual)) - Counter(_norm(expected))
+            out.append(Finding("error", "payout_split_mismatch", subject,
+                               f"payments {_payouts(extra) or 'none'} where the registered owners, shares and a "
+                               f"{royalty or 0} bps royalty give {_payouts(missing) or 'none'}"))
+    if unchecked:
+        out.append(Finding("info", "payout_unchecked", f"{unchecked} settlement(s)",
+                           "their payout split was not checked: the royalty in force or an asset of their lineage is "
+                           "not in the index (index from the deployment block: delete the index and run "
+                           "`tds audit index`)"))
+    return out
+
+
+def _norm(payouts: Sequence[Payout]) -> list[Payout]:
+    return [(a.lower(), o.lower(), amount, depth) for a, o, amount, depth in payouts]
+
+
+def _payouts(items: Counter[Payout]) -> str:
+    return "; ".join(f"{amount} to {owner} for asset {asset} at depth {depth}"
+                     + (f" ({n} times)" if n > 1 else "") for (asset, owner, amount, depth), n in sorted(items.items()))
+
+
+def _dispute_findings(s: Session, settlements: Sequence[SettlementRow]) -> list[Finding]:
+    """settled_while_disputed: a settlement logged after a dispute on its grant opened and before it was ruled."""
+    spans = open_dispute_spans(s)
+    out = []
+    for x in settlements:
+        at = (x.block_number, x.log_index)
+        for d, opened, ruled in spans.get(x.grant_id, []):
+            if opened < at and (ruled is None or at < ruled):
+                out.append(Finding("error", "settled_while_disputed",
+                                   f"settlement {x.grant_id} period {_period(x.period_start, x.period_end)}",
+                                   f"settled in block {x.block_number} while dispute {d.dispute_id} (opened in block "
+                                   f"{d.opened.block}) was open: Settlement should have deferred it"))
+    return out
+
+
+def _signature_findings(s: Session, grants: dict[str, GrantRow], chain_id: int | None,
+                        usage_grants: str | None) -> list[Finding]:
+    """Every grant: its provider's acceptance (GrantAccepted, by the asset's provider, over the grant id, under the
+    grant's policy epoch) and its consumer's signature over the request that hashes to its id."""
+    from chain.eip712 import acceptance_typed_data, grant_id, recover_grant_signer, recover_signer, signature_problem
+
+    out: list[Finding] = []
+    accepted = {a.grant_id: a for a in s.exec(select(AcceptanceRow))}
+    providers = dict(s.exec(select(AssetRow.asset_id, AssetRow.provider)).all())
+    chain_id = chain_id if chain_id is not None else index_chain_id(s)
+    verify = usage_grants is not None and chain_id is not None
+    for gid, g in sorted(grants.items(), key=lambda kv: (kv[1].block_number, kv[1].log_index)):
+        subject = f"grant {gid}"
+        provider = providers.get(g.asset_id)
+        a = accepted.get(gid)
+        if a is None:
+            out.append(Finding("error", "acceptance_missing", subject,
+                               f"no GrantAccepted by the provider of asset {g.asset_id}: the agreement has only the "
+                               "consumer's signature"))
+        else:
+            problems = []
+            if provider is not None and a.provider.lower() != provider.lower():
+                problems.append(f"it names {a.provider}, the asset's provider is {provider}")
+            if a.policy_epoch != g.policy_epoch:
+                problems.append(f"it is under policy epoch {a.policy_epoch}, the request under {g.policy_epoch}")
+            if verify:
+                problems += _signer_problems(
+                    a.signature, a.provider,
+                    lambda sig: recover_signer(acceptance_typed_data(chain_id, usage_grants, gid, a.provider), sig),
+                    signature_problem)
+            if problems:
+                out.append(Finding("error", "acceptance_invalid", subject, "the provider's acceptance does not hold: "
+                                   + "; ".join(problems)))
+        if not verify:
+            continue
+        request = GrantRequest(g.asset_id, g.consumer, g.purpose, g.not_before, g.not_after, g.max_count,
+                               int(g.price_per_access), int(g.nonce), g.deadline, g.policy_epoch)
+        problems = []
+        computed = grant_id(chain_id, usage_grants, request)
+        if computed != gid:
+            problems.append(f"the request in its GrantIssued event hashes to {computed}")
+        problems += _signer_problems(g.signature, g.consumer,
+                                     lambda sig: recover_grant_signer(chain_id, usage_grants, request, sig),
+                                     signature_problem)
+        if problems:
+            out.append(Finding("error", "consumer_signature_invalid", subject, "the consumer's signature does not "
+                               "hold: " + "; ".join(problems)))
+    if grants and not verify:
+        out.append(Finding("info", "signatures_unchecked", f"{len(grants)} grant(s)",
+                           "the consumers' and providers' EIP-712 signatures were not verified: the UsageGrants "
+                           "address is unknown (run the check with the node reachable, or pass usage_grants)"))
+    return out
+
+
+def _signer_problems(signature: str, expected: str, recover: Callable[[str], str],
+                     canonical: Callable[[str], str | None]) -> list[str]:
+    problem = canonical(signature)
+    if problem:
+        return [f"the signature is not canonical ({problem})"]
+    try:
+        signer = recover(signature)
+    except Exception as exc:  # eth_keys raises several types for unrecoverable signatures
+        return [f"no signer can be recovered from it ({exc.__class__.__name__})"]
+    if signer.lower() != expected.lower():
+        return [f"it was signed by {signer}, not {expected}"]
+    return []
+
+
+def _period(start: int, end: int) -> str:
+    return f"{_when(start)}..{_when(end)}"
+
+
+def _when(ts: int) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -2,8 +2,11 @@
 
 Every row derived from a log carries ``block_number``, ``tx_hash``, ``log_index`` and the block's
 ``timestamp``, so a reorg rollback is one ``DELETE ... WHERE block_number > n`` per table and
-state that changes over time (participant status, asset activity, grant revocation) is derived
-from the rows at query time instead of being updated in place. Large integers (uint96 prices,
+state that changes over time (participant status, asset activity, grant revocation, escrow releases, a
+dispute's ruling) is derived from the rows at query time instead of being updated in place. The money half
+has a table per Settlement and Disputes event: pricing, acceptances, escrow locks and releases, settlements
+(period, units, free units, amount, receipts root), revenue (asset, owner, amount, lineage depth), refunds,
+deposits and withdrawals, freezes, deferrals, royalties, disputes, their evidence and rulings. Large integers (uint96 prices,
 uint256 nonces and amounts) are stored as decimal strings: SQLite integers stop at 2**63.
 
 The default database is ``sqlite:///<home>/audit.db``; ``TDS_AUDIT_DB_URL`` takes any SQLAlchemy
@@ -93,6 +96,7 @@ class AssetRow(_FromLog, table=True):
     metadata_uri: str
     owners: str  # JSON list of addresses
     shares_bps: str  # JSON list of ints
+    parents: str = "[]"  # JSON list of parent ids in registered order (a version's event has none: it inherits)
 
 
 class AssetVersionRow(_FromLog, table=True):
@@ -153,6 +157,30 @@ class GrantRow(_FromLog, table=True):
     nonce: str
     deadline: int = Field(sa_type=BigInteger)
     signature: str
+    policy_epoch: int = 0  # the policy epoch the consumer agreed to
+
+
+class PricingRow(_FromLog, table=True):
+    """PricingSet: the money terms of one epoch of an asset's policy."""
+
+    __tablename__ = "pricing"
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index", name="uq_pricing_log"),)
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: str = Field(index=True)
+    epoch: int
+    price_model: int  # 0 Free, 1 Prepaid, 2 PayAfterUse, 3 Subscription
+    free_uses: int
+    period: int = Field(sa_type=BigInteger)
+
+
+class AcceptanceRow(_FromLog, table=True):
+    """GrantAccepted: the provider's EIP-712 acceptance (the agreement's second signature)."""
+
+    __tablename__ = "acceptances"
+    grant_id: str = Field(primary_key=True)
+    provider: str = Field(index=True)
+    policy_epoch: int
+    signature: str
 
 
 class RevocationRow(_FromLog, table=True):
@@ -178,7 +206,7 @@ class AnchorRow(_FromLog, table=True):
 
 
 class SettlementRow(_FromLog, table=True):
-    """UsageSettled."""
+    """UsageSettled: one grant's usage in ``[period_start, period_end)`` settled for ``amount``."""
 
     __tablename__ = "settlements"
     __table_args__ = (UniqueConstraint("tx_hash", "log_index", name="uq_settlements_log"),)
@@ -186,25 +214,145 @@ class SettlementRow(_FromLog, table=True):
     grant_id: str = Field(index=True)
     asset_id: str = Field(index=True)
     consumer: str = Field(index=True)
-    count: int
+    period_start: int = Field(default=0, sa_type=BigInteger)
+    period_end: int = Field(default=0, sa_type=BigInteger)
+    units: int  # uses (per-use models) or periods (Subscription)
+    free_units: int = 0  # of those, free-trial units not charged
     amount: str
-    usage_root: str
+    receipts_root: str  # the anchored root evidencing the usage (zero for Subscription)
 
 
 class RevenueRow(_FromLog, table=True):
-    """RevenuePaid."""
+    """RevenuePaid: ``owner`` earned ``amount`` as an owner of ``asset_id`` (``depth`` > 0: a royalty)."""
 
     __tablename__ = "revenue"
     __table_args__ = (UniqueConstraint("tx_hash", "log_index", name="uq_revenue_log"),)
     id: int | None = Field(default=None, primary_key=True)
     grant_id: str = Field(index=True)
+    asset_id: str = Field(default="", index=True)
     owner: str = Field(index=True)
     amount: str
+    depth: int = 0
+
+
+class EscrowLockRow(_FromLog, table=True):
+    """EscrowLocked: a paid grant's account opened, ``locked`` moved from the consumer's deposit to escrow."""
+
+    __tablename__ = "escrow_locks"
+    grant_id: str = Field(primary_key=True)
+    asset_id: str = Field(index=True)
+    consumer: str = Field(index=True)
+    price_model: int
+    price: str
+    locked: str
+
+
+class EscrowReleaseRow(_FromLog, table=True):
+    """EscrowReleased: (part of) a grant's lock went back to its consumer's deposit (a revoked Subscription's
+    unstarted periods at once, the rest by ``release``)."""
+
+    __tablename__ = "escrow_releases"
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index", name="uq_escrow_releases_log"),)
+    id: int | None = Field(default=None, primary_key=True)
+    grant_id: str = Field(index=True)
+    consumer: str = Field(index=True)
+    amount: str
+    by: str
+
+
+class RefundRow(_FromLog, table=True):
+    """Refunded: a ruling refunded ``from_lock + from_provider`` to the consumer's deposit."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index", name="uq_refunds_log"),)
+    id: int | None = Field(default=None, primary_key=True)
+    grant_id: str = Field(index=True)
+    consumer: str = Field(index=True)
+    from_lock: str
+    from_provider: str
+
+
+class BalanceRow(_FromLog, table=True):
+    """Deposited / Withdrawn: money in and out of Settlement (``kind`` deposit, withdraw_deposit,
+    withdraw_earnings)."""
+
+    __tablename__ = "balance_moves"
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index", name="uq_balance_moves_log"),)
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(index=True)
+    kind: str
+    amount: str
+
+
+class FreezeRow(_FromLog, table=True):
+    """AccountFrozen: a dispute froze (``frozen``) or its ruling unfroze a grant's account."""
+
+    __tablename__ = "account_freezes"
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index", name="uq_account_freezes_log"),)
+    id: int | None = Field(default=None, primary_key=True)
+    grant_id: str = Field(index=True)
+    frozen: bool
+
+
+class DeferralRow(_FromLog, table=True):
+    """SettlementDeferred: a period of a disputed grant was not settled."""
+
+    __tablename__ = "settlement_deferrals"
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index", name="uq_settlement_deferrals_log"),)
+    id: int | None = Field(default=None, primary_key=True)
+    grant_id: str = Field(index=True)
+    period_end: int = Field(sa_type=BigInteger)
+
+
+class RoyaltyRow(_FromLog, table=True):
+    """RoyaltySet: the royalty a derived asset passes up its lineage, from this log on."""
+
+    __tablename__ = "royalties"
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index", name="uq_royalties_log"),)
+    id: int | None = Field(default=None, primary_key=True)
+    royalty_bps: int
+
+
+class DisputeRow(_FromLog, table=True):
+    """DisputeOpened (status and ruling come from :class:`RulingRow` at query time)."""
+
+    __tablename__ = "disputes"
+    dispute_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    grant_id: str = Field(index=True)
+    opened_by: str = Field(index=True)
+    subject: int  # 0 Grant, 1 Settlement
+    period_end: int = Field(sa_type=BigInteger)
+    evidence_hash: str
+
+
+class EvidenceRow(_FromLog, table=True):
+    """EvidenceSubmitted (``evidence_hash``) or the ERC-1497 Evidence beside it (``evidence_uri``)."""
+
+    __tablename__ = "dispute_evidence"
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index", name="uq_dispute_evidence_log"),)
+    id: int | None = Field(default=None, primary_key=True)
+    dispute_id: int = Field(index=True)
+    party: str
+    evidence_hash: str | None = None
+    evidence_uri: str | None = None
+
+
+class RulingRow(_FromLog, table=True):
+    """DisputeRuled: ``ruling`` 0 refused, 1 upheld, 2 refund; ``refund`` token units to the consumer."""
+
+    __tablename__ = "dispute_rulings"
+    dispute_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    grant_id: str = Field(index=True)
+    ruling: int
+    refund: str
+    by: str
 
 
 EVIDENCE_TABLES: tuple[type[SQLModel], ...] = (
     EventRow, ParticipantEventRow, AssetRow, AssetVersionRow, AssetDeactivationRow, LineageRow,
-    PolicyRow, GrantRow, RevocationRow, AnchorRow, SettlementRow, RevenueRow,
+    PolicyRow, PricingRow, GrantRow, AcceptanceRow, RevocationRow, AnchorRow, SettlementRow, RevenueRow,
+    EscrowLockRow, EscrowReleaseRow, RefundRow, BalanceRow, FreezeRow, DeferralRow, RoyaltyRow,
+    DisputeRow, EvidenceRow, RulingRow,
 )
 """Tables whose rows come from logs (rolled back by block number)."""
 
@@ -231,6 +379,11 @@ class AuditSettings:
     def database_url(self) -> str:
         """SQLAlchemy URL of the index."""
         return self.db_url or f"sqlite:///{self.home / 'audit.db'}"
+
+
+def open_index(settings: AuditSettings) -> "IndexDb":
+    """The index ``settings`` name, opened (and brought to the newest schema)."""
+    return IndexDb.open(settings.database_url)
 
 
 def database_url(home: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> str:

@@ -1,4 +1,5 @@
-"""Histories rebuilt from the index alone: an asset's, a participant's, a grant's.
+"""Histories rebuilt from the index alone: an asset's, a participant's, a grant's; a participant's money
+statement (:func:`statement`) and the disputes (:func:`disputes`, :func:`dispute`).
 
 Results are frozen dataclasses with ``to_json()``; they hold plain values only, so two indexes
 built from the same chain give equal results (compared in the rebuild test).
@@ -15,34 +16,58 @@ import json
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from audit.db import (
+    AcceptanceRow,
     AnchorRow,
-    Meta,
     AssetDeactivationRow,
     AssetRow,
     AssetVersionRow,
+    BalanceRow,
     BlockRow,
+    DeferralRow,
+    DisputeRow,
+    EscrowLockRow,
+    EscrowReleaseRow,
+    EvidenceRow,
     GrantRow,
+    IndexDb,
     LineageRow,
+    Meta,
     ParticipantEventRow,
     PolicyRow,
+    PricingRow,
+    RefundRow,
     RevenueRow,
     RevocationRow,
+    RoyaltyRow,
+    RulingRow,
     SettlementRow,
 )
 from audit.errors import InputInvalid, NotIndexed
 from audit.receipts import Evidence, ReceiptEntry, anchored_allowed
 from domain.ids import is_address
 from domain.terms import grant_state
-from domain.types import GrantRequest, Role, did_pkh
+from domain.types import GrantRequest, PriceModel, Role, did_pkh
 
 ANCHOR_KINDS = {1: "receipts", 2: "asset hashes"}
-_PARTICIPANT_KEYS = ("provider", "consumer", "by", "owner", "anchorer")
+ZERO32 = "0x" + "00" * 32
+DISPUTE_SUBJECTS = ("grant", "settlement")
+DISPUTE_RULINGS = ("refused", "upheld", "refund")
+_PARTICIPANT_KEYS = ("provider", "consumer", "by", "owner", "anchorer", "opened_by", "party", "ruled_by",
+                     "participant")
+
+
+def price_model_label(model: int) -> str:
+    """``free``, ``prepaid``, ``pay-after-use``, ``subscription`` (``model <n>`` for a value this TDS does not know)."""
+    try:
+        return PriceModel(model).label
+    except ValueError:
+        return f"model {model}"
 
 
 @dataclass(frozen=True)
@@ -84,6 +109,9 @@ class PolicyEntry:
     purposes: tuple[str, ...]
     jurisdictions: tuple[str, ...]
     at: At
+    price_model: str = "free"  # from the epoch's PricingSet (free when there is none)
+    free_uses: int = 0
+    period: int = 0
 
 
 @dataclass(frozen=True)
@@ -96,26 +124,131 @@ class Revocation:
 
 @dataclass(frozen=True)
 class Payment:
-    """A RevenuePaid."""
+    """A RevenuePaid: ``owner`` earned ``amount`` as an owner of ``asset_id`` (``depth`` > 0: a royalty from an
+    asset derived from it ``depth`` lineage steps below)."""
 
     grant_id: str
     owner: str
     amount: int
     at: At
+    asset_id: str = ""
+    depth: int = 0
+
+    @property
+    def royalty(self) -> bool:
+        """Paid up the lineage, not as a share of the settled asset."""
+        return self.depth > 0
 
 
 @dataclass(frozen=True)
 class Settlement:
-    """A UsageSettled with the revenue payments of the same transaction."""
+    """A UsageSettled (one grant's period ``[period_start, period_end)``) with its revenue payments (the
+    RevenuePaid events of the same transaction and grant)."""
 
     grant_id: str
     asset_id: str
     consumer: str
-    count: int
+    period_start: int
+    period_end: int
+    units: int
+    free_units: int
     amount: int
-    usage_root: str
+    receipts_root: str
     at: At
     payments: tuple[Payment, ...]
+
+    @property
+    def per_use(self) -> bool:
+        """Units are uses evidenced by the receipts root (a Subscription's periods have root zero)."""
+        return self.receipts_root != ZERO32
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """A GrantAccepted: the provider's EIP-712 signature over GrantAcceptance(grantId, provider)."""
+
+    provider: str
+    policy_epoch: int
+    signature: str
+    at: At
+
+
+@dataclass(frozen=True)
+class Release:
+    """An EscrowReleased: ``amount`` of the lock went back to the consumer's deposit, triggered by ``by``."""
+
+    amount: int
+    by: str
+    at: At
+
+
+@dataclass(frozen=True)
+class Escrow:
+    """A paid grant's Settlement account: its EscrowLocked and what was released of it since."""
+
+    price_model: str
+    price: int
+    locked: int
+    at: At
+    releases: tuple[Release, ...] = ()
+
+    @property
+    def released(self) -> int:
+        """Token units returned to the consumer so far."""
+        return sum(r.amount for r in self.releases)
+
+
+@dataclass(frozen=True)
+class Refund:
+    """A Refunded: a ruling returned ``from_lock + from_provider`` to the consumer's deposit."""
+
+    grant_id: str
+    consumer: str
+    from_lock: int
+    from_provider: int
+    at: At
+
+    @property
+    def amount(self) -> int:
+        """The whole refund."""
+        return self.from_lock + self.from_provider
+
+
+@dataclass(frozen=True)
+class EvidenceEntry:
+    """One piece of evidence in a dispute: its hash (EvidenceSubmitted) and URI (ERC-1497 Evidence)."""
+
+    party: str
+    evidence_hash: str
+    evidence_uri: str | None
+    at: At
+
+
+@dataclass(frozen=True)
+class DisputeEntry:
+    """A dispute on a grant: who opened it, on what, its evidence, and its ruling once ruled."""
+
+    dispute_id: int
+    grant_id: str
+    asset_id: str | None  # None when the grant is not in the index
+    consumer: str | None
+    provider: str | None
+    subject: str  # grant | settlement
+    opened_by: str
+    period_end: int  # subject settlement: the disputed period's end, else 0
+    evidence_hash: str
+    evidence: tuple[EvidenceEntry, ...]
+    status: str  # open | ruled
+    ruling: str | None  # refused | upheld | refund, once ruled
+    refund: int
+    ruled_by: str | None
+    opened: At
+    ruled: At | None
+    chain_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON view."""
+        return _json(self)
 
 
 def _term(name: str) -> Any:
@@ -136,8 +269,13 @@ class GrantEntry:
     signature: str
     issued: At
     revoked: Revocation | None
-    settled_count: int
+    settled_count: int  # units settled (uses; periods for a Subscription)
     anchored_accesses: int | None  # None: no receipts were supplied
+    acceptance: Acceptance | None = None
+    escrow: Escrow | None = None  # None: a free grant (no Settlement account)
+    settled_amount: int = 0
+    refunds: tuple[Refund, ...] = ()
+    deferred: tuple[int, ...] = ()  # ends of periods whose settlement waited for a dispute (SettlementDeferred)
 
     asset_id = _term("asset_id")
     consumer = _term("consumer")
@@ -148,6 +286,7 @@ class GrantEntry:
     price_per_access = _term("price_per_access")
     nonce = _term("nonce")
     deadline = _term("deadline")
+    policy_epoch = _term("policy_epoch")
 
     def request(self) -> dict[str, Any]:
         """The signed EIP-712 request (``domain.types.GrantRequest`` JSON view)."""
@@ -213,6 +352,7 @@ class AssetHistory:
     settlements: tuple[Settlement, ...]
     timeline: tuple[TimelineEntry, ...]
     chain_id: int | None = None  # the index's chain: participants' DIDs
+    disputes: tuple[DisputeEntry, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """JSON view."""
@@ -263,6 +403,7 @@ class GrantHistory:
     settlements: tuple[Settlement, ...]
     timeline: tuple[TimelineEntry, ...]
     chain_id: int | None = None
+    disputes: tuple[DisputeEntry, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """JSON view."""
@@ -326,21 +467,32 @@ def _with_dids(value: Any, chain_id: int) -> Any:
 
 
 def asset_history(s: Session, asset_id: str, receipts: Sequence[ReceiptEntry] | None = None) -> AssetHistory:
-    """An asset's registration, versions, lineage (transitive), policies, grants, use and settlements."""
+    """An asset's registration, versions, lineage (transitive), policies with their pricing, grants (with their
+    acceptance, escrow and refunds), use, settlements and the disputes on its grants."""
     asset_id = asset_id.lower()
     chain_id = index_chain_id(s)
     record = asset_record(s, asset_id)
     grants = _grants(s, list(s.exec(select(GrantRow).where(GrantRow.asset_id == asset_id))), receipts)
     settlements = _settlements(s, list(s.exec(select(SettlementRow).where(SettlementRow.asset_id == asset_id))))
-    policies = tuple(_policy(p) for p in s.exec(select(PolicyRow).where(PolicyRow.asset_id == asset_id)))
+    policies = policy_entries(s, asset_id)
     versions = _version_chain(s, record)
     parents = tuple(r.parent_id for r in s.exec(select(LineageRow).where(LineageRow.child_id == asset_id)))
     children = tuple(r.child_id for r in s.exec(select(LineageRow).where(LineageRow.parent_id == asset_id)))
-    timeline = _asset_timeline(record, versions, policies, grants, settlements, chain_id)
+    found = _disputes(s, [g.grant_id for g in grants], chain_id)
+    timeline = _asset_timeline(record, versions, policies, grants, settlements, chain_id, found)
     return AssetHistory(
         record, versions, parents, children, _lineage(s, asset_id, up=True), _lineage(s, asset_id, up=False),
-        tuple(sorted(policies, key=lambda p: _order(p.at))), grants, settlements, timeline, chain_id,
+        policies, grants, settlements, timeline, chain_id, found,
     )
+
+
+def policy_entries(s: Session, asset_id: str) -> tuple[PolicyEntry, ...]:
+    """Every epoch of an asset's policy, oldest first, each with the money terms of its PricingSet."""
+    pricing = {p.epoch: p for p in sorted(s.exec(select(PricingRow).where(PricingRow.asset_id == asset_id)),
+                                          key=lambda p: (p.block_number, p.log_index))}
+    rows = sorted(s.exec(select(PolicyRow).where(PolicyRow.asset_id == asset_id)),
+                  key=lambda p: (p.block_number, p.log_index))
+    return tuple(_policy(p, pricing.get(p.epoch)) for p in rows)
 
 
 def asset_record(s: Session, asset_id: str) -> AssetRecord:
@@ -400,16 +552,16 @@ def _lineage(s: Session, asset_id: str, up: bool) -> tuple[LineageEdge, ...]:
 
 def _asset_timeline(record: AssetRecord, versions: tuple[AssetVersion, ...], policies: tuple[PolicyEntry, ...],
                     grants: tuple[GrantEntry, ...], settlements: tuple[Settlement, ...],
-                    chain_id: int | None) -> tuple[TimelineEntry, ...]:
+                    chain_id: int | None, found: Sequence[DisputeEntry] = ()) -> tuple[TimelineEntry, ...]:
     t = [TimelineEntry(record.registered, "registered",
                        f"registered by {did(chain_id, record.provider)}, {record.size:,} bytes", record.asset_id)]
     t += [TimelineEntry(v.at, "version", f"version {v.version}: {v.asset_id}", v.asset_id)
           for v in versions if v.asset_id != record.asset_id]
     t += [TimelineEntry(p.at, "policy", f"policy epoch {p.epoch}: max {p.max_count or 'unlimited'}, "
-                        f"price {p.price_per_access}", str(p.epoch)) for p in policies]
+                        f"price {p.price_per_access} ({p.price_model})", str(p.epoch)) for p in policies]
     t += _grant_timeline(grants, chain_id)
-    t += [TimelineEntry(x.at, "settled", f"{x.count} accesses settled for {x.amount}", x.grant_id)
-          for x in settlements]
+    t += _settlement_timeline(settlements)
+    t += _dispute_timeline(found, chain_id)
     if record.deactivated:
         t.append(TimelineEntry(record.deactivated, "deactivated", "deactivated by its provider", record.asset_id))
     return tuple(sorted(t, key=lambda e: (_order(e.at), e.kind)))
@@ -421,16 +573,47 @@ def _grant_timeline(grants: Sequence[GrantEntry], chain_id: int | None) -> list[
                        f", max {g.max_count or 'unlimited'}", g.grant_id) for g in grants]
     t += [TimelineEntry(g.revoked.at, "grant_revoked", f"grant revoked by {did(chain_id, g.revoked.by)}", g.grant_id)
           for g in grants if g.revoked]
+    t += [TimelineEntry(g.acceptance.at, "grant_accepted", f"accepted by its provider "
+                        f"{did(chain_id, g.acceptance.provider)} under policy epoch {g.acceptance.policy_epoch}",
+                        g.grant_id) for g in grants if g.acceptance]
+    t += [TimelineEntry(g.escrow.at, "escrow_locked", f"{g.escrow.locked} locked in escrow ({g.escrow.price_model}, "
+                        f"price {g.escrow.price})", g.grant_id) for g in grants if g.escrow]
+    t += [TimelineEntry(r.at, "escrow_released", f"{r.amount} of the escrow released to the consumer by "
+                        f"{did(chain_id, r.by)}", g.grant_id) for g in grants if g.escrow for r in g.escrow.releases]
+    t += [TimelineEntry(r.at, "refunded", f"{r.amount} refunded to {did(chain_id, r.consumer)} ({r.from_lock} from "
+                        f"the lock, {r.from_provider} from the provider's earnings)", r.grant_id)
+          for g in grants for r in g.refunds]
     return t
+
+
+def _settlement_timeline(settlements: Sequence[Settlement]) -> list[TimelineEntry]:
+    return [TimelineEntry(x.at, "settled", f"{x.units} {'uses' if x.per_use else 'periods'} "
+                          f"({x.free_units} free) settled for {x.amount}, period {_day(x.period_start)} to "
+                          f"{_day(x.period_end)}", x.grant_id) for x in settlements]
+
+
+def _dispute_timeline(found: Sequence[DisputeEntry], chain_id: int | None) -> list[TimelineEntry]:
+    t = [TimelineEntry(d.opened, "dispute_opened", f"dispute {d.dispute_id} on the {d.subject} opened by "
+                       f"{did(chain_id, d.opened_by)}", d.grant_id) for d in found]
+    t += [TimelineEntry(d.ruled, "dispute_ruled", f"dispute {d.dispute_id} ruled: {d.ruling}"
+                        + (f", {d.refund} refunded" if d.refund else ""), d.grant_id) for d in found if d.ruled]
+    return t
+
+
+def _day(ts: int) -> str:
+    """An ISO 8601 UTC time (date and time) for summaries."""
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def _order(at: At) -> tuple[int, int]:
     return (at.block, at.log_index)
 
 
-def _policy(p: PolicyRow) -> PolicyEntry:
+def _policy(p: PolicyRow, pricing: PricingRow | None = None) -> PolicyEntry:
+    model = price_model_label(pricing.price_model) if pricing else "free"
     return PolicyEntry(p.epoch, p.not_before, p.not_after, p.max_count, int(p.price_per_access), p.compute_only,
-                       p.auto_approve, tuple(json.loads(p.purposes)), tuple(json.loads(p.jurisdictions)), At.of(p))
+                       p.auto_approve, tuple(json.loads(p.purposes)), tuple(json.loads(p.jurisdictions)), At.of(p),
+                       model, pricing.free_uses if pricing else 0, pricing.period if pricing else 0)
 
 
 # ---- grants --------------------------------------------------------------
@@ -441,22 +624,52 @@ def _grants(s: Session, rows: list[GrantRow], receipts: Sequence[ReceiptEntry] |
         return ()
     ids = [r.grant_id for r in rows]
     revoked = {r.grant_id: r for r in s.exec(select(RevocationRow).where(col(RevocationRow.grant_id).in_(ids)))}
-    settled: dict[str, int] = dict(s.exec(  # type: ignore[arg-type]
-        select(SettlementRow.grant_id, func.sum(SettlementRow.count))
-        .where(col(SettlementRow.grant_id).in_(ids)).group_by(SettlementRow.grant_id)
-    ).all())
+    accepted = {r.grant_id: r for r in s.exec(select(AcceptanceRow).where(col(AcceptanceRow.grant_id).in_(ids)))}
+    locks = {r.grant_id: r for r in s.exec(select(EscrowLockRow).where(col(EscrowLockRow.grant_id).in_(ids)))}
+    releases: dict[str, list[Release]] = {}
+    for rl in sorted(s.exec(select(EscrowReleaseRow).where(col(EscrowReleaseRow.grant_id).in_(ids))),
+                     key=lambda x: (x.block_number, x.log_index)):
+        releases.setdefault(rl.grant_id, []).append(Release(int(rl.amount), rl.by, At.of(rl)))
+    refunds: dict[str, list[Refund]] = {}
+    for rf in sorted(s.exec(select(RefundRow).where(col(RefundRow.grant_id).in_(ids))),
+                     key=lambda x: (x.block_number, x.log_index)):
+        refunds.setdefault(rf.grant_id, []).append(_refund(rf))
+    deferred: dict[str, list[int]] = {}
+    for d in sorted(s.exec(select(DeferralRow).where(col(DeferralRow.grant_id).in_(ids))),
+                    key=lambda x: (x.block_number, x.log_index)):
+        deferred.setdefault(d.grant_id, []).append(d.period_end)
+    units: Counter[str] = Counter()
+    amounts: Counter[str] = Counter()
+    for x in s.exec(select(SettlementRow).where(col(SettlementRow.grant_id).in_(ids))):
+        units[x.grant_id] += x.units
+        amounts[x.grant_id] += int(x.amount)
     uses = _anchored_uses(s, receipts) if receipts is not None else None
     out = []
     for r in sorted(rows, key=lambda r: (r.block_number, r.log_index)):
         rv = revoked.get(r.grant_id)
+        ac = accepted.get(r.grant_id)
         terms = GrantRequest(r.asset_id, r.consumer, r.purpose, r.not_before, r.not_after, r.max_count,
-                             int(r.price_per_access), int(r.nonce), r.deadline)
+                             int(r.price_per_access), int(r.nonce), r.deadline, int(r.policy_epoch))
         out.append(GrantEntry(
             r.grant_id, terms, r.signature, At.of(r),
-            Revocation(rv.by, At.of(rv)) if rv else None, int(settled.get(r.grant_id) or 0),
+            Revocation(rv.by, At.of(rv)) if rv else None, units[r.grant_id],
             None if uses is None else uses.get(r.grant_id, 0),
+            Acceptance(ac.provider, ac.policy_epoch, ac.signature, At.of(ac)) if ac else None,
+            _escrow(locks.get(r.grant_id), releases.get(r.grant_id, ())), amounts[r.grant_id],
+            tuple(refunds.get(r.grant_id, ())), tuple(deferred.get(r.grant_id, ())),
         ))
     return tuple(out)
+
+
+def _escrow(lock: EscrowLockRow | None, releases: Sequence[Release]) -> Escrow | None:
+    if lock is None:
+        return None
+    return Escrow(price_model_label(lock.price_model), int(lock.price), int(lock.locked), At.of(lock),
+                  tuple(releases))
+
+
+def _refund(r: RefundRow) -> Refund:
+    return Refund(r.grant_id, r.consumer, int(r.from_lock), int(r.from_provider), At.of(r))
 
 
 def anchors_by_root(s: Session, kind: int | None = None) -> dict[str, list[AnchorRow]]:
@@ -492,17 +705,22 @@ def _settlements(s: Session, rows: list[SettlementRow]) -> tuple[Settlement, ...
     for r in sorted(rows, key=lambda r: (r.block_number, r.log_index)):
         mine = tuple(_payment(p) for p in sorted(pays, key=lambda p: p.log_index)
                      if p.tx_hash == r.tx_hash and p.grant_id == r.grant_id)
-        out.append(Settlement(r.grant_id, r.asset_id, r.consumer, r.count, int(r.amount), r.usage_root, At.of(r),
-                              mine))
+        out.append(_settlement(r, mine))
     return tuple(out)
 
 
+def _settlement(r: SettlementRow, payments: tuple[Payment, ...] = ()) -> Settlement:
+    return Settlement(r.grant_id, r.asset_id, r.consumer, r.period_start, r.period_end, r.units, r.free_units,
+                      int(r.amount), r.receipts_root, At.of(r), payments)
+
+
 def _payment(p: RevenueRow) -> Payment:
-    return Payment(p.grant_id, p.owner, int(p.amount), At.of(p))
+    return Payment(p.grant_id, p.owner, int(p.amount), At.of(p), p.asset_id, p.depth)
 
 
 def grant_history(s: Session, grant_id: str, receipts: Sequence[ReceiptEntry] | None = None) -> GrantHistory:
-    """A grant's request, signature, issuance, revocation, settlements and anchored use."""
+    """A grant's request, signatures (consumer's and provider's acceptance), issuance, escrow, revocation,
+    settlements, refunds, disputes and anchored use."""
     row = s.get(GrantRow, grant_id.lower())
     if row is None:
         raise NotIndexed(f"grant {grant_id} is not in the audit index (run `tds audit index`)")
@@ -510,11 +728,10 @@ def grant_history(s: Session, grant_id: str, receipts: Sequence[ReceiptEntry] | 
     settlements = _settlements(s, list(s.exec(select(SettlementRow).where(SettlementRow.grant_id == row.grant_id))))
     head = head_timestamp(s)
     chain_id = index_chain_id(s)
-    timeline = _grant_timeline([grant], chain_id) + [
-        TimelineEntry(x.at, "settled", f"{x.count} accesses settled for {x.amount}", x.grant_id) for x in settlements
-    ]
+    found = _disputes(s, [row.grant_id], chain_id)
+    timeline = _grant_timeline([grant], chain_id) + _settlement_timeline(settlements) + _dispute_timeline(found, chain_id)
     return GrantHistory(grant, grant.state_at(head), head, settlements,
-                        tuple(sorted(timeline, key=lambda e: _order(e.at))), chain_id)
+                        tuple(sorted(timeline, key=lambda e: (_order(e.at), e.kind))), chain_id, found)
 
 
 def head_timestamp(s: Session) -> int:
@@ -577,3 +794,272 @@ def _checksum(address: str) -> str:
     if not is_address(text):
         raise InputInvalid(f"{address!r} is not an address (0x + 40 hex)")
     return checksum_address(text)
+
+
+# ---- disputes ------------------------------------------------------------
+
+
+def disputes(s: Session, grant_id: str | None = None, status: str | None = None) -> tuple[DisputeEntry, ...]:
+    """Every dispute (of one grant when ``grant_id`` is given; ``status`` open or ruled), by dispute id."""
+    query = select(DisputeRow)
+    if grant_id is not None:
+        query = query.where(DisputeRow.grant_id == grant_id.lower())
+    found = _dispute_entries(s, list(s.exec(query)), index_chain_id(s))
+    return tuple(d for d in found if status is None or d.status == status)
+
+
+def dispute(s: Session, dispute_id: int) -> DisputeEntry:
+    """One dispute; NotIndexed when its DisputeOpened is not in the index."""
+    row = s.get(DisputeRow, dispute_id)
+    if row is None:
+        raise NotIndexed(f"dispute {dispute_id} is not in the audit index (run `tds audit index`)")
+    return _dispute_entries(s, [row], index_chain_id(s))[0]
+
+
+def _disputes(s: Session, grant_ids: Sequence[str], chain_id: int | None) -> tuple[DisputeEntry, ...]:
+    if not grant_ids:
+        return ()
+    return _dispute_entries(s, list(s.exec(select(DisputeRow).where(col(DisputeRow.grant_id).in_(list(grant_ids))))),
+                            chain_id)
+
+
+def _dispute_entries(s: Session, rows: list[DisputeRow], chain_id: int | None) -> tuple[DisputeEntry, ...]:
+    if not rows:
+        return ()
+    ids = [r.dispute_id for r in rows]
+    rulings = {r.dispute_id: r for r in s.exec(select(RulingRow).where(col(RulingRow.dispute_id).in_(ids)))}
+    pieces: dict[int, list[EvidenceRow]] = {}
+    for e in sorted(s.exec(select(EvidenceRow).where(col(EvidenceRow.dispute_id).in_(ids))),
+                    key=lambda e: (e.block_number, e.log_index)):
+        pieces.setdefault(e.dispute_id, []).append(e)
+    grants = {g.grant_id: g for g in s.exec(select(GrantRow).where(col(GrantRow.grant_id).in_([r.grant_id
+                                                                                                 for r in rows])))}
+    providers = dict(s.exec(select(AssetRow.asset_id, AssetRow.provider).where(
+        col(AssetRow.asset_id).in_([g.asset_id for g in grants.values()]))).all())
+    out = []
+    for r in sorted(rows, key=lambda r: r.dispute_id):
+        g = grants.get(r.grant_id)
+        ruled = rulings.get(r.dispute_id)
+        subject = DISPUTE_SUBJECTS[r.subject] if 0 <= r.subject < len(DISPUTE_SUBJECTS) else f"subject {r.subject}"
+        ruling = None
+        if ruled is not None:
+            ruling = DISPUTE_RULINGS[ruled.ruling] if 0 <= ruled.ruling < len(DISPUTE_RULINGS) else str(ruled.ruling)
+        out.append(DisputeEntry(
+            r.dispute_id, r.grant_id, g.asset_id if g else None, g.consumer if g else None,
+            providers.get(g.asset_id) if g else None, subject, r.opened_by, r.period_end, r.evidence_hash,
+            _evidence_entries(pieces.get(r.dispute_id, [])), "ruled" if ruled else "open", ruling,
+            int(ruled.refund) if ruled else 0, ruled.by if ruled else None, At.of(r), At.of(ruled) if ruled else None,
+            chain_id,
+        ))
+    return tuple(out)
+
+
+def _evidence_entries(rows: list[EvidenceRow]) -> tuple[EvidenceEntry, ...]:
+    """Each EvidenceSubmitted with the URI of the ERC-1497 Evidence the same party logged just before it in the
+    same transaction."""
+    out = []
+    for i, e in enumerate(rows):
+        if e.evidence_hash is None:
+            continue
+        uri = next((u.evidence_uri for u in reversed(rows[:i]) if u.evidence_hash is None
+                    and u.tx_hash == e.tx_hash and u.party == e.party and u.log_index < e.log_index), None)
+        out.append(EvidenceEntry(e.party, e.evidence_hash, uri, At.of(e)))
+    return tuple(out)
+
+
+def open_dispute_spans(s: Session) -> dict[str, list[tuple[DisputeEntry, tuple[int, int], tuple[int, int] | None]]]:
+    """Grant id -> its disputes with the (block, log index) each was opened at and ruled at (None: still open)."""
+    out: dict[str, list[tuple[DisputeEntry, tuple[int, int], tuple[int, int] | None]]] = {}
+    for d in disputes(s):
+        out.setdefault(d.grant_id, []).append((d, _order(d.opened), _order(d.ruled) if d.ruled else None))
+    return out
+
+
+# ---- money ---------------------------------------------------------------
+
+
+def royalty_at(s: Session, block: int, log_index: int) -> int | None:
+    """The royalty (basis points) in force at log ``(block, log_index)``: the last RoyaltySet before it (None when
+    the index has none)."""
+    rows = s.exec(select(RoyaltyRow).where(
+        (RoyaltyRow.block_number < block) | ((RoyaltyRow.block_number == block) & (RoyaltyRow.log_index < log_index))
+    ).order_by(col(RoyaltyRow.block_number).desc(), col(RoyaltyRow.log_index).desc())).first()
+    return rows.royalty_bps if rows else None
+
+
+@dataclass(frozen=True)
+class StatementItem:
+    """One money movement behind a statement line."""
+
+    kind: str  # paid (as consumer) | share (as owner of the settled asset) | royalty (as owner of an ancestor)
+    grant_id: str
+    settled_asset: str  # the asset whose use was settled (a royalty's source)
+    amount: int
+    units: int  # the settlement's units (its free units in free_units)
+    free_units: int
+    depth: int  # 0, or lineage steps from the settled asset for a royalty
+    receipts_root: str
+    at: At
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """One asset and settled period: what the participant paid for it and earned from it."""
+
+    asset_id: str
+    period_start: int
+    period_end: int
+    paid: int
+    units: int  # units the participant paid for (as consumer)
+    free_units: int
+    earned_shares: int
+    earned_royalties: int
+    receipts_roots: tuple[str, ...]  # the anchored roots behind the line (zero root: Subscription)
+    items: tuple[StatementItem, ...]
+
+
+@dataclass(frozen=True)
+class EscrowMove:
+    """Money into, within or out of Settlement for the participant."""
+
+    kind: str  # deposit | withdraw_deposit | withdraw_earnings | lock | release | refund | refund_charged
+    amount: int
+    grant_id: str | None
+    at: At
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A participant's money over ``[period_start, period_end)`` (None: unbounded), from the index alone."""
+
+    participant: str
+    period_start: int | None
+    period_end: int | None
+    lines: tuple[StatementLine, ...]
+    escrow: tuple[EscrowMove, ...]
+    totals: dict[str, int]
+    chain_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON view: the fields, plus ``paid`` and ``earned`` (flat lists of the lines' two sides)."""
+        data = _json(self)
+        data["paid"] = [_side(line, line.paid, units=line.units, free_units=line.free_units)
+                        for line in self.lines if any(i.kind == "paid" for i in line.items)]
+        data["earned"] = [_side(line, line.earned_shares + line.earned_royalties, shares=line.earned_shares,
+                                royalties=line.earned_royalties,
+                                units=sum(i.units for i in line.items if i.kind != "paid"))
+                          for line in self.lines if any(i.kind != "paid" for i in line.items)]
+        return data
+
+
+def _side(line: StatementLine, amount: int, **extra: Any) -> dict[str, Any]:
+    return {"asset_id": line.asset_id, "period_start": line.period_start, "period_end": line.period_end,
+            "amount": amount, **extra, "receipts_root": ", ".join(line.receipts_roots),
+            "receipts_roots": list(line.receipts_roots)}
+
+
+STATEMENT_TOTALS = ("paid", "earned_shares", "earned_royalties", "deposit", "withdraw_deposit", "withdraw_earnings",
+                    "lock", "release", "refund", "refund_charged")
+
+
+def statement(s: Session | IndexDb, participant: str, period_start: int | None = None,
+              period_end: int | None = None) -> Statement:
+    """A participant's statement: per asset and settled period, what it paid (as consumer) and earned (as owner:
+    shares of the settled asset and royalties from assets derived from its own, separately), with the receipts
+    root behind each line; and its escrow moves (deposits, withdrawals, locks, releases, refunds).
+
+    ``participant`` is an address (any case). Settled periods count when they start in
+    ``[period_start, period_end)``; escrow moves when their block's time is in it (None: unbounded).
+
+    Returns a :class:`Statement` (``to_json()`` gives the same as plain JSON, with DIDs beside addresses)::
+
+        participant       checksummed address
+        period_start/end  the bounds asked for (unix seconds or None)
+        lines             StatementLine per (asset_id, period_start, period_end), ordered by period then asset:
+                          paid, units, free_units (as consumer), earned_shares, earned_royalties (as owner),
+                          receipts_roots (tuple of 0x roots), items (StatementItem: kind paid|share|royalty,
+                          grant_id, settled_asset, amount, units, free_units, depth, receipts_root, at)
+        escrow            EscrowMove (kind deposit|withdraw_deposit|withdraw_earnings|lock|release|refund|
+                          refund_charged, amount, grant_id or None, at), in chain order
+        totals            {kind: token units} for paid, earned_shares, earned_royalties and every escrow kind
+                          (refund: refunded to the participant as consumer; refund_charged: taken from its
+                          earnings as provider)
+
+    ``to_json()`` adds two flat views of the lines: ``paid`` ({asset_id, period_start, period_end, amount, units,
+    free_units, receipts_root (the roots joined by ", "), receipts_roots}) and ``earned`` (the same with amount =
+    shares + royalties, shares, royalties, units of the settlements paid from).
+
+    Amounts are ints in the settlement token's base units; ``at`` is an :class:`At` (block, tx, log_index,
+    timestamp). ``s`` is a session on the index or the :class:`audit.db.IndexDb` itself. Raises InputInvalid for
+    a malformed address.
+    """
+    if isinstance(s, IndexDb):
+        with s.session() as session:
+            return statement(session, participant, period_start, period_end)
+    addr = _checksum(participant)
+
+    def period_in(start: int) -> bool:
+        return (period_start is None or start >= period_start) and (period_end is None or start < period_end)
+
+    def time_in(at: At) -> bool:
+        return (period_start is None or at.timestamp >= period_start) and (period_end is None
+                                                                             or at.timestamp < period_end)
+
+    paid_rows = [r for r in s.exec(select(SettlementRow).where(SettlementRow.consumer == addr))
+                 if period_in(r.period_start)]
+    pay_rows = list(s.exec(select(RevenueRow).where(RevenueRow.owner == addr)))
+    settled = {(r.tx_hash, r.grant_id): r for r in paid_rows}
+    missing = {(p.tx_hash, p.grant_id) for p in pay_rows} - set(settled)
+    if missing:
+        txs = {tx for tx, _ in missing}
+        for r in s.exec(select(SettlementRow).where(col(SettlementRow.tx_hash).in_(txs))):
+            settled.setdefault((r.tx_hash, r.grant_id), r)
+    lines: dict[tuple[int, int, str], list[StatementItem]] = {}
+    for r in paid_rows:
+        item = StatementItem("paid", r.grant_id, r.asset_id, int(r.amount), r.units, r.free_units, 0,
+                             r.receipts_root, At.of(r))
+        lines.setdefault((r.period_start, r.period_end, r.asset_id), []).append(item)
+    for p in pay_rows:
+        x = settled.get((p.tx_hash, p.grant_id))
+        if x is None or not period_in(x.period_start):
+            continue
+        kind = "royalty" if p.depth > 0 else "share"
+        item = StatementItem(kind, p.grant_id, x.asset_id, int(p.amount), x.units, x.free_units, p.depth,
+                             x.receipts_root, At.of(p))
+        lines.setdefault((x.period_start, x.period_end, p.asset_id or x.asset_id), []).append(item)
+    out_lines = []
+    for (start, end, asset), items in sorted(lines.items()):
+        items.sort(key=lambda i: (_order(i.at), i.kind))
+        paid = [i for i in items if i.kind == "paid"]
+        out_lines.append(StatementLine(
+            asset, start, end, sum(i.amount for i in paid), sum(i.units for i in paid),
+            sum(i.free_units for i in paid), sum(i.amount for i in items if i.kind == "share"),
+            sum(i.amount for i in items if i.kind == "royalty"), tuple(dict.fromkeys(i.receipts_root for i in items)),
+            tuple(items)))
+    moves = [m for m in _escrow_moves(s, addr) if time_in(m.at)]
+    moves.sort(key=lambda m: (_order(m.at), m.kind))
+    totals = dict.fromkeys(STATEMENT_TOTALS, 0)
+    for line in out_lines:
+        totals["paid"] += line.paid
+        totals["earned_shares"] += line.earned_shares
+        totals["earned_royalties"] += line.earned_royalties
+    for m in moves:
+        totals[m.kind] += m.amount
+    return Statement(addr, period_start, period_end, tuple(out_lines), tuple(moves), totals, index_chain_id(s))
+
+
+def _escrow_moves(s: Session, addr: str) -> list[EscrowMove]:
+    moves = [EscrowMove(b.kind, int(b.amount), None, At.of(b))
+             for b in s.exec(select(BalanceRow).where(BalanceRow.account == addr))]
+    moves += [EscrowMove("lock", int(x.locked), x.grant_id, At.of(x))
+              for x in s.exec(select(EscrowLockRow).where(EscrowLockRow.consumer == addr))]
+    moves += [EscrowMove("release", int(x.amount), x.grant_id, At.of(x))
+              for x in s.exec(select(EscrowReleaseRow).where(EscrowReleaseRow.consumer == addr))]
+    moves += [EscrowMove("refund", int(x.from_lock) + int(x.from_provider), x.grant_id, At.of(x))
+              for x in s.exec(select(RefundRow).where(RefundRow.consumer == addr))]
+    mine = select(GrantRow.grant_id).join(AssetRow, AssetRow.asset_id == GrantRow.asset_id).where(  # type: ignore[arg-type]
+        AssetRow.provider == addr)
+    moves += [EscrowMove("refund_charged", int(x.from_provider), x.grant_id, At.of(x))
+              for x in s.exec(select(RefundRow).where(col(RefundRow.grant_id).in_(mine)))
+              if int(x.from_provider)]
+    return moves

@@ -1,7 +1,10 @@
 """``tds audit report``: one asset's story as a self-contained HTML page (or the same data as JSON).
 
 The page needs nothing but itself: inline CSS, an inline SVG lineage graph, a timeline, the
-grants with their use, settlements, and the proofs supplied with the receipts. Its markup is the
+grants with their use, each grant as the ODRL Agreement both parties signed (JSON-LD, :mod:`audit.agreement`),
+money next to use per grant (uses, settled units, amounts, payouts, escrow, refunds, disputes), settlements,
+disputes, and the proofs supplied with the receipts. Amounts carry the settlement token's symbol and decimals
+when the caller knows them (``token``: :class:`TokenInfo`). Its markup is the
 Jinja2 template ``audit/templates/report.html.j2`` (with ``report.css``), rendered with
 autoescaping on; this module computes what the page shows (cards, the lineage graph's layout). Participants are
 named by their DID (``did:pkh:eip155:<chainId>:<address>``), dates are ISO 8601 UTC, assets carry
@@ -13,24 +16,60 @@ from __future__ import annotations
 import functools
 import json
 import time
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlmodel import Session
 
-from audit.queries import AssetHistory, asset_history, did, head_timestamp, index_chain_id
+from audit.agreement import agreement
+from audit.queries import AssetHistory, GrantEntry, asset_history, did, head_timestamp, index_chain_id
 from audit.receipts import ReceiptEntry
 
 TitleOf = Callable[[str], "str | None"]  # asset id -> its title, when known
 
 
+@dataclass(frozen=True)
+class TokenInfo:
+    """The settlement token as amounts are shown: its symbol and decimals (``TokenClient.symbol``/``decimals``)."""
+
+    symbol: str
+    decimals: int = 0
+    address: str | None = None
+
+    def format(self, amount: int) -> str:
+        """``12.5 TDS`` for 12500000000000000000 base units of an 18-decimals token."""
+        value = Decimal(int(amount)).scaleb(-self.decimals) if self.decimals else Decimal(int(amount))
+        text = f"{value:,f}"
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return f"{text} {self.symbol}"
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON view."""
+        return {"symbol": self.symbol, "decimals": self.decimals, "address": self.address}
+
+
+def amount_text(amount: int | None, token: TokenInfo | None) -> str:
+    """An amount with the token's symbol (``10 units`` when the token is unknown; ``—`` for None)."""
+    if amount is None:
+        return "—"
+    return token.format(amount) if token is not None else f"{int(amount):,} units"
+
+
 def report_data(s: Session, asset_id: str, receipts: Sequence[ReceiptEntry] | None = None,
-                chain_id: int | None = None, title_of: TitleOf | None = None) -> dict[str, Any]:
-    """The report's content: the asset's history plus the proofs of its receipts.
+                chain_id: int | None = None, title_of: TitleOf | None = None,
+                token: TokenInfo | None = None) -> dict[str, Any]:
+    """The report's content: the asset's history, its grants as ODRL Agreements, money next to use per grant,
+    plus the proofs of its receipts.
 
     ``generated_at`` and ``index_head_time`` are ISO 8601 UTC; ``titles`` maps the asset and the
-    assets of its lineage and versions to the titles ``title_of`` knows (the provider's metadata).
+    assets of its lineage and versions to the titles ``title_of`` knows (the provider's metadata);
+    ``agreements`` holds one JSON-LD ``odrl:Agreement`` per grant, ``money`` one entry per grant (amounts in
+    the token's base units), ``token`` the token's symbol and decimals (None when unknown).
     """
     history = asset_history(s, asset_id, receipts)
     ids = {history.asset.asset_id, *(v.asset_id for v in history.versions),
@@ -40,22 +79,72 @@ def report_data(s: Session, asset_id: str, receipts: Sequence[ReceiptEntry] | No
     head = head_timestamp(s)
     chain_id = chain_id if chain_id is not None else index_chain_id(s)
     return {
-        "format": "tds-audit-report-v1",
+        "format": "tds-audit-report-v2",
         "generated_at": _iso(int(time.time())),
         "chain_id": chain_id,
         "index_head_timestamp": head,
         "index_head_time": _iso(head) if head else None,
         "titles": titles,
+        "token": token.to_json() if token else None,
         "history": history.to_json(),
+        "agreements": agreements(history, chain_id),
+        "money": money(history),
         "proofs": proofs,
     }
 
 
+def agreements(h: AssetHistory, chain_id: int | None) -> list[dict[str, Any]]:
+    """Every grant of the asset as the ``odrl:Agreement`` of its agreed policy epoch (oldest grant first)."""
+    policies = {p.epoch: p for p in h.policies}
+    return [agreement(g, policies.get(g.policy_epoch), h.asset.provider, chain_id) for g in h.grants]
+
+
+def money(h: AssetHistory) -> list[dict[str, Any]]:
+    """Money next to use, per grant: anchored uses (None without receipts), settled units and free units, the
+    amount charged, payouts per owner (shares and royalties apart), escrow locked and released, refunds,
+    deferred periods and disputes."""
+    by_grant: dict[str, list[Any]] = defaultdict(list)
+    for x in h.settlements:
+        by_grant[x.grant_id].append(x)
+    disputes: dict[str, list[Any]] = defaultdict(list)
+    for d in h.disputes:
+        disputes[d.grant_id].append(d)
+    out = []
+    for g in h.grants:
+        settled = by_grant.get(g.grant_id, [])
+        payouts: dict[tuple[str, str, int], int] = defaultdict(int)
+        for x in settled:
+            for p in x.payments:
+                payouts[(p.owner, p.asset_id, p.depth)] += p.amount
+        out.append({
+            "grant_id": g.grant_id,
+            "consumer": g.consumer,
+            "price_model": g.escrow.price_model if g.escrow else "free",
+            "price": g.escrow.price if g.escrow else g.price_per_access,
+            "uses": g.anchored_accesses,
+            "max_count": g.max_count,
+            "settled_units": sum(x.units for x in settled),
+            "free_units": sum(x.free_units for x in settled),
+            "charged": sum(x.amount for x in settled),
+            "periods": [{"start": x.period_start, "end": x.period_end, "units": x.units, "free_units": x.free_units,
+                         "amount": x.amount, "receipts_root": x.receipts_root, "tx": x.at.tx} for x in settled],
+            "payouts": [{"owner": o, "asset_id": a, "depth": d, "royalty": d > 0, "amount": v}
+                        for (o, a, d), v in sorted(payouts.items(), key=lambda kv: (kv[0][2], -kv[1]))],
+            "locked": g.escrow.locked if g.escrow else 0,
+            "released": g.escrow.released if g.escrow else 0,
+            "refunded": sum(r.amount for r in g.refunds),
+            "deferred": list(g.deferred),
+            "disputes": [{"dispute_id": d.dispute_id, "subject": d.subject, "status": d.status, "ruling": d.ruling,
+                          "refund": d.refund} for d in disputes.get(g.grant_id, [])],
+        })
+    return out
+
+
 def render_html(s: Session, asset_id: str, receipts: Sequence[ReceiptEntry] | None = None,
-                chain_id: int | None = None, title_of: TitleOf | None = None) -> str:
+                chain_id: int | None = None, title_of: TitleOf | None = None, token: TokenInfo | None = None) -> str:
     """The self-contained HTML page."""
-    data = report_data(s, asset_id, receipts, chain_id, title_of)
-    return _page(asset_history(s, asset_id, receipts), data)
+    data = report_data(s, asset_id, receipts, chain_id, title_of, token)
+    return _page(asset_history(s, asset_id, receipts), data, token)
 
 
 def _iso(ts: int) -> str:
@@ -72,26 +161,37 @@ def _when(ts: int, zero: str = "open") -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
 
 
+def _period(start: int, end: int) -> str:
+    """A settled period as dates: ``2026-12-01 00:00 – 2026-12-02 00:00 UTC``."""
+    fmt = "%Y-%m-%d %H:%M"
+    return f"{time.strftime(fmt, time.gmtime(start))} – {time.strftime(fmt, time.gmtime(end))} UTC"
+
+
 @functools.cache
 def _environment() -> Environment:
     """The one Jinja2 environment of the report templates (package data), autoescaping on."""
     env = Environment(loader=PackageLoader("audit", "templates"), autoescape=True,
                       undefined=StrictUndefined)
-    env.filters.update(short=_short, when=_when, json_pretty=lambda v: json.dumps(v, indent=2))
+    env.filters.update(short=_short, when=_when, period=_period,
+                       json_pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False))
     env.globals["did"] = did
     return env
 
 
-def _page(h: AssetHistory, data: dict[str, Any]) -> str:
+def _page(h: AssetHistory, data: dict[str, Any], token: TokenInfo | None = None) -> str:
     a = h.asset
     uses = sum(g.anchored_accesses or 0 for g in h.grants)
     cards = [("version", a.version), ("size (bytes)", f"{a.size:,}"), ("grants", len(h.grants)),
              ("anchored accesses", uses if any(g.anchored_accesses is not None for g in h.grants) else "—"),
-             ("settled accesses", sum(x.count for x in h.settlements)),
-             ("revenue", sum(x.amount for x in h.settlements))]
+             ("settled units", sum(x.units for x in h.settlements)),
+             ("settled", amount_text(sum(x.amount for x in h.settlements), token)),
+             ("disputes", len(h.disputes))]
+    grants: dict[str, GrantEntry] = {g.grant_id: g for g in h.grants}
     return _environment().get_template("report.html.j2").render(
         h=h, data=data, chain_id=data["chain_id"], titles=data["titles"], head=data["index_head_timestamp"],
-        cards=cards, owners=list(zip(a.owners, a.shares_bps)), lineage=_lineage(h, data["titles"]))
+        cards=cards, owners=list(zip(a.owners, a.shares_bps)), lineage=_lineage(h, data["titles"]),
+        grant_of=grants, money=data["money"], agreements=list(zip(h.grants, data["agreements"])),
+        amount=lambda v: amount_text(v, token))
 
 
 def _lineage(h: AssetHistory, titles: Mapping[str, str]) -> dict[str, Any]:

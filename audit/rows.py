@@ -8,17 +8,29 @@ from typing import Any, Callable
 from sqlmodel import SQLModel
 
 from audit.db import (
+    AcceptanceRow,
     AnchorRow,
     AssetDeactivationRow,
     AssetRow,
     AssetVersionRow,
+    BalanceRow,
+    DeferralRow,
+    DisputeRow,
+    EscrowLockRow,
+    EscrowReleaseRow,
     EventRow,
+    EvidenceRow,
+    FreezeRow,
     GrantRow,
     LineageRow,
     ParticipantEventRow,
     PolicyRow,
+    PricingRow,
+    RefundRow,
     RevenueRow,
     RevocationRow,
+    RoyaltyRow,
+    RulingRow,
     SettlementRow,
 )
 from chain.logs import ChainEvent
@@ -55,7 +67,8 @@ def _participant(kind: str) -> Callable[[dict[str, Any], dict[str, Any]], list[R
 def _asset_registered(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
     asset = {**where, "asset_id": a["assetId"], "provider": a["provider"], "size": a["size"],
              "metadata_hash": a["metadataHash"], "metadata_uri": a["metadataURI"],
-             "owners": json.dumps(a["owners"]), "shares_bps": json.dumps(a["sharesBps"])}
+             "owners": json.dumps(a["owners"]), "shares_bps": json.dumps(a["sharesBps"]),
+             "parents": json.dumps(a["parents"])}
     edges = [(LineageRow, {**where, "child_id": a["assetId"], "parent_id": p}) for p in dict.fromkeys(a["parents"])]
     return [(AssetRow, asset), *edges]
 
@@ -83,8 +96,18 @@ def _grant_issued(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
         **where, "grant_id": a["grantId"], "asset_id": a["assetId"], "consumer": a["consumer"],
         "purpose": a["purpose"], "not_before": a["notBefore"], "not_after": a["notAfter"],
         "max_count": a["maxCount"], "price_per_access": str(a["pricePerAccess"]), "nonce": str(a["nonce"]),
-        "deadline": a["deadline"], "signature": a["signature"],
+        "deadline": a["deadline"], "signature": a["signature"], "policy_epoch": a.get("policyEpoch", 0),
     })]
+
+
+def _pricing(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
+    return [(PricingRow, {**where, "asset_id": a["assetId"], "epoch": a["epoch"], "price_model": a["priceModel"],
+                          "free_uses": a["freeUses"], "period": a["period"]})]
+
+
+def _accepted(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
+    return [(AcceptanceRow, {**where, "grant_id": a["grantId"], "provider": a["provider"],
+                             "policy_epoch": a["policyEpoch"], "signature": a["signature"]})]
 
 
 def _grant_revoked(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
@@ -98,12 +121,73 @@ def _anchored(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
 
 def _settled(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
     return [(SettlementRow, {**where, "grant_id": a["grantId"], "asset_id": a["assetId"],
-                             "consumer": a["consumer"], "count": a["count"], "amount": str(a["amount"]),
-                             "usage_root": a["usageRoot"]})]
+                             "consumer": a["consumer"], "period_start": a["periodStart"],
+                             "period_end": a["periodEnd"], "units": a["units"], "free_units": a["freeUnits"],
+                             "amount": str(a["amount"]), "receipts_root": a["receiptsRoot"]})]
 
 
 def _revenue(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
-    return [(RevenueRow, {**where, "grant_id": a["grantId"], "owner": a["owner"], "amount": str(a["amount"])})]
+    return [(RevenueRow, {**where, "grant_id": a["grantId"], "asset_id": a["assetId"], "owner": a["owner"],
+                          "amount": str(a["amount"]), "depth": a["depth"]})]
+
+
+def _locked(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
+    return [(EscrowLockRow, {**where, "grant_id": a["grantId"], "asset_id": a["assetId"], "consumer": a["consumer"],
+                             "price_model": a["priceModel"], "price": str(a["price"]),
+                             "locked": str(a["locked"])})]
+
+
+def _released(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
+    return [(EscrowReleaseRow, {**where, "grant_id": a["grantId"], "consumer": a["consumer"],
+                                "amount": str(a["amount"]), "by": a["by"]})]
+
+
+def _refunded(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
+    return [(RefundRow, {**where, "grant_id": a["grantId"], "consumer": a["consumer"],
+                         "from_lock": str(a["fromLock"]), "from_provider": str(a["fromProvider"])})]
+
+
+def _deposited(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
+    return [(BalanceRow, {**where, "account": a["consumer"], "kind": "deposit", "amount": str(a["amount"])})]
+
+
+def _withdrawn(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
+    kind = "withdraw_earnings" if a["earnings"] else "withdraw_deposit"
+    return [(BalanceRow, {**where, "account": a["account"], "kind": kind, "amount": str(a["amount"])})]
+
+
+def _frozen(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
+    return [(FreezeRow, {**where, "grant_id": a["grantId"], "frozen": bool(a["frozen"])})]
+
+
+def _deferred(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
+    return [(DeferralRow, {**where, "grant_id": a["grantId"], "period_end": a["periodEnd"]})]
+
+
+def _royalty(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
+    return [(RoyaltyRow, {**where, "royalty_bps": a["royaltyBps"]})]
+
+
+def _dispute_opened(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
+    return [(DisputeRow, {**where, "dispute_id": a["disputeId"], "grant_id": a["grantId"],
+                          "opened_by": a["openedBy"], "subject": a["subject"], "period_end": a["periodEnd"],
+                          "evidence_hash": a["evidenceHash"]})]
+
+
+def _evidence_submitted(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
+    return [(EvidenceRow, {**where, "dispute_id": a["disputeId"], "party": a["party"],
+                           "evidence_hash": a["evidenceHash"], "evidence_uri": None})]
+
+
+def _evidence(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
+    """ERC-1497 Evidence: the URI of the evidence whose hash the next EvidenceSubmitted carries."""
+    return [(EvidenceRow, {**where, "dispute_id": a["_evidenceGroupID"], "party": a["_party"],
+                           "evidence_hash": None, "evidence_uri": a["_evidence"]})]
+
+
+def _ruled(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
+    return [(RulingRow, {**where, "dispute_id": a["disputeId"], "grant_id": a["grantId"], "ruling": a["ruling"],
+                         "refund": str(a["refund"]), "by": a["by"]})]
 
 
 HANDLERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[Row]]] = {
@@ -114,11 +198,26 @@ HANDLERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[Row]]] = {
     "AssetVersionRegistered": _asset_version,
     "AssetDeactivated": _asset_deactivated,
     "PolicySet": _policy,
+    "PricingSet": _pricing,
     "GrantIssued": _grant_issued,
+    "GrantAccepted": _accepted,
     "GrantRevoked": _grant_revoked,
     "RootAnchored": _anchored,
     "UsageSettled": _settled,
     "RevenuePaid": _revenue,
+    "EscrowLocked": _locked,
+    "EscrowReleased": _released,
+    "Refunded": _refunded,
+    "Deposited": _deposited,
+    "Withdrawn": _withdrawn,
+    "AccountFrozen": _frozen,
+    "SettlementDeferred": _deferred,
+    "RoyaltySet": _royalty,
+    "DisputeOpened": _dispute_opened,
+    "EvidenceSubmitted": _evidence_submitted,
+    "Evidence": _evidence,
+    "DisputeRuled": _ruled,
 }
-"""Event name -> rows. Events not listed (OpenZeppelin role changes, ERC-20 transfers) are kept only
-in the generic ``events`` table."""
+"""Event name -> rows. Events not listed (OpenZeppelin role changes, ERC-20 transfers, the ERC-1497 Dispute
+and ERC-792 Ruling twins of DisputeOpened and DisputeRuled, ArbitratorSet, SettlementBound) are kept only in
+the generic ``events`` table."""

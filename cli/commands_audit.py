@@ -1,4 +1,4 @@
-"""``tds audit index|asset|participant|grant|check|report|verify-proof``: the auditor's commands.
+"""``tds audit index|asset|participant|grant|statement|disputes|check|report|verify-proof``: the auditor's commands.
 
 Wiring and printing only: the work is in :mod:`audit`. Queries refresh the index from the chain
 first when the node answers, and otherwise answer from the index as it stands (with a warning).
@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import threading
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -19,10 +20,11 @@ from audit.db import IndexDb, database_url
 from audit.errors import AuditError, IndexMismatch, IndexUnavailable, NotIndexed
 from audit.indexer import Indexer, IndexRun, index_until_stable
 from audit.queries import (
-    AssetHistory, GrantHistory, ParticipantHistory, asset_history, grant_history, index_chain_id, participant_history,
+    AssetHistory, DisputeEntry, GrantHistory, ParticipantHistory, Statement, asset_history, dispute, disputes,
+    grant_history, index_chain_id, participant_history, statement,
 )
 from audit.receipts import ReceiptEntry, load_receipts
-from audit.report import render_html, report_data
+from audit.report import TokenInfo, amount_text, render_html, report_data
 from chain.logs import RpcLogSource
 from audit.verify import verify_proof_text
 from chain.errors import ChainError
@@ -238,9 +240,150 @@ def _print_grant(h: GrantHistory, title_of: Callable[[str], str | None]) -> None
         "revoked": f"{when(g.revoked.at.timestamp)}, block {g.revoked.at.block}, by {did(h.chain_id, g.revoked.by)}"
         if g.revoked else False,
         "state": h.state_at_head.replace("_", " "), "settled": g.settled_count,
-        "anchored uses": g.anchored_accesses,
+        "anchored uses": g.anchored_accesses, "policy epoch": g.policy_epoch,
+        "accepted": f"{when(g.acceptance.at.timestamp)} by {did(h.chain_id, g.acceptance.provider)}"
+        if g.acceptance else False,
+        "acceptance": g.acceptance.signature if g.acceptance else False,
+        "escrow": f"{g.escrow.price_model}, {g.escrow.locked} locked, {g.escrow.released} released"
+        if g.escrow else "none (free)",
+        "charged": g.settled_amount, "refunded": sum(r.amount for r in g.refunds),
+        "disputes": ", ".join(f"#{d.dispute_id} {d.status}" for d in h.disputes) or False,
     })
     _print_timeline(h.timeline)
+
+
+def _instant(value: str | None, what: str, end: bool = False) -> int | None:
+    """Unix seconds of a DATE option: YYYY-MM-DD (UTC; as ``--to`` the whole day counts), an ISO 8601
+    date-time (UTC unless it names an offset) or unix seconds."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text) + (timedelta(days=1) if end else timedelta())
+            return int(datetime.combine(day, datetime.min.time(), timezone.utc).timestamp())
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date: give YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS][+HH:MM] or unix "
+                                 "seconds", param_hint=what) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp())
+
+
+def _token(c: CliContext) -> TokenInfo | None:
+    """The settlement token's symbol and decimals, when the node answers."""
+    from chain.contracts import TokenClient
+
+    try:
+        tokens = TokenClient(c.chain())
+        return TokenInfo(tokens.symbol(), tokens.decimals(), tokens.address)
+    except Exception:  # noqa: BLE001 - no node, no deployment, a token without symbol(): amounts in base units
+        return None
+
+
+@audit.command("statement")
+@click.argument("participant")
+@click.option("--from", "from_date", metavar="DATE", default=None,
+              help="Start (YYYY-MM-DD or ISO 8601, UTC): settled periods starting then or later, escrow moves since.")
+@click.option("--to", "to_date", metavar="DATE", default=None,
+              help="End, exclusive (a YYYY-MM-DD includes that day).")
+@refresh_option
+@json_option
+@pass_cli
+@_audit_errors
+def statement_cmd(c: CliContext, participant: str, from_date: str | None, to_date: str | None, refresh: bool,
+                  as_json: bool) -> None:
+    """What PARTICIPANT (address or account name) paid and earned per asset and settled period, with the receipts
+    root behind each line, and its escrow: deposits, locks, releases, refunds, withdrawals."""
+    start, end = _instant(from_date, "--from"), _instant(to_date, "--to", end=True)
+    if start is not None and end is not None and end <= start:
+        raise click.BadParameter("--to must be after --from", param_hint="--to")
+    address = c.resolve_address(participant)
+    with _refreshed(c, refresh).session() as s:
+        result = statement(s, address, start, end)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    _print_statement(result, _token(c), _title_of(c))
+
+
+def _print_statement(st: Statement, token: TokenInfo | None, title_of: Callable[[str], str | None]) -> None:
+    def money(v: int) -> str:
+        return amount_text(v, token)
+
+    span = f"{when(st.period_start, 'the beginning') if st.period_start is not None else 'the beginning'} to " \
+           f"{when(st.period_end) if st.period_end is not None else 'now'}"
+    kv(f"statement of {did(st.chain_id, st.participant)}", {
+        "period": span, "paid": money(st.totals["paid"]), "earned (shares)": money(st.totals["earned_shares"]),
+        "earned (royalties)": money(st.totals["earned_royalties"]), "deposited": money(st.totals["deposit"]),
+        "locked": money(st.totals["lock"]), "released": money(st.totals["release"]),
+        "refunded to you": money(st.totals["refund"]), "refunds from your earnings": money(st.totals["refund_charged"]),
+        "withdrawn (deposit)": money(st.totals["withdraw_deposit"]),
+        "withdrawn (earnings)": money(st.totals["withdraw_earnings"]),
+    })
+    if st.lines:
+        table(["asset", "period", "paid", "units (free)", "earned shares", "earned royalties", "receipts root"],
+              [[titled(x.asset_id, title_of(x.asset_id)), f"{when(x.period_start)} .. {when(x.period_end)}",
+                money(x.paid), f"{x.units} ({x.free_units})", money(x.earned_shares), money(x.earned_royalties),
+                "\n".join(x.receipts_roots)] for x in st.lines], title="per asset and period")
+    else:
+        out.print("no settled periods in this span", highlight=False)
+    if st.escrow:
+        table(["time", "block", "what", "amount", "grant"],
+              [[when(m.at.timestamp), m.at.block, m.kind.replace("_", " "), money(m.amount), m.grant_id or ""]
+               for m in st.escrow], title="escrow")
+
+
+@audit.command("disputes")
+@click.argument("dispute_id", type=int, required=False)
+@click.option("--grant", "grant_id", default=None, help="Only the disputes of this grant (0x + 64 hex).")
+@click.option("--open", "only_open", is_flag=True, help="Only disputes not ruled yet.")
+@refresh_option
+@json_option
+@pass_cli
+@_audit_errors
+def disputes_cmd(c: CliContext, dispute_id: int | None, grant_id: str | None, only_open: bool, refresh: bool,
+                 as_json: bool) -> None:
+    """Every dispute (争议) from the chain: grant, subject, who opened it, evidence, status, ruling, refund; with
+    DISPUTE_ID one dispute in full."""
+    grant = _id32(grant_id, "grant id") if grant_id else None
+    with _refreshed(c, refresh).session() as s:
+        if dispute_id is not None:
+            one = dispute(s, dispute_id)
+            if as_json:
+                emit_json(one.to_json())
+            else:
+                _print_dispute(one, _token(c))
+            return
+        found = disputes(s, grant, "open" if only_open else None)
+    if as_json:
+        emit_json([d.to_json() for d in found])
+        return
+    if not found:
+        out.print("no disputes", highlight=False)
+        return
+    token = _token(c)
+    table(["id", "grant", "on", "opened", "by", "status", "ruling", "refund"],
+          [[d.dispute_id, d.grant_id, d.subject, when(d.opened.timestamp), did(d.chain_id, d.opened_by), d.status,
+            d.ruling or "", amount_text(d.refund, token) if d.ruling else ""] for d in found], title="disputes")
+
+
+def _print_dispute(d: DisputeEntry, token: TokenInfo | None) -> None:
+    kv(f"dispute {d.dispute_id}", {
+        "grant": d.grant_id, "asset": d.asset_id or "not indexed", "consumer": did(d.chain_id, d.consumer or ""),
+        "provider": did(d.chain_id, d.provider or ""), "subject": d.subject,
+        "period end": when(d.period_end) if d.period_end else False,
+        "opened": f"{when(d.opened.timestamp)}, block {d.opened.block}, by {did(d.chain_id, d.opened_by)}",
+        "status": d.status, "ruling": d.ruling or False, "refund": amount_text(d.refund, token) if d.ruled else False,
+        "ruled": f"{when(d.ruled.timestamp)}, block {d.ruled.block}, by {did(d.chain_id, d.ruled_by or '')}"
+        if d.ruled else False,
+    })
+    table(["time", "party", "evidence hash", "evidence"],
+          [[when(e.at.timestamp), did(d.chain_id, e.party), e.evidence_hash, e.evidence_uri or ""]
+           for e in d.evidence], title="evidence")
 
 
 @audit.command("check")
@@ -258,8 +401,9 @@ def check_cmd(c: CliContext, receipts_file: Path | None, store_dir: Path | None,
     """Does everything add up? Grants behind accesses, use within maxCount, roots, stored files. Exit 6 if not."""
     receipts = _receipts(receipts_file) or []
     file_check = _file_check(c, store_dir, master_key)
+    usage_grants = _usage_grants(c)
     with _refreshed(c, refresh).session() as s:
-        report = run_check(s, receipts, file_check, index_chain_id(s))
+        report = run_check(s, receipts, file_check, index_chain_id(s), usage_grants)
     if as_json:
         emit_json(report.to_json())
     else:
@@ -267,11 +411,22 @@ def check_cmd(c: CliContext, receipts_file: Path | None, store_dir: Path | None,
             out.print(f.line(), highlight=False, soft_wrap=True)
         counted = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in report.counted.items())
         warnings = sum(f.severity == "warning" for f in report.findings)
+        notes = sum(f.severity == "info" for f in report.findings)
+        if notes:
+            counted += f" ({notes} note(s): INFO lines say what was not checked)"
         verdict = "FAILED" if not report.ok else f"no errors, {warnings} warning(s)" if warnings else "clean"
         err.print(f"{verdict}: checked {counted}", highlight=False)
     if not report.ok:
         errors = sum(f.severity == "error" for f in report.findings)
         raise Mismatch(f"audit check failed: {errors} finding(s) do not add up")
+
+
+def _usage_grants(c: CliContext) -> str | None:
+    """The UsageGrants address (the grants' EIP-712 domain), when the deployment can be read."""
+    try:
+        return c.chain().address("UsageGrants")
+    except Exception:  # noqa: BLE001 - no node or no deployment: the check says the signatures went unchecked
+        return None
 
 
 def _file_check(c: CliContext, store_dir: Path | None, master_key: Path | None) -> FileCheck | None:
@@ -304,15 +459,17 @@ def _file_check(c: CliContext, store_dir: Path | None, master_key: Path | None) 
 @_audit_errors
 def report_cmd(c: CliContext, asset_id: str, fmt: str, output: Path | None, receipts_file: Path | None,
                refresh: bool) -> None:
-    """An asset's audit report: a self-contained HTML page (timeline, lineage graph, grants, proofs) or JSON."""
+    """An asset's audit report: a self-contained HTML page (timeline, lineage graph, grants as signed ODRL
+    agreements, money next to use, settlements, disputes, proofs) or JSON."""
     receipts = _receipts(receipts_file)
     chain_id = _chain_id(c)
     title_of = _title_of(c)
+    token = _token(c)
     with _refreshed(c, refresh).session() as s:
         if fmt == "html":
-            text = render_html(s, asset_id, receipts, chain_id, title_of)
+            text = render_html(s, asset_id, receipts, chain_id, title_of, token)
         else:
-            text = json.dumps(report_data(s, asset_id, receipts, chain_id, title_of), indent=2,
+            text = json.dumps(report_data(s, asset_id, receipts, chain_id, title_of, token), indent=2,
                               ensure_ascii=False) + "\n"
     if output is None:
         click.echo(text, nl=False)

@@ -105,23 +105,40 @@ def onboard(c: SyntheticChain, addr: str, roles: int, jur: str = "DE") -> None:
 
 
 def register(c: SyntheticChain, asset: str, parents: tuple[str, ...] = (), owners: tuple[str, ...] = (),
-             shares: tuple[int, ...] = ()) -> ChainEvent:
-    return c.emit("AssetRegistry", "AssetRegistered", assetId=asset, provider=PROVIDER, size=100,
+             shares: tuple[int, ...] = (), provider: str = PROVIDER) -> ChainEvent:
+    return c.emit("AssetRegistry", "AssetRegistered", assetId=asset, provider=provider, size=100,
                   metadataHash=h32("meta " + asset), metadataURI=f"http://gw/{asset}", parents=list(parents),
                   owners=list(owners), sharesBps=list(shares))
 
 
-def policy(c: SyntheticChain, asset: str, epoch: int = 1, max_count: int = 3, price: int = 5) -> None:
-    c.emit("UsageGrants", "PolicySet", assetId=asset, epoch=epoch, notBefore=0, notAfter=0, maxCount=max_count,
-           pricePerAccess=price, computeOnly=False, autoApprove=True, purposes=["research"],
-           jurisdictions=["0x4445"])
+def policy(c: SyntheticChain, asset: str, epoch: int = 1, max_count: int = 3, price: int = 5,
+           model: int = 1, free_uses: int = 0, period: int = 0) -> None:
+    """PolicySet and the PricingSet that follows it in the same transaction."""
+    e = c.emit("UsageGrants", "PolicySet", assetId=asset, epoch=epoch, notBefore=0, notAfter=0, maxCount=max_count,
+               pricePerAccess=price, computeOnly=False, autoApprove=True, purposes=["research"],
+               jurisdictions=["0x4445"])
+    same_tx(c, e, 1, "UsageGrants", "PricingSet", assetId=asset, epoch=epoch, priceModel=model, freeUses=free_uses,
+            period=period)
+
+
+def same_tx(c: SyntheticChain, e: ChainEvent, log_index: int, contract: str, name: str, **args: Any) -> ChainEvent:
+    """Another log of ``e``'s transaction."""
+    other = ChainEvent(e.block_number, e.block_hash, e.tx_hash, log_index, contract, name, args)
+    c.events.append(other)
+    return other
 
 
 def grant(c: SyntheticChain, gid: str, asset: str, consumer: str = CONSUMER, nb: int = 0,
-          na: int = 2**32 - 1, max_count: int = 3, price: int = 5) -> ChainEvent:
-    return c.emit("UsageGrants", "GrantIssued", grantId=gid, assetId=asset, consumer=consumer, purpose="research",
-                  notBefore=nb, notAfter=na, maxCount=max_count, pricePerAccess=price, nonce=2**200, deadline=na,
-                  signature="0x" + "ab" * 65)
+          na: int = 2**32 - 1, max_count: int = 3, price: int = 5, epoch: int = 1, signature: str = "0x" + "ab" * 65,
+          acceptance: str | None = "0x" + "cd" * 65, provider: str = PROVIDER, nonce: int = 2**200) -> ChainEvent:
+    """GrantIssued and (unless ``acceptance`` is None) the provider's GrantAccepted in the same transaction."""
+    e = c.emit("UsageGrants", "GrantIssued", grantId=gid, assetId=asset, consumer=consumer, purpose="research",
+               notBefore=nb, notAfter=na, maxCount=max_count, pricePerAccess=price, nonce=nonce, deadline=na,
+               policyEpoch=epoch, signature=signature)
+    if acceptance is not None:
+        same_tx(c, e, 1, "UsageGrants", "GrantAccepted", grantId=gid, provider=provider, policyEpoch=epoch,
+                signature=acceptance)
+    return e
 
 
 def revoke(c: SyntheticChain, gid: str, asset: str) -> ChainEvent:
@@ -135,13 +152,25 @@ def anchor(c: SyntheticChain, root: str, leaves: int, kind: int = 1, provider: s
                   leafCount=leaves, kind=kind)
 
 
-def settle(c: SyntheticChain, gid: str, asset: str, count: int, amount: int) -> ChainEvent:
-    e = c.emit("Settlement", "UsageSettled", grantId=gid, assetId=asset, consumer=CONSUMER, count=count,
-               amount=amount, usageRoot="0x" + "00" * 32)
-    pay = ChainEvent(e.block_number, e.block_hash, e.tx_hash, 1, "Settlement", "RevenuePaid",
-                     {"grantId": gid, "owner": PROVIDER, "amount": amount})
-    c.events.append(pay)
+ZERO32 = "0x" + "00" * 32
+
+
+def settle(c: SyntheticChain, gid: str, asset: str, units: int, amount: int, root: str = ZERO32, start: int = 0,
+           end: int = T0, free_units: int = 0, payouts: list[tuple[str, str, int, int]] | None = None,
+           consumer: str = CONSUMER) -> ChainEvent:
+    """UsageSettled and its RevenuePaid events (``payouts``: (asset, owner, amount, depth); default all to the
+    provider at depth 0)."""
+    e = c.emit("Settlement", "UsageSettled", grantId=gid, assetId=asset, consumer=consumer, periodStart=start,
+               periodEnd=end, units=units, freeUnits=free_units, amount=amount, receiptsRoot=root)
+    for i, (paid_asset, owner, value, depth) in enumerate([(asset, PROVIDER, amount, 0)] if payouts is None
+                                                           else payouts):
+        same_tx(c, e, 1 + i, "Settlement", "RevenuePaid", grantId=gid, assetId=paid_asset, owner=owner,
+                amount=value, depth=depth)
     return e
+
+
+def royalty(c: SyntheticChain, bps: int) -> ChainEvent:
+    return c.emit("Settlement", "RoyaltySet", royaltyBps=bps)
 
 
 RAW, CLEAN, MODEL, RAW2 = h32("raw"), h32("clean"), h32("model"), h32("raw v2")
@@ -149,7 +178,10 @@ G1, G2 = h32("grant 1"), h32("grant 2")
 
 
 def small_space(c: SyntheticChain) -> None:
-    """raw -> clean -> model lineage, a version of raw, a policy, two grants (one revoked), a settlement."""
+    """raw -> clean -> model lineage, a version of raw, a policy, two grants (one revoked), a settlement of 10 paid
+    as Settlement._pay does under a 10 % royalty: 1 to raw's provider, 9 by clean's shares (2 to OWNER2, 7 to the
+    provider)."""
+    royalty(c, 1000)
     onboard(c, PROVIDER, 1)
     onboard(c, CONSUMER, 2)
     register(c, RAW)
@@ -161,7 +193,7 @@ def small_space(c: SyntheticChain) -> None:
     grant(c, G1, CLEAN)
     grant(c, G2, CLEAN)
     revoke(c, G2, CLEAN)
-    settle(c, G1, CLEAN, 2, 10)
+    settle(c, G1, CLEAN, 2, 10, payouts=[(CLEAN, OWNER2, 2, 0), (CLEAN, PROVIDER, 7, 0), (RAW, PROVIDER, 1, 1)])
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from config.schema import differences
 from tests.integration.postgres import new_database, postgres_url  # noqa: F401  (fixture)
 
 LEGACY = Path(__file__).with_name("data") / "audit_f4a8adc.sql"
-HEAD = "0001"
+HEAD = "0002"
 
 
 def models() -> MetaData:
@@ -75,3 +75,29 @@ def test_an_index_migrated_by_a_newer_tds_is_refused(tmp_path: Path) -> None:
         conn.execute(text("UPDATE audit_alembic_version SET version_num = '0099'"))
     with pytest.raises(IndexUnavailable, match=r"revision 0099, newer than this TDS.*Upgrade TDS"):
         IndexDb.open(url)
+
+
+def test_revision_0002_carries_old_settlement_rows_over(tmp_path: Path) -> None:
+    path = tmp_path / "audit.db"
+    asset, parent, grant = "0x" + "aa" * 32, "0x" + "bb" * 32, "0x" + "cc" * 32
+    where = "1, '0x01', 0, 1700000000"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(LEGACY.read_text())
+        conn.executescript(f"""
+            INSERT INTO assets VALUES({where}, '{asset}', '0x11', 1, '0x', 'u', '[]', '[]');
+            INSERT INTO events VALUES({where}, 1, '0xb', 'AssetRegistry', 'AssetRegistered',
+                '{{"assetId": "{asset}", "parents": ["{parent}"]}}');
+            INSERT INTO grants VALUES({where}, '{grant}', '{asset}', '0x22', 'p', 0, 9, 3, '5', '1', 9, '0x');
+            INSERT INTO settlements VALUES({where}, 1, '{grant}', '{asset}', '0x22', 2, '10', '0x99');
+            INSERT INTO revenue VALUES(1, '0x01', 1, 1700000000, 1, '{grant}', '0x11', '10');
+        """)
+    db = IndexDb.open(f"sqlite:///{path}")
+    assert revision(db) == {HEAD}
+    with db.engine.connect() as conn:
+        settled = conn.execute(text("SELECT units, receipts_root, period_start, free_units FROM settlements")).one()
+        paid = conn.execute(text("SELECT asset_id, depth FROM revenue")).one()
+        parents = conn.execute(text("SELECT parents FROM assets")).scalar_one()
+        epoch = conn.execute(text("SELECT policy_epoch FROM grants")).scalar_one()
+    assert tuple(settled) == (2, "0x99", 0, 0) and tuple(paid) == (asset, 0)
+    assert parents == f'["{parent}"]' and epoch == 0
+    assert differences(db.engine, AUDIT_SCHEMA, models()) == []

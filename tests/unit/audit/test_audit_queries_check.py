@@ -51,7 +51,10 @@ def test_asset_history_lineage_versions_grants(indexed: IndexDb) -> None:
     assert h.asset.owners == (PROVIDER, OWNER2) and h.asset.shares_bps == (7000, 3000)
     assert [g.grant_id for g in h.grants] == [G1, G2] and h.grants[1].revoked is not None
     assert h.grants[0].settled_count == 2 and h.grants[0].nonce == 2**200 and h.grants[0].anchored_accesses is None
-    assert h.settlements[0].payments[0].owner == PROVIDER and h.policies[0].jurisdictions == ("DE",)
+    assert [(p.owner, p.amount, p.depth) for p in h.settlements[0].payments] == [(OWNER2, 2, 0), (PROVIDER, 7, 0),
+                                                                                  (PROVIDER, 1, 1)]
+    assert h.policies[0].jurisdictions == ("DE",) and h.policies[0].price_model == "prepaid"
+    assert h.grants[0].policy_epoch == 1 and h.grants[0].acceptance is not None
     assert [e.child for e in raw.descendants] == [CLEAN, MODEL]
     assert [e.parent for e in model.ancestors] == [CLEAN, RAW]
     assert [v.asset_id for v in raw.versions] == [RAW, RAW2]
