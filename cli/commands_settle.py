@@ -208,32 +208,16 @@ def settle_statements(c: CliContext, period_text: str | None, output: Path) -> N
 @click.option("--period", "period_text", metavar="PERIOD", default=None,
               help="Only this period (as for `tds settle run`); default: everything.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@pass_cli
-def settle_statement(c: CliContext, participant: str, period_text: str | None, as_json: bool) -> None:
+@click.pass_context
+def settle_statement(ctx: click.Context, participant: str, period_text: str | None, as_json: bool) -> None:
     """What PARTICIPANT paid and earned, per asset and period, with the receipts roots behind each line
-    (from the audit index: run `tds audit index` first)."""
-    from audit import queries
-    from audit.db import AuditSettings, open_index
+    (from the audit index, brought up to date first; the same as `tds audit statement`)."""
+    from cli.commands_audit import statement_cmd
 
-    address = c.resolve_address(participant, "PARTICIPANT")
+    c = ctx.find_object(CliContext)
     period = _period(c, period_text) if period_text else None
-    index = open_index(AuditSettings.load(c.home))
-    data = queries.statement(index, address, period.start if period else None, period.end if period else None)
-    if as_json:
-        emit_json(data)
-        return
-    _print_statement(c, address, data)
-
-
-def _print_statement(c: CliContext, address: str, data: Any) -> None:
-    money, name = _money(c), _titles(c)
-    out.print(f"statement of {did(c.chain().chain_id, address)}", highlight=False)
-    for key, heading in (("paid", "paid (as consumer)"), ("earned", "earned (as owner)")):
-        lines = data.get(key, [])
-        table(["asset", "period", "units", "amount", "receipts root"],
-              [[name(x["asset_id"]), f"{when(x['period_start'])} .. {when(x['period_end'])}", x.get("units", ""),
-                money.format(int(x["amount"])), x.get("receipts_root") or ""] for x in lines],
-              title=heading)
+    ctx.invoke(statement_cmd, participant=participant, from_date=str(period.start) if period else None,
+               to_date=str(period.end) if period else None, refresh=True, as_json=as_json)
 
 
 @settle.command("withdraw")
