@@ -386,10 +386,10 @@ def _settled_unit_findings(settlements: Sequence[SettlementRow], allowed: Sequen
                                f"the {leaves} allowed receipt(s) in the period of the {len(under[key])} grant(s) "
                                f"settled under it rebuild to {root}, the settlement names {x.receipts_root}{anchored}"))
     if unchecked:
-        why = ("no receipts were supplied: pass the gateway's receipts with --receipts (`tds audit receipts -o "
-               "receipts.jsonl`)") if not supplied else "the supplied receipts hold none of their providers' receipts"
+        why = "no receipts were supplied" if not supplied else "the supplied receipts hold none of their providers'"
         out.append(Finding("info", "settled_units_unchecked", f"{unchecked} settlement(s)",
-                           f"settled units were not checked against receipts: {why}"))
+                           f"settled units were not checked against receipts ({why}): pass the gateway's receipts "
+                           "with --receipts (`tds audit receipts -o receipts.jsonl`)"))
     return out
 
 

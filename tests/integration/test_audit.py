@@ -13,7 +13,11 @@ from typing import Any
 import pytest
 
 from audit.receipts import ReceiptEntry, dump_receipts
-from chain.contracts import AnchorsClient, Claim, GrantsClient, SettlementClient, Split, TokenClient
+from audit.report import TokenInfo
+from chain.contracts import (
+    AnchorsClient, Claim, DisputesClient, GrantsClient, SettlementClient, Split, TokenClient, b32,
+)
+from chain.devnet import rpc
 from chain.eip712 import sign_acceptance, sign_grant_request
 from chain.keys import Keystore
 from domain.types import GrantRequest, Policy, PriceModel
@@ -30,7 +34,8 @@ def rand32() -> str:
 
 @dataclass
 class Scenario:
-    """raw -> clean -> model lineage, raw v2, a policy on clean, grant g1 (used, settled), g2 (revoked)."""
+    """raw -> clean -> model lineage, raw v2, a prepaid policy on clean, grant g1 (used, settled, disputed with a
+    refund), g2 (revoked, its lock released)."""
 
     raw: str
     clean: str
@@ -42,6 +47,8 @@ class Scenario:
     proofs: dict[str, ProofDocument]
     file_bytes: bytes
     stored_asset: str
+    dispute_id: int = 0
+    period: tuple[int, int] = (0, 0)
 
 
 def _grant(space: Space, grants: GrantsClient, asset: str, nonce: int) -> str:
@@ -85,7 +92,8 @@ def scenario(space: Space) -> Scenario:
     grants.revoke(req2)
 
     registry = chain.address("AnchorRegistry")
-    now = int(time.time()) + 1
+    issued = int(grants.issued(grantId=b32(g1))[0]["blockNumber"])
+    now = chain.head_reader().timestamp_of(issued)  # the uses follow the grant's issue
     receipts = [Receipt(f"r-{os.urandom(6).hex()}", g1, clean, req1.consumer, "research", "allow", 10, now + i,
                         rand32()) for i in range(2)]
     batch = seal(receipts, chain_id=chain.chain_id, contract=registry)
@@ -96,10 +104,20 @@ def scenario(space: Space) -> Scenario:
     # 2 uses of g1 at 5 from its lock: 10 % royalty to raw (1), the rest 7000/3000 (provider2 2, provider 7)
     splits = (Split(clean, (space.address("provider"), space.address("provider2")), (7000, 3000), (1,)),
               Split(raw, (), (), ()))
+    rpc(space.settings.rpc_url, "evm_increaseTime", [3])  # the uses are over before the period ends
+    rpc(space.settings.rpc_url, "evm_mine", [])
     period_end = int(chain.head_reader().latest().timestamp)
-    SettlementClient(chain, provider).settle(period_end - 3600, period_end, batch.root, [Claim(g1, 2, 0)], splits)
+    period = (period_end - 3600, period_end)
+    SettlementClient(chain, provider).settle(*period, batch.root, [Claim(g1, 2, 0)], splits)
+    # the consumer disputes the settled period, the provider answers, the operator refunds 2 from g1's lock
+    disputes_as = {name: DisputesClient(chain, chain.sender(keys.account(name)))
+                   for name in ("consumer", "provider", "operator")}
+    dispute_id, _ = disputes_as["consumer"].open(req1, "settlement", period_end, rand32(), "https://evidence/1")
+    disputes_as["provider"].submit_evidence(dispute_id, rand32(), "https://evidence/2")
+    disputes_as["operator"].rule(dispute_id, "refund", 2)
+    SettlementClient(chain, provider).release(g2)  # revoked: its 15 go back to the consumer's deposit
     entries = [ReceiptEntry(r, proofs[r.receipt_id]) for r in receipts]
-    return Scenario(raw, clean, model, raw2, g1, g2, entries, proofs, data, raw)
+    return Scenario(raw, clean, model, raw2, g1, g2, entries, proofs, data, raw, dispute_id, period)
 
 
 def _receipts_file(tmp_path: Path, entries: list[ReceiptEntry]) -> Path:
@@ -127,7 +145,13 @@ def test_index_then_asset_history(space: Space, scenario: Scenario, tmp_path: Pa
     assert settled["amount"] == 10 and sorted(p["amount"] for p in settled["payments"]) == [1, 2, 7]
     assert [p["epoch"] for p in data["policies"]] == [1] and data["policies"][0]["jurisdictions"] == ["DE"]
     kinds = [t["kind"] for t in data["timeline"]]
-    assert kinds[0] == "registered" and "grant_revoked" in kinds and kinds[-1] == "settled"
+    assert kinds[0] == "registered" and "grant_revoked" in kinds and "settled" in kinds
+    assert kinds.index("settled") < kinds.index("dispute_opened") < kinds.index("dispute_ruled")
+    assert {"grant_accepted", "escrow_locked", "refunded", "escrow_released"} <= set(kinds)
+    assert grants[scenario.g1]["policy_epoch"] == 1 and grants[scenario.g1]["acceptance"]["provider"] == \
+        space.address("provider")
+    assert settled["units"] == 2 and settled["receipts_root"] == scenario.receipts[0].proof.root  # type: ignore[union-attr]
+    assert (settled["period_start"], settled["period_end"]) == scenario.period
 
 
 def test_lineage_transitive_and_versions(space: Space, scenario: Scenario, capsys: pytest.CaptureFixture[str]) -> None:
@@ -198,6 +222,10 @@ def test_check_clean_then_catches_misuse(space: Space, scenario: Scenario, tmp_p
     clean = space.tds("audit", "check", "--receipts", str(_receipts_file(tmp_path, scenario.receipts)), capsys=capsys)
     assert clean.code == 0, clean.out + clean.err
     assert "ERROR" not in clean.out
+    assert "settled_units_unchecked" not in clean.out and "signatures_unchecked" not in clean.out  # both checked
+    blind = space.tds("audit", "check", "--json", capsys=capsys)
+    assert blind.code == 0, blind.out
+    assert "settled_units_unchecked" in {f["code"] for f in blind.json()["findings"] if f["severity"] == "info"}
     base = scenario.receipts[0].receipt
     later = int(time.time()) + 5
     after_revoke = replace(base, receipt_id="after-revoke", grant_id=scenario.g2, timestamp=later)
@@ -244,6 +272,63 @@ def test_report_html_and_json(space: Space, scenario: Scenario, tmp_path: Path,
     assert scenario.g1[:10] in page and "revoked" in page and scenario.receipts[0].receipt.receipt_id in page
     js = space.tds("audit", "report", scenario.clean, "--format", "json", "--receipts", rf, capsys=capsys).json()
     assert js["history"]["asset"]["asset_id"] == scenario.clean and len(js["proofs"]) == 2
+    symbol = js["token"]["symbol"]
+    agreements = {a["odrl:uid"]: a for a in js["agreements"]}
+    g1 = agreements[scenario.g1]
+    chain_id = space.chain().chain_id
+    assert g1["@type"] == "odrl:Agreement" and g1["tds:policyEpoch"] == 1
+    assert g1["odrl:assigner"]["@id"] == f"did:pkh:eip155:{chain_id}:{space.address('provider')}"
+    assert g1["odrl:assignee"]["@id"] == f"did:pkh:eip155:{chain_id}:{space.address('consumer')}"
+    assert g1["tds:consumerSignature"] and g1["tds:providerSignature"]
+    assert g1["odrl:permission"][0]["odrl:duty"][0]["tds:priceModel"] == "prepaid"
+    money = {m["grant_id"]: m for m in js["money"]}[scenario.g1]
+    assert (money["uses"], money["settled_units"], money["charged"], money["locked"], money["refunded"]) == (
+        2, 2, 10, 15, 2)
+    assert money["disputes"][0]["dispute_id"] == scenario.dispute_id and money["disputes"][0]["ruling"] == "refund"
+    assert {m["grant_id"]: m for m in js["money"]}[scenario.g2]["released"] == 15
+    assert "odrl:Agreement" in page and "tds:providerSignature" in page and "Money and use" in page
+    token = TokenInfo(symbol, js["token"]["decimals"])
+    assert token.format(10) in page and token.format(15) in page and "https://evidence/1" in page
+    assert time.strftime("%Y-%m-%d", time.gmtime(scenario.period[0])) in page  # periods as dates
+
+
+def test_statement_of_consumer_and_owners(space: Space, scenario: Scenario,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    day = time.strftime("%Y-%m-%d", time.gmtime(scenario.period[0]))
+    r = space.tds("audit", "statement", "consumer", "--from", day, "--json", capsys=capsys)
+    assert r.code == 0, r.err
+    data = r.json()
+    (line,) = [x for x in data["lines"] if x["asset_id"] == scenario.clean]
+    assert (line["paid"], line["units"], line["period_start"], line["period_end"]) == (10, 2, *scenario.period)
+    assert line["receipts_roots"] == [scenario.receipts[0].proof.root]  # type: ignore[union-attr]
+    assert data["totals"]["deposit"] >= 30 and data["totals"]["lock"] >= 30
+    assert data["totals"]["refund"] >= 2 and data["totals"]["release"] >= 15
+    provider = space.tds("audit", "statement", "provider", "--json", capsys=capsys).json()
+    earned = {x["asset_id"]: x for x in provider["lines"] if x["period_start"] == scenario.period[0]}
+    assert earned[scenario.clean]["earned_shares"] == 7 and earned[scenario.raw]["earned_royalties"] == 1
+    assert provider["totals"]["refund_charged"] == 0  # the refund came out of the lock
+    owner2 = space.tds("audit", "statement", "provider2", "--json", capsys=capsys).json()
+    assert [x["earned_shares"] for x in owner2["lines"] if x["asset_id"] == scenario.clean] == [2]
+    text = space.tds("audit", "statement", "consumer", "--to", "2000-01-01", capsys=capsys)
+    assert text.code == 0 and "no settled periods" in text.out
+    bad = space.tds("audit", "statement", "consumer", "--from", "yesterday-ish", capsys=capsys)
+    assert bad.code == 2 and "is not a date" in bad.err
+
+
+def test_disputes_list_and_show(space: Space, scenario: Scenario, capsys: pytest.CaptureFixture[str]) -> None:
+    r = space.tds("audit", "disputes", "--json", capsys=capsys)
+    assert r.code == 0, r.err
+    found = {d["dispute_id"]: d for d in r.json()}
+    d = found[scenario.dispute_id]
+    assert (d["grant_id"], d["subject"], d["status"], d["ruling"], d["refund"]) == (
+        scenario.g1, "settlement", "ruled", "refund", 2)
+    assert d["opened_by"] == space.address("consumer") and d["ruled_by"] == space.address("operator")
+    assert [e["evidence_uri"] for e in d["evidence"]] == ["https://evidence/1", "https://evidence/2"]
+    one = space.tds("audit", "disputes", str(scenario.dispute_id), capsys=capsys)
+    assert one.code == 0 and "https://evidence/2" in one.out and "refund" in one.out
+    assert space.tds("audit", "disputes", "--open", "--json", capsys=capsys).json() == [
+        x for x in r.json() if x["status"] == "open"]
+    assert space.tds("audit", "disputes", "999999", capsys=capsys).code == 5
 
 
 def test_rebuild_after_index_deletion_gives_same_answers(space: Space, scenario: Scenario,
