@@ -100,8 +100,9 @@ def build_index(db: IndexDb, total: int = TOTAL_EVENTS) -> str:
         if i % 6 == 0:
             s.add(RevocationRow, "GrantRevoked", {"grant_id": gid, "asset_id": target, "by": s.a()})
         if i % 3 == 0:
-            s.add(SettlementRow, "UsageSettled", {"grant_id": gid, "asset_id": target, "consumer": s.a(), "count": 2,
-                                                  "amount": "10", "usage_root": s.h()})
+            s.add(SettlementRow, "UsageSettled", {"grant_id": gid, "asset_id": target, "consumer": s.a(), "units": 2,
+                                                  "amount": "10", "receipts_root": s.h(), "period_start": 0,
+                                                  "period_end": 86_400})
     assets = [s.h() for _ in range(10_000)]
     while s.count() < total:  # the bulk: other assets, their grants, revocations, settlements, payments
         kind = s.rng.random()
@@ -114,7 +115,8 @@ def build_index(db: IndexDb, total: int = TOTAL_EVENTS) -> str:
                                                   "by": s.a()})
         elif kind < 0.85:
             s.add(SettlementRow, "UsageSettled", {"grant_id": s.h(), "asset_id": assets[s.rng.randrange(10_000)],
-                                                  "consumer": s.a(), "count": 1, "amount": "5", "usage_root": s.h()})
+                                                  "consumer": s.a(), "units": 1, "amount": "5", "receipts_root": s.h(),
+                                                  "period_start": 0, "period_end": 86_400})
         else:
             s.add(RevenueRow, "RevenuePaid", {"grant_id": s.h(), "owner": s.a(), "amount": "5"})
     with db.transaction() as session:
