@@ -16,7 +16,6 @@ import json
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -51,7 +50,7 @@ from audit.db import (
 from audit.errors import InputInvalid, NotIndexed
 from audit.receipts import Evidence, ReceiptEntry, anchored_allowed
 from domain.ids import is_address
-from domain.terms import grant_state
+from domain.terms import grant_state, human_time
 from domain.types import GrantRequest, PriceModel, Role, did_pkh
 
 ANCHOR_KINDS = {1: "receipts", 2: "asset hashes"}
@@ -601,8 +600,8 @@ def _dispute_timeline(found: Sequence[DisputeEntry], chain_id: int | None) -> li
 
 
 def _day(ts: int) -> str:
-    """An ISO 8601 UTC time (date and time) for summaries."""
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+    """A UTC time for summaries (domain.terms.human_time: the one date format of TDS)."""
+    return human_time(ts)
 
 
 def _order(at: At) -> tuple[int, int]:
