@@ -27,7 +27,21 @@ contract UsageGrants is IUsageGrants, EIP712 {
     IParticipantRegistry private immutable _participants;
     IAssetRegistry private immutable _assets;
 
-    mapping(bytes32 assetId => Policy) private _policies;
+    /// @dev One slot: a policy's terms. Its money terms live in _pricing (paid models only), so a free
+    ///      grant reads one slot and a paid one two.
+    struct StoredPolicy {
+        uint32 notBefore;
+        uint32 notAfter;
+        uint24 maxCount;
+        uint96 pricePerAccess; // 0 exactly when the model is Free (_checkPricing)
+        bool computeOnly;
+        bool autoApprove;
+        bool anyPurpose;
+        bool anyJurisdiction;
+        uint32 epoch;
+    }
+
+    mapping(bytes32 assetId => StoredPolicy) private _policies;
     /// @dev keccak256(assetId, epoch, purposeHash | jurisdiction) => allowed
     mapping(bytes32 key => bool) private _allowed;
     mapping(bytes32 grantId => Grant) private _grants;
@@ -54,7 +68,7 @@ contract UsageGrants is IUsageGrants, EIP712 {
             revert GrantPolicyInvalid(assetId);
         }
         _checkPricing(assetId, policy);
-        Policy storage p = _policies[assetId];
+        StoredPolicy storage p = _policies[assetId];
         uint32 epoch = p.epoch + 1;
         p.notBefore = policy.notBefore;
         p.notAfter = policy.notAfter;
@@ -65,9 +79,6 @@ contract UsageGrants is IUsageGrants, EIP712 {
         p.anyPurpose = purposes.length == 0;
         p.anyJurisdiction = jurisdictions.length == 0;
         p.epoch = epoch;
-        p.priceModel = policy.priceModel;
-        p.freeUses = policy.freeUses;
-        p.period = policy.period;
         if (policy.priceModel != PriceModel.Free) {
             _pricing[assetId][epoch] = Pricing(policy.priceModel, policy.freeUses, policy.period, policy.pricePerAccess);
         }
@@ -99,7 +110,7 @@ contract UsageGrants is IUsageGrants, EIP712 {
     {
         bytes32 assetId = request.assetId;
         _requireProvider(assetId);
-        Policy memory p = _policies[assetId];
+        StoredPolicy memory p = _policies[assetId];
         if (p.epoch == 0) revert GrantPolicyMissing(assetId);
         if (request.policyEpoch != p.epoch) revert GrantPolicyChanged(request.policyEpoch, p.epoch);
         if (request.deadline < block.timestamp) revert GrantRequestExpired(request.deadline);
@@ -124,7 +135,7 @@ contract UsageGrants is IUsageGrants, EIP712 {
         g.status = GrantStatus.Active;
         _emitIssued(grantId, request, signature);
         emit GrantAccepted(grantId, msg.sender, p.epoch, acceptance);
-        if (p.priceModel != PriceModel.Free) _openAccount(grantId, request, p);
+        if (p.pricePerAccess != 0) _openAccount(grantId, request, _pricing[assetId][p.epoch]);
     }
 
     /// @inheritdoc IUsageGrants
@@ -175,20 +186,35 @@ contract UsageGrants is IUsageGrants, EIP712 {
     }
 
     /// @inheritdoc IUsageGrants
-    function getPolicy(bytes32 assetId) external view returns (Policy memory) {
-        return _policies[assetId];
+    function getPolicy(bytes32 assetId) external view returns (Policy memory policy) {
+        StoredPolicy memory p = _policies[assetId];
+        Pricing memory money = _pricing[assetId][p.epoch];
+        policy = Policy(
+            p.notBefore,
+            p.notAfter,
+            p.maxCount,
+            p.pricePerAccess,
+            p.computeOnly,
+            p.autoApprove,
+            p.anyPurpose,
+            p.anyJurisdiction,
+            p.epoch,
+            money.priceModel,
+            money.freeUses,
+            money.period
+        );
     }
 
     /// @inheritdoc IUsageGrants
     function isPurposeAllowed(bytes32 assetId, string calldata purpose) external view returns (bool) {
-        Policy storage p = _policies[assetId];
+        StoredPolicy storage p = _policies[assetId];
         if (p.epoch == 0) return false;
         return p.anyPurpose || _allowed[_purposeKey(assetId, p.epoch, purpose)];
     }
 
     /// @inheritdoc IUsageGrants
     function isJurisdictionAllowed(bytes32 assetId, bytes2 jurisdiction) external view returns (bool) {
-        Policy storage p = _policies[assetId];
+        StoredPolicy storage p = _policies[assetId];
         if (p.epoch == 0) return false;
         return p.anyJurisdiction || _allowed[_jurisdictionKey(assetId, p.epoch, jurisdiction)];
     }
@@ -215,15 +241,15 @@ contract UsageGrants is IUsageGrants, EIP712 {
 
     /// @dev Locks the price of a Prepaid (maxCount uses) or Subscription (every started period of the
     ///      window) grant; Settlement reverts, and so nothing is issued, when the deposit is too small.
-    function _openAccount(bytes32 grantId, GrantRequest calldata r, Policy memory p) private {
+    function _openAccount(bytes32 grantId, GrantRequest calldata r, Pricing memory money) private {
         uint256 lockAmount = 0;
-        if (p.priceModel == PriceModel.Prepaid) {
-            lockAmount = uint256(r.maxCount) * p.pricePerAccess;
-        } else if (p.priceModel == PriceModel.Subscription) {
-            uint256 periods = (uint256(r.notAfter - r.notBefore) + p.period - 1) / p.period;
-            lockAmount = periods * p.pricePerAccess;
+        if (money.priceModel == PriceModel.Prepaid) {
+            lockAmount = uint256(r.maxCount) * money.price;
+        } else if (money.priceModel == PriceModel.Subscription) {
+            uint256 periods = (uint256(r.notAfter - r.notBefore) + money.period - 1) / money.period;
+            lockAmount = periods * money.price;
         }
-        _settlement.openAccount(grantId, r.assetId, r.consumer, Pricing(p.priceModel, p.freeUses, p.period, p.pricePerAccess), lockAmount);
+        _settlement.openAccount(grantId, r.assetId, r.consumer, money, lockAmount);
     }
 
     function _checkPricing(bytes32 assetId, Policy calldata policy) private view {
@@ -256,7 +282,7 @@ contract UsageGrants is IUsageGrants, EIP712 {
         );
     }
 
-    function _checkTerms(bytes32 assetId, Policy memory p, GrantRequest calldata r) private view {
+    function _checkTerms(bytes32 assetId, StoredPolicy memory p, GrantRequest calldata r) private view {
         if (r.notAfter <= r.notBefore || r.notAfter <= block.timestamp) revert GrantWindowInvalid(r.notBefore, r.notAfter);
         if (r.notBefore < p.notBefore || (p.notAfter != 0 && r.notAfter > p.notAfter)) {
             revert GrantWindowInvalid(r.notBefore, r.notAfter);

@@ -60,6 +60,13 @@ describe('UsageGrants', function () {
       expect(p.anyJurisdiction).to.equal(true);
       expect(p.computeOnly).to.equal(true);
       expect(p.pricePerAccess).to.equal(42n);
+
+      // back to Free: the view shows the new epoch's terms, not the paid ones of epoch 2
+      await grants.connect(provider).setPolicy(assetId, policy({ maxCount: 4 }), [], []);
+      p = await grants.getPolicy(assetId);
+      expect([p.epoch, p.priceModel, p.freeUses, p.period, p.pricePerAccess, p.maxCount])
+        .to.deep.equal([3n, BigInt(PriceModel.Free), 0n, 0n, 0n, 4n]);
+      expect((await grants.pricingOf(assetId, 2)).priceModel).to.equal(BigInt(PriceModel.PayAfterUse));
     });
 
     it('emits the purposes and jurisdictions, answers isPurposeAllowed / isJurisdictionAllowed', async function () {

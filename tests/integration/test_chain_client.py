@@ -40,8 +40,9 @@ def test_python_grant_digest_matches_contract_and_grant_lifecycle(space: Space) 
     assert grant_id == grants.hash_request(req)
     assert grant_id == local_grant_id(chain.chain_id, chain.address("UsageGrants"), req)  # no node needed
     # 90k before grants became two-signature agreements; the provider's acceptance (a second ECDSA recovery,
-    # the GrantAccepted event with its signature) and the agreed policy epoch add about 13k (README, bench.gas)
-    assert receipt["gasUsed"] <= 110_000
+    # its calldata, the GrantAccepted event with its signature) and the agreed policy epoch add about 11k
+    # (bench.gas measures 101.6k on a free policy; README "Performance")
+    assert receipt["gasUsed"] <= 105_000
     assert grants.liveness(grant_id) == Liveness.LIVE
     assert grants.request_of(grant_id) == req
     grants.revoke(req)
