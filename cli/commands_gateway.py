@@ -213,7 +213,8 @@ def consumer(ctx: click.Context, gateway_url: str | None) -> None:
     ctx.meta["gateway_url"] = gateway_url or c.gateway_url()
 
 
-def _client(c: CliContext) -> GatewayClient:
+def consumer_client(c: CliContext) -> GatewayClient:
+    """A client of the `consumer --gateway` URL signing as the consumer (``--as`` or ``consumer``)."""
     url = click.get_current_context().meta["gateway_url"]
     return GatewayClient(url, c.account_for("consumer"))
 
@@ -237,7 +238,7 @@ def client_call(fn: Callable[[], Any]) -> Any:
 @pass_cli
 def catalog(c: CliContext, as_json: bool) -> None:
     """The gateway's catalog (DCAT 3 with ODRL offers)."""
-    with _client(c) as client:
+    with consumer_client(c) as client:
         doc = client_call(client.catalog)
     if as_json:
         emit_json(doc)
@@ -307,7 +308,7 @@ def _grant_view(result: dict[str, Any]) -> dict[str, Any]:
 @pass_cli
 def request(c: CliContext, asset_id: str, purpose: str, max_count: int | None, days: float, as_json: bool) -> None:
     """Sign an EIP-712 grant request and send it; prints the grant id and state (issued or pending)."""
-    with _client(c) as client:
+    with consumer_client(c) as client:
         result = client_call(
             lambda: client.request_grant(asset_id, purpose, max_count=max_count, duration_s=int(days * 86400)))
     emit_json(result) if as_json else kv(f"grant {result.get('state')}", _grant_view(result))
@@ -319,7 +320,7 @@ def request(c: CliContext, asset_id: str, purpose: str, max_count: int | None, d
 @pass_cli
 def grant_state(c: CliContext, grant_id: str, as_json: bool) -> None:
     """A grant's state as the gateway sees it (on-chain liveness, uses left)."""
-    with _client(c) as client:
+    with consumer_client(c) as client:
         result = client_call(lambda: client.grant(grant_id))
     emit_json(result) if as_json else kv("grant", _grant_view(result))
 
@@ -336,7 +337,7 @@ def fetch(c: CliContext, asset_id: str, output: Path, grant_id: str | None, purp
     """Download an asset under a live grant; the SHA-256 of the bytes must equal the asset id."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-    with _client(c) as client, Progress("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+    with consumer_client(c) as client, Progress("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                                          console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(f"fetching {asset_id[:10]}…", total=None)
         result = client_call(lambda: client.fetch(

@@ -511,10 +511,17 @@ def dispute_show(c: CliContext, dispute_id: int, as_json: bool) -> None:
 @click.argument("statements_file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="Where to write the signed statements.")
+@click.option("--trust-units", is_flag=True,
+              help="Sign without counting the units from your own receipts at the gateway (not advised).")
 @pass_cli
-def sign_statements(c: CliContext, statements_file: Path, output: Path) -> None:
+def sign_statements(c: CliContext, statements_file: Path, output: Path, trust_units: bool) -> None:
     """Sign the pay-after-use statements addressed to you (EIP-712 UsageStatement) so they can be settled,
-    and allow Settlement to take their total from your wallet (ERC-20 approve)."""
+    and allow Settlement to take their total from your wallet (ERC-20 approve).
+
+    First each statement's units are counted from your receipts at the provider's gateway (`--gateway`),
+    each receipt's proof verified against the chain: if any statement charges more uses than your anchored
+    receipts prove, nothing is signed, written or approved.
+    """
     from chain.contracts import SettlementClient, TokenClient
     from settlement.statements import read_statements, write_statements
     from settlement.statements import sign_statements as sign
@@ -525,10 +532,12 @@ def sign_statements(c: CliContext, statements_file: Path, output: Path) -> None:
     mine = [e for e in entries if e.consumer.lower() == str(account.address).lower()]
     if not mine:
         raise CliFailure(f"no statement in {statements_file} is addressed to {account.address}", EXIT_NOT_FOUND)
+    proven = {} if trust_units else _proven_units(c, mine)
     money = _money(c)
-    table(["grant", "period", "units", "amount"],
+    table(["grant", "period", "units", "proven by your receipts", "amount"],
           [[e.statement.grant_id, f"{when(e.statement.period_start)} .. {when(e.statement.period_end)}",
-            e.statement.units, money.format(e.statement.amount)] for e in mine], title="you sign")
+            e.statement.units, "not checked" if trust_units else proven[e.statement.grant_id],
+            money.format(e.statement.amount)] for e in mine], title="you sign")
     write_statements(output, c.chain().chain_id, address, sign(entries, account, c.chain().chain_id, address))
     total = sum(e.statement.amount for e in mine)
     tokens = TokenClient(c.chain(), c.chain().sender(account))
@@ -537,3 +546,41 @@ def sign_statements(c: CliContext, statements_file: Path, output: Path) -> None:
     out.print(f"signed {len(mine)} statement(s) -> {output}; Settlement may take {money.format(total)} "
               f"from your wallet when they are settled", highlight=False)
 
+
+def _proven_units(c: CliContext, mine: list[Any]) -> dict[str, int]:
+    """grant id -> units your verified receipts prove; raises (nothing signed) when a statement disagrees."""
+    from audit.verify import verify_proof
+    from cli.commands_gateway import client_call, consumer_client
+    from client.sdk import GatewayClientError
+    from notary.errors import ProofMalformed
+    from notary.merkle import leaf_hash
+    from notary.proofs import ProofDocument
+    from notary.receipts import RECEIPT_LEAF_ENCODING
+    from settlement.statements import check_units
+
+    chain = c.chain()
+    with consumer_client(c) as client:
+        def receipts_of(grant_id: str) -> list[dict[str, Any]]:
+            docs: list[dict[str, Any]] = []
+            after: int | None = 0
+            while after is not None:
+                page = client.get_signed(f"/receipts?grant={grant_id}&after={after}&limit=1000").json()
+                docs.extend(page["receipts"])
+                after = page["next"]
+            return docs
+
+        def proves(receipt: Any) -> bool:  # a proof of this very receipt, anchored for the asset's provider
+            try:
+                doc = ProofDocument.from_json(client.get_signed(f"/receipts/{receipt.receipt_id}/proof").content)
+            except (GatewayClientError, ProofMalformed):
+                return False
+            same = doc.leaf == "0x" + leaf_hash(RECEIPT_LEAF_ENCODING, receipt.leaf_values()).hex()
+            return same and verify_proof(doc, chain).valid
+
+        checks = [client_call(lambda e=e: check_units(e, receipts_of(e.statement.grant_id), proves)) for e in mine]
+    problems = [p for p in (check.problem() for check in checks) if p]
+    if problems:
+        raise CliFailure("not signed, nothing written or approved: " + "; ".join(problems)
+                         + ". Ask the provider for the receipts behind it (its statement must match what you "
+                         "used), or wait for the pending ones to be anchored", EXIT_REJECTED)
+    return {check.entry.statement.grant_id: check.proven for check in checks}

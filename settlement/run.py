@@ -34,7 +34,7 @@ from chain.tx import TxSender
 from domain.terms import subscription_periods
 from domain.types import PriceModel
 from notary.receipts import Receipt
-from settlement.errors import SettlementError, StatementInvalid
+from settlement.errors import StatementInvalid
 from settlement.periods import Period
 from settlement.splits import SplitBook
 from settlement.statements import SignedStatement
@@ -86,7 +86,7 @@ class Waiting:
     """A grant the run did not settle, and why."""
 
     grant_id: str
-    reason: str  # settled | disputed | statement | free
+    reason: str  # settled | disputed | statement | free | uncovered
     detail: str
     statement: SignedStatement | None = None
 
@@ -188,6 +188,10 @@ class Settler:
             if not receipts:
                 continue
             claim = self._per_use_claim(account, start, period.end, receipts, trial_left)
+            if account.price_model is PriceModel.PREPAID and claim.amount > account.locked:
+                trial_left[(account.asset_id, account.consumer.lower())] += claim.free_units  # not taken
+                waiting.append(Waiting(grant_id, "uncovered", self._uncovered(account, claim)))
+                continue
             if account.price_model is PriceModel.PAY_AFTER_USE:
                 root, _n = usage_root(receipts)
                 statement = UsageStatement(grant_id, start, period.end, claim.units, claim.amount, root)
@@ -231,11 +235,18 @@ class Settler:
         free = min(units, trial_left[key])
         trial_left[key] -= free
         amount = (units - free) * account.price
-        if account.price_model is PriceModel.PREPAID and amount > account.locked:
-            raise SettlementError(f"grant {account.grant_id} owes {amount} but has {account.locked} locked: "
-                                  "its receipts exceed what its escrow covers (check the gateway's counts)")
         return PlannedClaim(account.grant_id, account.asset_id, account.consumer, account.price_model, start, end,
                             units, free, amount, list(receipts))
+
+    @staticmethod
+    def _uncovered(account: EscrowAccount, claim: PlannedClaim) -> str:
+        """Why a prepaid grant's use cannot be claimed: its lock does not cover it (the other grants settle)."""
+        if account.released:
+            return (f"{claim.units} use(s) owing {claim.amount} were never settled and the escrow was released "
+                    "(the provider released it early, or the claim window after the grant's end passed): "
+                    "nothing is left to claim")
+        return (f"{claim.units} use(s) owe {claim.amount} but {account.locked} is locked: more receipts than "
+                "the escrow covers (check the gateway's counts; `tds audit check`)")
 
     def _subscription_claim(self, account: EscrowAccount, start: int, end: int) -> PlannedClaim | None:
         grant = self.grants.get(account.grant_id)

@@ -3,12 +3,17 @@
 The provider writes them (``tds settle statements``) from the anchored receipts; the consumer checks and
 signs them (``tds consumer sign-statements``: EIP-712 ``UsageStatement`` in the Settlement domain); the
 next ``tds settle run`` settles each signed one, and Settlement verifies the signature on-chain.
+
+The consumer's check (:func:`check_units`) counts the units of each statement from its own receipts, as
+the provider's gateway lists them, each with a proof the consumer verifies against the chain itself: a
+statement claiming a use with no anchored receipt behind it, or a receipt whose proof fails, is not
+signed.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +21,8 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from chain.eip712 import UsageStatement, recover_signer, signature_problem
+from notary.errors import ReceiptInvalid
+from notary.receipts import Receipt
 from settlement.errors import StatementInvalid
 
 FORMAT = "tds-usage-statements-v1"
@@ -94,3 +101,60 @@ def sign_statements(entries: Iterable[SignedStatement], account: LocalAccount, c
                                     entry.statement.sign(account, chain_id, settlement))
         out.append(entry)
     return out
+
+
+@dataclass(frozen=True)
+class UnitsCheck:
+    """A consumer's check of one statement against its own receipts: the allowed uses of the grant in the
+    statement's period that the consumer holds a verified proof for (``proven``), those not anchored yet
+    (``pending``), and the receipt ids whose proof did not verify (``unproven``)."""
+
+    entry: SignedStatement
+    proven: int
+    pending: int
+    unproven: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether every use the statement charges for is one the consumer's anchored receipts prove (a
+        provider may bill fewer; the consumer never signs for a use it cannot prove)."""
+        return self.entry.statement.units <= self.proven
+
+    def problem(self) -> str | None:
+        """Why the consumer should not sign, in a sentence; None when it may."""
+        if self.ok:
+            return None
+        s = self.entry.statement
+        parts = [f"it claims {s.units} use(s), your anchored receipts prove {self.proven}"]
+        if self.pending:
+            parts.append(f"{self.pending} more not anchored yet")
+        if self.unproven:
+            parts.append(f"{len(self.unproven)} whose proof does not verify ({', '.join(self.unproven[:3])})")
+        return f"the statement of grant {s.grant_id}: " + "; ".join(parts)
+
+
+def check_units(entry: SignedStatement, receipts: Iterable[dict[str, Any]],
+                proves: Callable[[Receipt], bool]) -> UnitsCheck:
+    """Count what ``receipts`` (the gateway's receipt documents, ``GET /receipts?grant=``) prove for
+    ``entry``: allowed uses of its grant by its consumer with a time in the statement's period, anchored,
+    each with a proof ``proves(receipt)`` accepts (the caller fetches it and verifies, against the chain,
+    that it proves this very receipt). A document that is not a receipt counts as unproven."""
+    s = entry.statement
+    proven = pending = 0
+    unproven: list[str] = []
+    for doc in receipts:
+        try:
+            r = Receipt.from_dict(doc.get("receipt"))
+        except (ReceiptInvalid, TypeError, AttributeError):
+            unproven.append(str((doc.get("receipt") or {}).get("receipt_id", "?")) if isinstance(doc, dict) else "?")
+            continue
+        if (r.grant_id.lower() != s.grant_id.lower() or r.decision != "allow"
+                or r.consumer.lower() != entry.consumer.lower() or not s.period_start <= r.timestamp < s.period_end):
+            continue
+        if doc.get("state") != "anchored":
+            pending += 1
+        elif proves(r):
+            proven += 1
+        else:
+            unproven.append(r.receipt_id)
+    return UnitsCheck(entry, proven, pending, tuple(unproven))

@@ -271,3 +271,29 @@ class AnchorsOf:
     def get(self, provider: str, root: str) -> Any:
         """The anchor of ``root`` for ``provider``."""
         return self.client.get(provider, root)
+
+
+def test_a_released_escrow_with_unsettled_use_waits_and_the_other_grants_still_settle(money: Money) -> None:
+    m = money
+    asset = m.asset("released-early")
+    m.policy(asset, PriceModel.PREPAID, PRICE)
+    early, early_request = m.grant(asset, count=3)
+    healthy, _ = m.grant(asset, count=3)
+    start = time.time()
+    m.use(early, asset, times=2)
+    m.use(healthy, asset, times=1)
+    m.anchor()
+    m.grants("provider").revoke(early_request)
+    m.settlement("provider").release(early)  # the provider gives the lock back before settling its use
+    period = _period_until_now(m, start)
+    settler = _settler(m)
+    plan = settler.plan(period_usage(m.engine, period))
+    [waiting] = [w for w in plan.waiting if w.grant_id == early]
+    assert waiting.reason == "uncovered"
+    assert f"2 use(s) owing {2 * PRICE} were never settled and the escrow was released" in waiting.detail
+    assert early not in {c.grant_id for b in plan.batches for c in b.claims}
+    earned = _earnings(m, "provider")["provider"]
+    result = settler.execute(plan)
+    assert healthy in {s["grant_id"] for s in result.settled}  # one grant's state does not stop the run
+    assert _earnings(m, "provider")["provider"] == earned + PRICE
+    assert m.settlement().account_of(early).units == 0  # type: ignore[union-attr]

@@ -17,7 +17,7 @@ from settlement.errors import LineageTooDeep, PeriodInvalid, StatementInvalid
 from settlement.money import Money
 from settlement.periods import Period, parse_period
 from settlement.splits import SplitBook
-from settlement.statements import SignedStatement, read_statements, sign_statements, write_statements
+from settlement.statements import SignedStatement, check_units, read_statements, sign_statements, write_statements
 from settlement.usage import usage_root
 
 NOW = int(datetime(2026, 12, 3, 10, 30, tzinfo=UTC).timestamp())
@@ -148,3 +148,41 @@ def test_an_ancestry_too_large_for_a_batch_is_refused_not_cut() -> None:
         assets[ids[n]] = _asset(ids[n], parents=(ids[n - 1],))
     with pytest.raises(LineageTooDeep, match="--batch-size"):
         SplitBook(FakeAssets(assets)).splits_for([ids[-1]])  # type: ignore[arg-type]
+
+
+def test_a_consumer_counts_a_statements_units_from_its_own_proven_receipts() -> None:
+    grant = "0x" + "ab" * 32
+    consumer = "0x" + "11" * 20
+    base = 1_700_000_000
+    statement = UsageStatement(grant, base, base + 100, 3, 2_100, "0x" + "cd" * 32)
+    entry = SignedStatement(statement, consumer, "0x" + "cd" * 32)
+
+    def doc(r: Receipt, state: str = "anchored") -> dict[str, object]:
+        return {"receipt": r.to_dict(), "state": state}
+
+    three = [_receipt(n) for n in (1, 2, 3)]
+    denied = Receipt("rcpt-0badcafe-4", grant, "0x" + "cd" * 32, consumer, "research", "deny", 0, base + 4, "0x" + "00" * 32)
+    late = _receipt(100)  # at the period's end: the next period's
+    other_grant = _receipt(5, grant="0x" + "ef" * 32)
+    check = check_units(entry, [doc(r) for r in [*three, denied, late, other_grant]], lambda r: True)
+    assert (check.ok, check.proven, check.pending, check.problem()) == (True, 3, 0, None)
+
+    # a statement claiming more than the receipts prove is not to be signed, and says why
+    more = SignedStatement(UsageStatement(grant, base, base + 100, 4, 2_800, "0x" + "cd" * 32), consumer, entry.asset_id)
+    check = check_units(more, [doc(r) for r in three], lambda r: True)
+    assert not check.ok and "claims 4 use(s), your anchored receipts prove 3" in str(check.problem())
+
+    # not anchored yet, or a proof that does not verify (for that receipt), does not count
+    forged = three[2].receipt_id
+    check = check_units(entry, [doc(three[0]), doc(three[1], "pending"), doc(three[2])],
+                        lambda r: r.receipt_id != forged)
+    assert (check.ok, check.proven, check.pending, check.unproven) == (False, 1, 1, (forged,))
+    problem = str(check.problem())
+    assert "1 more not anchored yet" in problem and f"1 whose proof does not verify ({forged})" in problem
+
+    # billing fewer uses than proven may be signed; a document that is not a receipt is never counted
+    fewer = SignedStatement(UsageStatement(grant, base, base + 100, 2, 1_400, "0x" + "cd" * 32), consumer, entry.asset_id)
+    assert check_units(fewer, [doc(r) for r in three], lambda r: True).ok
+    garbage = check_units(entry, [{"receipt": {"receipt_id": "x"}, "state": "anchored"}, *map(doc, three[:2])],
+                          lambda r: True)
+    assert (garbage.ok, garbage.proven, garbage.unproven) == (False, 2, ("x",))
