@@ -549,13 +549,12 @@ def sign_statements(c: CliContext, statements_file: Path, output: Path, trust_un
 
 def _proven_units(c: CliContext, mine: list[Any]) -> dict[str, int]:
     """grant id -> units your verified receipts prove; raises (nothing signed) when a statement disagrees."""
+    from audit.receipts import ReceiptEntry
     from audit.verify import verify_proof
     from cli.commands_gateway import client_call, consumer_client
     from client.sdk import GatewayClientError
     from notary.errors import ProofMalformed
-    from notary.merkle import leaf_hash
     from notary.proofs import ProofDocument
-    from notary.receipts import RECEIPT_LEAF_ENCODING
     from settlement.statements import check_units
 
     chain = c.chain()
@@ -574,8 +573,7 @@ def _proven_units(c: CliContext, mine: list[Any]) -> dict[str, int]:
                 doc = ProofDocument.from_json(client.get_signed(f"/receipts/{receipt.receipt_id}/proof").content)
             except (GatewayClientError, ProofMalformed):
                 return False
-            same = doc.leaf == "0x" + leaf_hash(RECEIPT_LEAF_ENCODING, receipt.leaf_values()).hex()
-            return same and verify_proof(doc, chain).valid
+            return ReceiptEntry(receipt, doc).proof_problem() is None and verify_proof(doc, chain).valid
 
         checks = [client_call(lambda e=e: check_units(e, receipts_of(e.statement.grant_id), proves)) for e in mine]
     problems = [p for p in (check.problem() for check in checks) if p]

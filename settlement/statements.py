@@ -6,8 +6,8 @@ next ``tds settle run`` settles each signed one, and Settlement verifies the sig
 
 The consumer's check (:func:`check_units`) counts the units of each statement from its own receipts, as
 the provider's gateway lists them, each with a proof the consumer verifies against the chain itself: a
-statement claiming a use with no anchored receipt behind it, or a receipt whose proof fails, is not
-signed.
+statement charging more uses than those verified receipts prove is not signed (a receipt whose proof
+fails, or one not anchored yet, proves nothing).
 """
 
 from __future__ import annotations
