@@ -49,6 +49,23 @@ class FetchResult:
     receipt_id: str | None = None  # the notary receipt of this access; its proof: GET /receipts/{id}/proof
 
 
+@dataclass(frozen=True)
+class CallResult:
+    """The service's answer to one call, with the evidence the gateway gave for it."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    sha256: str  # SHA-256 of the body as received
+    grant_id: str
+    receipt_id: str
+    evidence_sha256: str | None  # the receipt's content hash (buffered answers; else read the receipt)
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return json.loads(self.body)
+
+
 class GatewayClient:
     """A consumer's signed HTTP client for one gateway."""
 
@@ -210,6 +227,61 @@ class GatewayClient:
         finally:
             tmp.unlink(missing_ok=True)
         return FetchResult(out, done, "0x" + digest, grant, receipt)
+
+    # ---- data services -------------------------------------------------------------------------
+
+    def call(
+        self,
+        service_id: str,
+        path: str,
+        method: str = "GET",
+        *,
+        body: bytes | None = None,
+        json_body: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        grant_id: str | None = None,
+        purpose: str | None = None,
+    ) -> CallResult:
+        """Call a service's ``path`` through the gateway (one use of the grant; connections are reused, and
+        with ``session=True`` no call is signed but the session's).
+
+        The service's own answer is returned whatever its status (4xx included); a refusal by the gateway
+        or a failed backend (502/504, not charged) raises GatewayClientError. IntegrityError when the body
+        does not hash to the X-Content-SHA256 the gateway sent.
+        """
+        method = method.upper()
+        url = httpx.URL(f"{self.base_url}/services/{service_id}/{path.lstrip('/')}", params=params)
+        target = url.raw_path.decode("ascii")
+        content = body if body is not None else json.dumps(json_body).encode() if json_body is not None else b""
+        signed = b"" if method in ("GET", "HEAD") else content
+        sent = {**(headers or {}), **self.auth_headers(method, target, signed)}
+        if json_body is not None:
+            sent.setdefault("Content-Type", "application/json")
+        if grant_id:
+            sent["X-TDS-Grant"] = grant_id
+        if purpose:
+            sent["X-TDS-Purpose"] = purpose
+        resp = self.http.request(method, url, content=content or None, headers=sent)
+        receipt = resp.headers.get("x-tds-receipt")
+        if receipt is None:  # not the service's answer: the gateway refused or the backend failed
+            _raise_for_error(resp)
+            raise GatewayClientError(resp.status_code, "no_receipt", "the gateway answered without a receipt")
+        digest = "0x" + hashlib.sha256(resp.content).hexdigest()
+        claimed = resp.headers.get("x-content-sha256")
+        if claimed is not None and claimed.lower() != digest:
+            raise IntegrityError(resp.status_code, "hash_mismatch",
+                                 f"the answer hashes to {digest}, the gateway said {claimed}")
+        return CallResult(resp.status_code, resp.headers, resp.content, digest, resp.headers.get("x-tds-grant", ""),
+                          receipt, resp.headers.get("x-tds-evidence-sha256"))
+
+    def receipt(self, receipt_id: str) -> dict[str, Any]:
+        """A receipt and its state (GET /receipts/{id}); a call's has its evidence under ``call``."""
+        return dict(self.get_signed(f"/receipts/{receipt_id}").json())
+
+    def proof(self, receipt_id: str) -> dict[str, Any]:
+        """A sealed receipt's proof document (GET /receipts/{id}/proof)."""
+        return dict(self.get_signed(f"/receipts/{receipt_id}/proof").json())
 
     def _json(self, resp: httpx.Response) -> dict[str, Any]:
         _raise_for_error(resp)

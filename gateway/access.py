@@ -28,9 +28,11 @@ from domain.terms import count_left
 from domain.types import GrantRequest, Liveness
 from anchoring.ledger import receipt_id_of
 from gateway.auth import Caller
-from gateway.db import GrantState
+from gateway.db import GrantState, ServiceCall
 from gateway.errors import (
+    CallRateLimited,
     CountExhausted,
+    RateLimited,
     GrantMissing,
     RangeInvalid,
     RangeNotSatisfiable,
@@ -39,6 +41,7 @@ from gateway.errors import (
     error_status,
 )
 from gateway.policy import FETCH_POLICY, AccessContext
+from gateway.ratelimit import Limit
 from gateway.service import Gateway
 from vault.store import ObjectReader
 
@@ -317,3 +320,59 @@ _ISSUED = (GrantState.ISSUED.value, GrantState.REVOKED.value)
 def refusal_code(exc: BaseException) -> str:
     """The machine code recorded for a refusal."""
     return error_status(exc)[1]
+
+
+# ---- service calls ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class CallTicket:
+    """An authorized service call: one use taken, its record open (``streaming``) until :func:`finish_call`."""
+
+    asset_id: str
+    grant_id: str
+    request: GrantRequest
+    purpose: str
+    access_id: int
+    receipt_id: str
+
+
+def authorize_call(gw: Gateway, attempt: FetchAttempt, caller: Caller, rate: Limit | None = None) -> CallTicket:
+    """Decide one service call exactly like a fetch (member, grant live at this block and by the clock,
+    escrow, purpose, jurisdiction), then the service's per-grant rate, then take one use atomically with
+    its access record. Nothing reaches the backend before this returns; a refusal writes a deny record.
+
+    The record stays open (``streaming``: the notary does not seal it) until :func:`finish_call` writes
+    the call's evidence; a gateway that dies in between leaves it to be sealed after the delivery grace.
+    """
+    attempt.consumer, attempt.block = caller.address.lower(), caller.block
+    try:
+        request, grant_id = _choose_grant(gw, attempt, caller)
+        ctx = AccessContext(gw.view, caller.block, caller.participant, attempt.asset_id, gw.provider_address,
+                            grant_id, request, attempt.purpose, settlement=gw.settlement)
+        FETCH_POLICY(ctx)
+        assert request is not None and grant_id is not None
+        if rate is not None and rate.enabled:
+            try:
+                rate.hit(grant_id, f"grant {grant_id}")
+            except RateLimited as exc:
+                raise CallRateLimited(str(exc).replace("too many requests", "too many calls", 1),
+                                      **exc.detail) from None
+        purpose = attempt.declared or request.purpose
+        access = {**attempt.record(purpose), "decision": "allow", "code": "ok", "grant_id": grant_id,
+                  "streaming": True, "checkpoint_at": time.time()}
+        access_id = gw.db.consume(grant_id, request.max_count, access)
+        if access_id is None:
+            raise CountExhausted(f"grant {grant_id} has used all {request.max_count} calls")
+    except REPORTED_ERRORS as exc:
+        record_refusal(gw, attempt, exc)
+        raise
+    return CallTicket(attempt.asset_id, grant_id, request, purpose, access_id,
+                      receipt_id_of(access_id, gw.db.ledger.of(access_id)))
+
+
+def finish_call(gw: Gateway, ticket: CallTicket, call: ServiceCall, failure: str | None = None) -> str:
+    """Close a call's record with its evidence (see :meth:`gateway.db.Database.finish_call`): a backend
+    failure (``failure`` = its code) is a deny and gives the use back. Returns the receipt's content hash."""
+    call.access_id = ticket.access_id
+    return gw.db.finish_call(ticket.access_id, ticket.grant_id, call, failure)

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from anchoring.notary import Notary
 from anchoring.worker import NotaryWorker
 from chain.errors import ChainError
-from gateway.api import catalog, data, grants, meta, receipts, sessions
+from gateway.api import catalog, data, grants, meta, receipts, services, sessions
 from gateway.api.errors import install_error_handlers
 from gateway.api.middleware import BodyLimit, ClientLimit, LastResort
 from gateway.api.openapi import openapi_document
@@ -32,7 +32,8 @@ from gateway.service import Gateway
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger("tds.gateway")
-ROUTERS = (meta.router, catalog.router, grants.router, sessions.router, data.router, receipts.router)
+ROUTERS = (meta.router, catalog.router, grants.router, sessions.router, data.router, services.router,
+           receipts.router)
 """Every router, in the order the app (and its OpenAPI document) lists their routes."""
 
 
@@ -84,6 +85,9 @@ def _lifespan(gw: Gateway, settings: GatewaySettings) -> Any:
         yield
         stop.set()
         thread.join(timeout=5)
+        backend = getattr(_app.state, "backend_http", None)  # the services' outbound pool (gateway.api.services)
+        if backend is not None:
+            await backend.aclose()
 
     return lifespan
 

@@ -43,6 +43,7 @@ CONTEXT: dict[str, Any] = {
     "dcat:mediaType": _IRI,
     "tds:parents": _IRI,
     "dct:hasVersion": _IRI,
+    "dct:conformsTo": _IRI,
 }
 
 
@@ -99,6 +100,43 @@ def dataset(
     return out
 
 
+def data_service(
+    asset: Asset, policy: Policy | None, metadata: dict[str, Any] | None, chain_id: int, base_url: str,
+    rate: str = "",
+) -> dict[str, Any]:
+    """A service asset as a ``dcat:DataService``: its endpoint on the gateway, its OpenAPI description
+    (whose SHA-256 is the asset id) as the endpoint description, and its ODRL offer (a count is calls)."""
+    meta = metadata or {}
+    provider = did_pkh(chain_id, asset.provider)
+    endpoint = f"{base_url}/services/{asset.asset_id}"
+    out: dict[str, Any] = {
+        "@id": asset_iri(asset.asset_id),
+        "@type": "dcat:DataService",
+        "dct:identifier": asset.asset_id,
+        "dct:title": meta.get("title", asset.asset_id),
+        "dct:publisher": {"@id": provider},
+        "dcat:keyword": list(meta.get("keywords", [])),
+        "dcat:version": str(asset.version),
+        "dcat:endpointURL": {"@id": endpoint + "/"},
+        "dcat:endpointDescription": {"@id": endpoint},
+        "dct:conformsTo": {"@id": "https://spec.openapis.org/oas/v3.1.0"},
+        "spdx:checksum": {"@type": "spdx:Checksum", "spdx:algorithm": {"@id": "spdx:checksumAlgorithm_sha256"},
+                          "spdx:checksumValue": {"@value": asset.asset_id[2:], "@type": "xsd:hexBinary"}},
+        "tds:metadataHash": asset.metadata_hash,
+    }
+    if rate:
+        out["tds:rateLimit"] = rate
+    if meta.get("description"):
+        out["dct:description"] = meta["description"]
+    if asset.previous_version:
+        previous = {"@id": asset_iri(asset.previous_version)}
+        out["dct:replaces"] = previous
+        out["dcat:previousVersion"] = previous
+    if policy is not None:
+        out["odrl:hasPolicy"] = [odrl.offer(asset.asset_id, policy, provider)]
+    return out
+
+
 def link_versions(datasets: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Give each dataset ``dct:hasVersion`` links to the datasets (in the list) that are its next versions."""
     later: dict[str, list[str]] = {}
@@ -109,8 +147,9 @@ def link_versions(datasets: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**ds, "dct:hasVersion": later[ds["@id"]]} if ds["@id"] in later else ds for ds in datasets]
 
 
-def catalog(datasets: list[dict[str, Any]], title: str, provider_did: str, base_url: str) -> dict[str, Any]:
-    """The ``dcat:Catalog`` document."""
+def catalog(datasets: list[dict[str, Any]], title: str, provider_did: str, base_url: str,
+            services: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The ``dcat:Catalog`` document (datasets, and data services under ``dcat:service``)."""
     return {
         "@context": CONTEXT,
         "@id": f"{base_url}/catalog",
@@ -118,4 +157,5 @@ def catalog(datasets: list[dict[str, Any]], title: str, provider_did: str, base_
         "dct:title": title,
         "dct:publisher": {"@id": provider_did},
         "dcat:dataset": link_versions(datasets),
+        "dcat:service": services or [],
     }

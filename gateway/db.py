@@ -40,6 +40,7 @@ from anchoring.schema import upgrade_database
 from config.schema import SchemaTooNew
 from domain.types import GrantRequest
 from gateway.errors import DatabaseUnavailable
+from notary.calls import call_evidence, evidence_digest
 
 
 class GrantState(str, Enum):
@@ -109,6 +110,26 @@ class UsageCounter(SQLModel, table=True):
     grant_id: str = Field(primary_key=True, max_length=HASH_LEN)
     used: int = 0
     max_count: int
+
+
+class ServiceCall(SQLModel, table=True):
+    """The evidence of one service call (``notary.calls``); its access record's content hash is the
+    SHA-256 of this evidence."""
+
+    __tablename__ = "service_calls"
+
+    access_id: int = Field(primary_key=True, sa_type=BigInteger)
+    method: str = Field(max_length=8)
+    target: str
+    request_sha256: str = Field(max_length=HASH_LEN)
+    status: int
+    response_sha256: str = Field(max_length=HASH_LEN)
+    bytes: int = Field(sa_type=BigInteger)
+
+    def evidence(self) -> dict[str, Any]:
+        """The evidence document (its SHA-256 is the receipt's content hash)."""
+        return call_evidence(self.method, self.target, self.request_sha256, self.status, self.response_sha256,
+                             self.bytes)
 
 
 class Incident(SQLModel, table=True):
@@ -210,6 +231,32 @@ class Database:
                     result = conn.execute(_INSERT_ACCESS, {**_ACCESS_DEFAULTS, **access, "at": time.time()})
                     return int(result.inserted_primary_key[0])
         return None
+
+    def finish_call(self, access_id: int, grant_id: str, call: ServiceCall, failure: str | None = None) -> str:
+        """A service call ended: its evidence row, its record's byte count and content hash (the evidence's
+        SHA-256), in one transaction; returns that hash. With ``failure`` (a backend_* code) the record
+        becomes a deny with that code and the grant gets its use back: a failed call is not charged."""
+        digest = evidence_digest(call.evidence())
+        values: dict[str, Any] = {"bytes": call.bytes, "content_hash": digest, "streaming": False,
+                                  "checkpoint_at": time.time()}
+        if failure is not None:
+            values.update(decision="deny", code=failure[:40])
+        with self._write() as conn:
+            done = conn.execute(update(AccessRecord).where(col(AccessRecord.id) == access_id,
+                                                           col(AccessRecord.streaming).is_(True)).values(**values))
+            if int(done.rowcount or 0) != 1:  # sealed meanwhile (after the delivery grace): leave it as it is
+                return digest
+            conn.execute(insert(ServiceCall).values(access_id=access_id, method=call.method, target=call.target,
+                                                    request_sha256=call.request_sha256, status=call.status,
+                                                    response_sha256=call.response_sha256, bytes=call.bytes))
+            if failure is not None:
+                conn.execute(_REFUND, {"gid": grant_id})
+        return digest
+
+    def service_call(self, access_id: int) -> ServiceCall | None:
+        """The evidence of a service call's access record, if it is one."""
+        with self.session() as s:
+            return s.get(ServiceCall, access_id)
 
     def used(self, grant_id: str) -> int:
         """Accesses used so far."""
@@ -333,6 +380,11 @@ _CONSUME = (
     .where(col(UsageCounter.grant_id) == bindparam("gid"), col(UsageCounter.used) < col(UsageCounter.max_count))
     .values(used=col(UsageCounter.used) + 1)
 )
+_REFUND = (
+    update(UsageCounter)
+    .where(col(UsageCounter.grant_id) == bindparam("gid"), col(UsageCounter.used) > 0)
+    .values(used=col(UsageCounter.used) - 1)
+)
 _USED = select(UsageCounter.used).where(col(UsageCounter.grant_id) == bindparam("gid"))
 _INSERT_ACCESS = insert(AccessRecord)
 _ACCESS_DEFAULTS: dict[str, Any] = {
@@ -353,4 +405,4 @@ def _ensure_counter(conn: Connection, grant_id: str, max_count: int) -> None:
     insert_unless_exists(conn, UsageCounter, "grant_id", grant_id=grant_id, used=0, max_count=max_count)
 
 
-GATEWAY_TABLES = (GrantRequestRow, UsedNonce, UsageCounter, Incident, *LEDGER_TABLES)
+GATEWAY_TABLES = (GrantRequestRow, UsedNonce, UsageCounter, Incident, ServiceCall, *LEDGER_TABLES)

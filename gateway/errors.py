@@ -254,6 +254,46 @@ class ChainUnavailableError(ChainNotReady):
     """The node does not answer."""
 
 
+class OperationNotDeclared(NotFound):
+    """A service call to a path its description does not declare."""
+
+
+class MethodNotDeclared(ApiError):
+    """A service call with a method its description does not declare on that path (405)."""
+
+
+class ServicePathRefused(BadRequest):
+    """A service call whose path or query could leave the backend's base URL (dot segments, encoded slashes)."""
+
+
+class CallRateLimited(RateLimited):
+    """More calls under one grant than the service's rate allows (429, nothing reaches the backend)."""
+
+
+class BackendFailed(ApiError):
+    """The service's backend failed the call (502): not charged, its receipt is a deny with this code."""
+
+
+class BackendTimeout(BackendFailed):
+    """The backend did not answer within the service's timeout (504)."""
+
+
+class BackendUnreachable(BackendFailed):
+    """The backend refused or reset the connection (502)."""
+
+
+class BackendServerError(BackendFailed):
+    """The backend answered 5xx (502)."""
+
+
+class BackendBadAnswer(BackendFailed):
+    """The backend's answer is not valid HTTP (502)."""
+
+
+class BackendAnswerTooLarge(BackendFailed):
+    """The backend's answer is larger than the service allows (502)."""
+
+
 ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     ApiError: (400, "bad_request"),
     BadRequest: (400, "bad_request"),
@@ -302,6 +342,16 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     GrantAlreadyRevoked: (409, "grant_already_revoked"),
     PolicyChanged: (409, "policy_changed"),
     RateLimited: (429, "rate_limited"),
+    CallRateLimited: (429, "call_rate_limited"),
+    OperationNotDeclared: (404, "operation_not_declared"),
+    MethodNotDeclared: (405, "method_not_declared"),
+    ServicePathRefused: (400, "path_refused"),
+    BackendFailed: (502, "backend_failed"),
+    BackendTimeout: (504, "backend_timeout"),
+    BackendUnreachable: (502, "backend_unreachable"),
+    BackendServerError: (502, "backend_error"),
+    BackendBadAnswer: (502, "backend_bad_answer"),
+    BackendAnswerTooLarge: (502, "backend_answer_too_large"),
     DatabaseUnavailable: (503, "database_unavailable"),
     LedgerUnreconciled: (503, "ledger_unreconciled"),
     SignedBeforeReconcile: (401, "signed_before_reconcile"),

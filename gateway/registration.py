@@ -102,15 +102,19 @@ def register_asset(
     previous_version: str | None = None,
     policy: Policy | None = None,
     progress: Progress | None = None,
+    metadata_extra: dict[str, Any] | None = None,
 ) -> Registration:
-    """Register ``path`` as an asset. Raises chain/notary errors; leaves nothing behind on failure."""
+    """Register ``path`` as an asset. Raises chain/notary errors; leaves nothing behind on failure.
+
+    ``metadata_extra`` adds to (or overrides) the metadata document, e.g. a service's ``kind``."""
     if assets.sender is None:
         raise ValueError("registering needs the provider's signing account")
     if policy is not None:
         policy.validate()  # a policy the contract would refuse must not leave a registered, policy-less asset
     size = path.stat().st_size
     asset_id = "0x" + sha256_file(path, progress).hex()
-    doc = metadata_document(path, asset_id, size, title, description, assets.sender.address)
+    doc = {**metadata_document(path, asset_id, size, title, description, assets.sender.address),
+           **(metadata_extra or {})}
     metadata_hash = "0x" + hashlib.sha256(canonical_json(doc)).hexdigest()
     uri = f"{base_uri.rstrip('/')}/assets/{asset_id}"
     if previous_version:

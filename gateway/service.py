@@ -53,6 +53,9 @@ from gateway.errors import (
 from gateway import registration
 from gateway.policy import AccessContext, asset_served, grant_id_of
 from gateway.registration import MetadataStore, Registration
+from notary.errors import FileUnreadable
+from services.description import MEDIA_TYPE, ServiceDescription
+from services.registry import ServiceConfig, ServiceRegistry
 from vault.store import MASTER_KEY_ENV, EncryptedStore, MasterKey
 from gateway.settings import GatewaySettings
 
@@ -70,9 +73,11 @@ class Gateway:
     view: ChainView = field(init=False)
     auth: Authenticator = field(init=False)
     metadata: MetadataStore = field(init=False)
+    services: ServiceRegistry = field(init=False)
 
     def __post_init__(self) -> None:
         self.metadata = MetadataStore(self.settings.gateway_dir / "metadata")
+        self.services = ServiceRegistry(self.settings.gateway_dir)
         self.view = ChainView(self.chain, self.settings.max_chain_staleness_s, self.settings.max_block_age_s)
         self.auth = Authenticator(
             self.domain, self.view, self.db, self.settings.max_request_ttl_s, self.settings.clock_skew_s,
@@ -195,6 +200,47 @@ def register_asset(
         title=title, description=description, parents=parents, owners=owners, shares_bps=shares_bps,
         previous_version=previous_version, policy=policy, progress=progress,
     )
+
+
+def register_service(
+    gw: Gateway,
+    description_path: str | Path,
+    config: ServiceConfig,
+    policy: Policy,
+    *,
+    title: str | None = None,
+    description: str | None = None,
+    owners: tuple[str, ...] = (),
+    shares_bps: tuple[int, ...] = (),
+    previous_version: str | None = None,
+) -> Registration:
+    """Register an API as a service asset: its OpenAPI 3 description (validated; its SHA-256 is the asset id)
+    goes on-chain like any asset, the backend's URL, credentials and limits into this gateway's service
+    configuration (never on-chain). Nothing is left behind when the description, the config or the chain
+    refuses."""
+    path = Path(description_path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise FileUnreadable(str(path), exc.strerror or str(exc)) from None
+    parsed = ServiceDescription.parse(raw)
+    config.validate()
+    asset_id = parsed.sha256
+    known = gw.services.has(asset_id)
+    if not known:
+        gw.services.put(asset_id, parsed, config)
+    endpoint = f"{gw.settings.base_url.rstrip('/')}/services/{asset_id}"
+    try:
+        return registration.register_asset(
+            path, gw.assets_tx(), gw.grants_tx(), None, gw.metadata, gw.settings.base_url,
+            title=title or parsed.title or None, description=description, owners=owners, shares_bps=shares_bps,
+            previous_version=previous_version, policy=policy,
+            metadata_extra={"kind": "service", "mediaType": MEDIA_TYPE, "endpointURL": endpoint + "/",
+                            "endpointDescription": endpoint, "serviceVersion": parsed.version})
+    except BaseException:
+        if not known:
+            gw.services.remove(asset_id)
+        raise
 
 
 def set_policy(gw: Gateway, asset_id: str, policy: Policy) -> str:

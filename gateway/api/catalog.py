@@ -37,20 +37,35 @@ def get_asset(asset_id: AssetId, gw: GatewayDep, head: RecentHead) -> LdJsonResp
 
 def catalog_document(gw: Gateway) -> dict[str, Any]:
     """The catalog of this gateway's active, stored assets."""
-    datasets = []
+    datasets, services = [], []
     for asset in gw.view.assets.list(provider=gw.provider_address):
         if asset.active and gw.store.has(asset.asset_id):
             policy = gw.view.grants.get_policy(asset.asset_id)
             datasets.append(dcat.dataset(asset, policy, gw.metadata.get(asset.asset_id), gw.chain_id,
                                          gw.settings.base_url))
+        elif asset.active and gw.services.has(asset.asset_id):
+            services.append(_service(gw, asset))
     provider_did = did_pkh(gw.chain_id, gw.provider_address)
-    return dcat.catalog(datasets, gw.settings.catalog_title, provider_did, gw.settings.base_url)
+    return dcat.catalog(datasets, gw.settings.catalog_title, provider_did, gw.settings.base_url, services)
+
+
+def _service(gw: Gateway, asset: Any) -> dict[str, Any]:
+    config = gw.services.config(asset.asset_id)
+    return dcat.data_service(asset, gw.view.grants.get_policy(asset.asset_id), gw.metadata.get(asset.asset_id),
+                             gw.chain_id, gw.settings.base_url, config.rate if config else "")
 
 
 def dataset_document(gw: Gateway, asset_id: str) -> dict[str, Any] | None:
     """One asset's dataset (with its state and metadata), or None when this gateway does not serve it."""
     asset = gw.view.assets.get(asset_id)
-    if asset is None or asset.provider.lower() != gw.provider_address.lower() or not gw.store.has(asset_id):
+    if asset is None or asset.provider.lower() != gw.provider_address.lower():
+        return None
+    if gw.services.has(asset_id) and not gw.store.has(asset_id):
+        doc = _service(gw, asset)
+        doc["tds:active"] = asset.active
+        doc["tds:metadata"] = gw.metadata.get(asset_id)
+        return doc
+    if not gw.store.has(asset_id):
         return None
     doc = dcat.dataset(asset, gw.view.grants.get_policy(asset_id), gw.metadata.get(asset_id), gw.chain_id,
                        gw.settings.base_url)

@@ -37,7 +37,7 @@ from gateway.api.models import GrantSubmission, SessionRequest
 from gateway.api.openapi import id_param
 from gateway.auth import Caller, SignedCall, bearer_token
 from chain.view import Head
-from gateway.errors import BadRequest, MalformedJson, ParticipantSuspended
+from gateway.errors import BadRequest, MalformedJson, NotFound, ParticipantSuspended
 from gateway.ratelimit import RateLimits
 from gateway.service import Gateway
 
@@ -85,8 +85,8 @@ def request_target(request: Request) -> str:
 
 
 async def signed_body(request: Request) -> bytes:
-    """The body a signed call covers: a POST's; a GET's body is neither read nor signed."""
-    return await request.body() if request.method == "POST" else b""
+    """The body a signed call covers: that of any method but GET and HEAD, whose body is neither read nor signed."""
+    return b"" if request.method in ("GET", "HEAD") else await request.body()
 
 
 # ---- the caller --------------------------------------------------------------------------------------------
@@ -221,14 +221,41 @@ async def fetch_attempt(
     try:
         yield attempt
     except ParticipantSuspended as exc:
-        if attempt.consumer is None:
-            address = str(exc.detail["address"])
-            request.app.state.limits.address.hit(address.lower(), address)
-            request.state.caller = address
-            attempt.consumer = address.lower()
-            record_refusal(gw, attempt, exc)
+        record_suspended(request, gw, attempt, exc)
         raise
 
 
+def record_suspended(request: Request, gw: Gateway, attempt: FetchAttempt, exc: ParticipantSuspended) -> None:
+    """A suspended participant's signature did verify: its refused attempt is recorded (under its
+    per-address limit) unless the access path recorded it already."""
+    if attempt.consumer is None:
+        address = str(exc.detail["address"])
+        request.app.state.limits.address.hit(address.lower(), address)
+        request.state.caller = address
+        attempt.consumer = address.lower()
+        record_refusal(gw, attempt, exc)
+
+
 Attempt = Annotated[FetchAttempt, Depends(fetch_attempt, scope="function")]
+
+
+async def service_attempt(request: Request, gw: GatewayDep, asset_id: AssetId) -> AsyncIterator[FetchAttempt]:
+    """The service call being decided, for its access record: the service must be one of this gateway's
+    (404 before authentication). The grant and the declared purpose come in the ``X-TDS-Grant`` and
+    ``X-TDS-Purpose`` headers (the query string is the backend's); neither is ever forwarded."""
+    if not gw.services.has(asset_id):
+        raise NotFound(f"{asset_id} is not a service of this gateway (GET /catalog lists them)")
+    grant = request.headers.get("x-tds-grant") or None
+    purpose = request.headers.get("x-tds-purpose") or None
+    if purpose is not None and not 0 < len(purpose) <= 200:
+        raise BadRequest("X-TDS-Purpose must be 1..200 characters")
+    attempt = FetchAttempt(request.method, request_target(request), asset_id, grant, purpose)
+    try:
+        yield attempt
+    except ParticipantSuspended as exc:
+        record_suspended(request, gw, attempt, exc)
+        raise
+
+
+ServiceAttempt = Annotated[FetchAttempt, Depends(service_attempt, scope="function")]
 
