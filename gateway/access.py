@@ -40,6 +40,7 @@ from gateway.errors import (
     StoredFileTampered,
     error_status,
 )
+from gateway.monitor import PolicyMonitor
 from gateway.policy import FETCH_POLICY, AccessContext
 from gateway.ratelimit import Limit
 from gateway.service import Gateway
@@ -95,6 +96,7 @@ class Delivery:
     reader: ObjectReader
     receipt_id: str | None = None  # the notary receipt of this access (GET /receipts/{id}/proof)
     access_id: int | None = None  # its access record while streaming (bytes delivered are written back)
+    monitor: PolicyMonitor | None = None  # re-judges the grant while streaming (stops the stream within a block)
 
     @property
     def body(self) -> bytes | None:
@@ -107,12 +109,20 @@ class Delivery:
         A chunk counts as delivered once the server asks for the next one (it was handed to the
         connection); the access record gets the count every ``CHECKPOINT_BYTES`` and when the stream
         ends, fails or is cut (client gone: the generator is closed), so the receipt says what went out.
+
+        With a ``monitor``, every chunk after the first goes out only while the grant still holds: when
+        it no longer does (revoked, consumer suspended, window ended, chain unreadable too long) the
+        stream ends there, short of its Content-Length, with a ``stream_stopped`` incident naming why.
+        The access record keeps its "ok" (the access was allowed) and gets the bytes delivered.
         """
         delivered = checkpointed = 0
         try:
             yield self.first
             delivered += len(self.first)
             for chunk in self.reader:
+                if self.monitor is not None and (reason := self.monitor.check()) is not None:
+                    self._stopped(gw, reason, delivered)
+                    return
                 if self.access_id is not None and delivered - checkpointed >= CHECKPOINT_BYTES:
                     gw.db.checkpoint_delivery(self.access_id, delivered)
                     checkpointed = delivered
@@ -127,6 +137,15 @@ class Delivery:
             self.reader.close()
             if self.access_id is not None:
                 self._finish(gw, delivered)
+
+    def _stopped(self, gw: Gateway, reason: str, delivered: int) -> None:
+        """Say why a running stream was stopped by its monitor: a warning and an incident for the provider."""
+        detail = f"{reason}: delivery {self.receipt_id} stopped after {delivered} of {self.end - self.start} bytes"
+        log.warning("stream stopped: %s", detail)
+        try:
+            gw.db.record_incident("stream_stopped", self.asset_id, detail)
+        except Exception:  # noqa: BLE001 - the stream stops all the same; the access record gets its bytes
+            log.exception("could not record the stopped stream of access %s", self.access_id)
 
     def _finish(self, gw: Gateway, delivered: int) -> None:
         try:
@@ -222,8 +241,11 @@ def _authorize(gw: Gateway, attempt: FetchAttempt, caller: Caller, range_header:
         raise CountExhausted(f"grant {grant_id} has used all {request.max_count} accesses")
     partial = (start, end) != (0, size)
     receipt = receipt_id_of(access_id, gw.db.ledger.of(access_id)) if access_id else None
-    return Delivery(asset_id, grant_id, asset_id, size, start, end, partial, first, reader, receipt,
-                    access_id if streamed and access_id else None)
+    if not (streamed and access_id):
+        return Delivery(asset_id, grant_id, asset_id, size, start, end, partial, first, reader, receipt)
+    monitor = PolicyMonitor(gw, grant_id, request, caller.address, asset_id, caller.block)
+    return Delivery(asset_id, grant_id, asset_id, size, start, end, partial, first, reader, receipt, access_id,
+                    monitor)
 
 
 def _maybe_id(value: str | None) -> str | None:
