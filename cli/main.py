@@ -18,6 +18,7 @@ from chain.errors import ChainError, ContractRevert
 from cli.errors import EXIT_USAGE, CliFailure, describe_revert, exit_code_for, exit_code_for_status
 from gateway.errors import REPORTED_ERRORS
 from notary.errors import NotaryError
+from services.errors import ServiceError
 
 # Root commands a module defines on its own: loading one of them imports that module only.
 _OWN_MODULE = {
@@ -40,6 +41,7 @@ SUMMARIES = {
     "grant": "Grant requests at this provider's gateway: list, approve, deny, revoke.",
     "init": "Create the data dir: config, encrypted keystores, the gateway master key.",
     "participant": "Members of the data space (operator commands).",
+    "service": "Data services: APIs registered as assets, every call checked, metered and proven by the gateway.",
     "settle": "Settlement: price anchored use per period and pay the owners (provider), statements, earnings.",
     "token": "The space's settlement token (devnet token or credits 积分): mint (operator), balances.",
 }
@@ -88,6 +90,9 @@ class LazyGroup(click.Group):
 
         commands_notary.register(self)
         commands_settle.register(self)
+        from cli import commands_service
+
+        commands_service.register(self)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list of ``--help``: loaded commands' own help, the others' summaries (as click does)."""
@@ -138,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         status, code = error_status(exc)
         err.print(f"[red]error:[/red] {code}: {exc}", highlight=False)
         return exit_code_for_status(status)
+    except ServiceError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        return EXIT_USAGE
     except (ChainError, NotaryError, OSError) as exc:
         err.print(f"[red]error:[/red] {_describe(exc)}", highlight=False)
         if os.environ.get("TDS_DEBUG"):

@@ -140,7 +140,7 @@ def main() -> None:
         value = os.environ.get(args.secret_env)
         if not value:
             sys.exit(f"credit_api: the environment variable {args.secret_env} is not set")
-        Handler.secret = value.encode() if not all(c in "0123456789abcdef" for c in value) else bytes.fromhex(value)
+        Handler.secret = value.encode()  # the key is the text's UTF-8 bytes, as the gateway uses it
     Handler.chaos = args.chaos
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True

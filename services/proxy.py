@@ -8,8 +8,9 @@
   and ``X-TDS-*`` never reach the backend; ``Set-Cookie``, ``Location`` and server details never
   come back.
 - :func:`sign_backend_call` / :func:`verify_backend_call`: the gateway's HMAC-SHA256 over each call
-  (method, target, consumer DID, grant, receipt, purpose, time, request body hash), so a backend can
-  trust a call came through the gateway, for whom, under which grant.
+  (method, the target as the backend receives it, consumer DID, grant, receipt, purpose, time, request
+  body hash), keyed with the UTF-8 bytes of the service's secret, so a backend can trust a call came
+  through the gateway, for whom, under which grant.
 """
 
 from __future__ import annotations

@@ -72,9 +72,12 @@ class ServiceConfig:
         return self
 
     def secret_bytes(self) -> bytes:
-        """The HMAC key (ServiceConfigInvalid when an env:NAME secret is not set)."""
-        return _resolve(self.secret, "the HMAC secret").encode() if self.secret.startswith("env:") \
-            else bytes.fromhex(self.secret)
+        """The HMAC key: the UTF-8 bytes of the secret's text (ServiceConfigInvalid when an env:NAME secret is
+        not set or empty)."""
+        value = _resolve(self.secret, "the HMAC secret")
+        if not value:
+            raise ServiceConfigInvalid("the service has no HMAC secret: register it again with --secret-env")
+        return value.encode()
 
     def backend_headers(self) -> dict[str, str]:
         """The configured headers with env:NAME values read from the environment."""

@@ -116,7 +116,7 @@ async def call_service(request: Request, gw: GatewayDep, attempt: ServiceAttempt
     headers = forwarded_request_headers(request.headers.items(), declared)
     try:
         headers.update(config.backend_headers())
-        headers.update(sign_backend_call(config.secret_bytes(), request.method, target,
+        headers.update(sign_backend_call(config.secret_bytes(), request.method, url.raw_path.decode("ascii"),
                                          consumer_did=did_pkh(gw.chain_id, caller.address),
                                          grant_id=ticket.grant_id, receipt_id=ticket.receipt_id,
                                          purpose=ticket.purpose, body=body))

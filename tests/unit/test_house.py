@@ -4,7 +4,8 @@ Packages are rooms on floors; an import is an arrow and arrows only point down (
 
     cli, bench                      the tools (nothing imports them; tests may)
     gateway, audit                  the connector and the auditor's index
-    anchoring, client, settlement   the notary service; the consumer SDK; settlement runs and payouts
+    anchoring, client, settlement,  the notary service; the consumer SDK; settlement runs and payouts;
+    services                        data services (descriptions, backend configs, what crosses to backends)
     chain, vault                    the only web3 user; the encrypted store
     domain, notary, config          pure: value types, ids, terms, ODRL; hashing, trees, receipts, proofs;
                                     the one settings reader and the schema migration runner (anyone may
@@ -24,8 +25,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("config", "domain", "notary", "chain", "vault", "anchoring", "client", "settlement", "gateway", "audit",
-            "cli", "bench")
+PACKAGES = ("config", "domain", "notary", "chain", "vault", "anchoring", "client", "settlement", "services", "gateway",
+            "audit", "cli", "bench")
 TOOLS = {"cli", "bench", "tests", "scripts"}
 ALLOWED: dict[str, set[str]] = {
     "domain": set(),
@@ -37,7 +38,8 @@ ALLOWED: dict[str, set[str]] = {
     "client": {"chain", "domain"},
     "settlement": {"anchoring", "chain", "domain", "notary"},  # config: anyone may import it
     "audit": {"chain", "domain", "notary", "vault"},
-    "gateway": {"anchoring", "chain", "domain", "notary", "vault"},
+    "services": {"domain", "notary"},  # descriptions, backend configs, proxy hygiene: no chain, no HTTP server
+    "gateway": {"anchoring", "chain", "domain", "notary", "services", "vault"},
     "cli": set(PACKAGES) - {"cli", "bench"},
     "bench": set(PACKAGES) - {"cli", "bench"},
 }
