@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import socket
+import struct
 import sys
 import threading
 import time
@@ -90,8 +91,9 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(30)
             return self._answer(200, {"late": True})
         if path == "/reset":
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-            self.connection.close()
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            os.close(self.connection.detach())  # linger 0: the close sends a TCP reset
+            self.close_connection = True
             return None
         if path == "/garbage":
             self.wfile.write(b"\x00\x01 this is not HTTP\r\n\r\n")

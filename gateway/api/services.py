@@ -239,6 +239,9 @@ async def _forward(app: FastAPI, call: _Call, caller: Caller, url: httpx.URL, he
         digest = await call.close(resp.status_code, sha256_hex(answer), len(answer))
         out.update({"x-content-sha256": sha256_hex(answer), "x-tds-evidence-sha256": digest})
         return Response(answer, status_code=resp.status_code, headers=out)
+    declared = resp.headers.get("content-length", "")
+    if declared.isdigit():
+        out["content-length"] = declared  # a cut answer is then visibly short
     return StreamingResponse(_stream(call, resp, raw, chunks, caller), status_code=resp.status_code, headers=out)
 
 
@@ -249,6 +252,7 @@ async def _stream(call: _Call, resp: httpx.Response, raw: AsyncIterator[bytes], 
     h = hashlib.sha256()
     sent = 0
     failure: str | None = None
+    stopped: str | None = None
     monitor = _monitor(call, caller)
     try:
         for chunk in first:
@@ -257,10 +261,10 @@ async def _stream(call: _Call, resp: httpx.Response, raw: AsyncIterator[bytes], 
             sent += len(chunk)
         while True:
             if monitor is not None:
-                reason = await anyio.to_thread.run_sync(monitor.check)
-                if reason is not None:
+                stopped = await anyio.to_thread.run_sync(monitor.check)
+                if stopped is not None:
                     await anyio.to_thread.run_sync(call.gw.db.record_incident, "stream_stopped", call.ticket.asset_id,
-                                                   f"call {call.ticket.receipt_id} stopped after {sent} bytes: {reason}")
+                                                   f"call {call.ticket.receipt_id} stopped after {sent} bytes: {stopped}")
                     break
             try:
                 with anyio.fail_after(call.config.timeout_s):
@@ -279,6 +283,13 @@ async def _stream(call: _Call, resp: httpx.Response, raw: AsyncIterator[bytes], 
     finally:
         await _closed(resp)
         await call.close(resp.status_code, "0x" + h.hexdigest(), sent, failure)
+    if failure is not None or stopped is not None:  # end without the last chunk: the consumer sees a cut answer
+        raise AnswerCut(f"call {call.ticket.receipt_id} cut after {sent} bytes: {stopped or failure}")
+
+
+class AnswerCut(Exception):
+    """A streamed answer ended early (policy monitor, size limit, backend failure): raised after its record is
+    written so the server drops the connection instead of ending the chunked body as if it were complete."""
 
 
 def _monitor(call: _Call, caller: Caller) -> Any:
