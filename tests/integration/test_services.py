@@ -98,3 +98,47 @@ def test_a_backend_4xx_is_the_services_answer_and_is_charged(svc_env: ServiceEnv
         r = c.call(service, "/scores/unknown")
         assert r.status == 404 and "unknown company" in r.json()["error"]
     assert svc_env.gw.gateway.db.used(grant) == 1
+
+
+def test_cli_register_list_and_call_and_a_bad_description_changes_nothing(
+        svc_env: ServiceEnv, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from cli.main import main as tds
+    from tests.integration.service_fixtures import SECRET_ENV, chaos_description
+
+    monkeypatch.setenv("TDS_RPC_URL", svc_env.gw.devnet.rpc_url)
+    home = str(svc_env.gw.home)
+    assets_before = len(svc_env.gw.gateway.view.assets.list(provider=svc_env.gw.gateway.provider_address))
+    services_before = svc_env.gw.gateway.services.ids()
+    bad = svc_env.gw.home / "bad.json"
+    bad.write_text(json.dumps({"openapi": "3.1.0", "info": {"title": "no version"}, "paths": {}}))
+    policy = json.dumps({"purposes": ["research"], "max_count": 2})
+    assert tds(["--home", home, "service", "register", str(bad), "--backend", svc_env.backend_url,
+                "--policy", policy]) == 2
+    assert "not valid OpenAPI 3" in capsys.readouterr().err
+    assert tds(["--home", home, "service", "register", str(bad.with_name("missing.json")), "--backend",
+                svc_env.backend_url, "--policy", policy]) == 1
+    good = svc_env.gw.home / "cli-service.json"
+    good.write_text(json.dumps(chaos_description("9.9.9")))
+    assert tds(["--home", home, "service", "register", str(good), "--backend", "ftp://nope", "--policy", policy]) == 2
+    assert "http(s) URL" in capsys.readouterr().err
+    assert len(svc_env.gw.gateway.view.assets.list(provider=svc_env.gw.gateway.provider_address)) == assets_before
+    assert svc_env.gw.gateway.services.ids() == services_before  # nothing on-chain, nothing in the config
+    capsys.readouterr()
+    assert tds(["--home", home, "service", "register", str(good), "--backend", svc_env.backend_url,
+                "--secret-env", SECRET_ENV, "--backend-header", "Authorization: Bearer backend-credential",
+                "--rate", "100/minute", "--policy", policy, "--json"]) == 0
+    reg = json.loads(capsys.readouterr().out)
+    service = reg["asset_id"]
+    assert reg["endpoint"].endswith(f"/services/{service}/")  # on the gateway URL of this home's config
+    assert tds(["--home", home, "service", "list", "--json"]) == 0
+    assert service in capsys.readouterr().out
+    with svc_env.gw.client("consumer") as c:
+        c.request_grant(service, "research", max_count=2)
+    consumer = ["--home", home, "consumer", "--gateway", svc_env.gw.url, "call", service]
+    assert tds([*consumer, "/scores/91330200MA2DEMO01"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["score"] == 810 and "receipt rcpt-" in out.err
+    assert tds([*consumer, "/scores", "--data", '{"companies": ["91330200MA2DEMO01"]}', "--json"]) == 0
+    assert json.loads(json.loads(capsys.readouterr().out)["body"]) == {"scores": {"91330200MA2DEMO01": 810}}
+    assert tds([*consumer, "/scores/91330200MA2DEMO01"]) == 4  # the two calls are used: refused (403)
+    assert "count_exhausted" in capsys.readouterr().err
