@@ -143,6 +143,7 @@ class Bench:
         self.script.write_text(_WRK_LUA)
         self.secret = os.urandom(32).hex()
         self.backend_exceptions: dict[str, int] = {}
+        self.chain_up = True
 
     # ---- load ----
 
@@ -241,6 +242,12 @@ class Bench:
                     self._point(figures, fetch_kinds, conc)
                 sustained = self._sustained(kinds["gateway"])
                 pids = {"serving": server.pids(), "notary": server.notary_pid()}
+                self.chain_up = space.devnet.status().running
+                if not self.chain_up:
+                    log = space.devnet.directory / "anvil.log"
+                    tail = log.read_text(errors="replace").splitlines()[-15:] if log.exists() else ["(no log)"]
+                    print("!! the devnet (anvil) is not running any more: figures after it stopped are refusals;"
+                          " anvil.log ends:\n  " + "\n  ".join(tail), flush=True)
                 self.backend_exceptions = backend.exceptions()
                 if self.backend_exceptions:
                     print(f"backend exceptions logged (BrokenPipe = wrk hanging up at a run's end): "
@@ -258,12 +265,14 @@ class Bench:
         """Records after ``start``: all, allowed, and not (yet) in an anchored batch; the last record id."""
         sql = ("SELECT count(*), coalesce(sum(CASE WHEN r.decision = 'allow' THEN 1 ELSE 0 END), 0), "
                "coalesce(sum(CASE WHEN b.state IS NULL OR b.state <> 'anchored' THEN 1 ELSE 0 END), 0), "
-               "coalesce(max(r.id), 0) FROM access_records r "
+               "coalesce(max(r.id), 0), coalesce(sum(CASE WHEN r.streaming THEN 1 ELSE 0 END), 0), "
+               "coalesce(sum(CASE WHEN m.access_id IS NULL THEN 1 ELSE 0 END), 0) FROM access_records r "
                "LEFT JOIN notary_batch_members m ON m.access_id = r.id "
                "LEFT JOIN notary_batches b ON b.id = m.batch_id WHERE r.id > ?")
         with self.gw.db.engine.connect() as conn:
-            total, allowed, unanchored, last = conn.exec_driver_sql(sql, (start,)).one()
-        return {"records": int(total), "allowed": int(allowed), "unanchored": int(unanchored), "last": int(last)}
+            total, allowed, unanchored, last, open_, unsealed = conn.exec_driver_sql(sql, (start,)).one()
+        return {"records": int(total), "allowed": int(allowed), "unanchored": int(unanchored), "last": int(last),
+                "open": int(open_), "unsealed": int(unsealed)}
 
     def _sustained(self, kind: Kind) -> dict[str, Any]:
         port, target, headers = kind
@@ -275,22 +284,28 @@ class Bench:
         at_end = self._ledger(start)
         limit = 180 + 2 * self.sustain_s  # bounded; a record left open is sealed after the 120 s delivery grace
         now = at_end
+        sealed_s: float | None = None  # when every record was in a batch (sealed), anchored or not
         while now["unanchored"] and time.monotonic() - ended < limit:
             time.sleep(0.5)
             now = self._ledger(start)
+            if sealed_s is None and now["unsealed"] == 0:
+                sealed_s = time.monotonic() - ended
         catch_up = time.monotonic() - ended
-        all_anchored = now["unanchored"] == 0
+        good = res["n"] - res["errors"]  # 2xx answers: each has an allow record
+        all_anchored = now["unanchored"] == 0 and good > 0 and now["allowed"] >= good
         batches = self._batches()
         left = "all anchored" if all_anchored else f"{now['unanchored']} STILL NOT ANCHORED"
-        print(f"sustained c=50: {res['rps']:.1f} calls/s over {res['seconds']:.1f} s ({res['n']} calls, "
-              f"{res['errors']} errors) [{res['generator']}]; receipts: {now['records']} ({now['allowed']} allowed), "
-              f"{at_end['unanchored']} not anchored when the load stopped, "
+        print(f"sustained c=50: {good / res['seconds']:.1f} good calls/s over {res['seconds']:.1f} s ({res['n']} "
+              f"calls, {res['errors']} errors) [{res['generator']}]; receipts: {now['records']} ({now['allowed']} allowed), "
+              f"{at_end['unanchored']} not anchored when the load stopped ({at_end['unsealed']} not sealed, "
+              f"{at_end['open']} calls still open), "
               f"{left} "
               f"{catch_up:.1f} s later; {batches['anchored']} anchored batches in all", flush=True)
-        return {"rps": res["rps"], "n": res["n"], "errors": res["errors"], "seconds": res["seconds"],
+        return {"rps": good / res["seconds"], "n": res["n"], "good": good, "errors": res["errors"], "seconds": res["seconds"],
                 "p50_ms": res["p50_ms"], "p99_ms": res["p99_ms"], "records": now["records"],
                 "allowed": now["allowed"], "unanchored_at_end": at_end["unanchored"],
-                "unanchored": now["unanchored"], "catch_up_s": catch_up, "all_anchored": all_anchored,
+                "unanchored": now["unanchored"], "catch_up_s": catch_up, "open_at_end": at_end["open"],
+                "unsealed_at_end": at_end["unsealed"], "sealed_after_s": sealed_s, "all_anchored": all_anchored,
                 "generator": res["generator"], **batches}
 
     def _batches(self) -> dict[str, int]:
@@ -316,9 +331,10 @@ class Bench:
             "p99_ms_c50": r(f["gateway_c50"]["p99_ms"]), "direct_p99_ms_c50": r(f["direct_c50"]["p99_ms"]),
             "sustained_calls_per_s_with_evidence": sustained if s["all_anchored"] else None,
             "sustained_calls_per_s": sustained, "sustain_s": self.sustain_s, "sustained_calls": s["n"],
-            "sustained_errors": s["errors"], "sustained_receipts": s["records"],
+            "sustained_errors": s["errors"], "chain_up_at_end": self.chain_up, "sustained_receipts": s["records"],
             "sustained_allowed": s["allowed"], "unanchored_when_load_stopped": s["unanchored_at_end"],
-            "anchor_catch_up_s": r(s["catch_up_s"], 1), "all_anchored": s["all_anchored"],
+            "anchor_catch_up_s": r(s["catch_up_s"], 1), "sealed_after_s": r(s["sealed_after_s"], 1),
+            "open_calls_when_load_stopped": s["open_at_end"], "unsealed_when_load_stopped": s["unsealed_at_end"], "all_anchored": s["all_anchored"],
             "unanchored_left": s["unanchored"], "anchored_batches": s["anchored"],
             "fetch_added_p50_ms_c1": r(f["fetch_c1"]["p50_ms"] - f["fetch_baseline_c1"]["p50_ms"]),
             "fetch_added_p99_ms_c1": r(f["fetch_c1"]["p99_ms"] - f["fetch_baseline_c1"]["p99_ms"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -185,3 +186,49 @@ def call(c: CliContext, service_id: str, path: str, method: str | None, data: st
         raise click.exceptions.Exit(5)
 
 
+
+
+@consumer.command("prove-call")
+@click.argument("receipt_id")
+@click.option("--answer", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The answer's body as received (`tds consumer call ... -o FILE`).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the receipt's proof document here (tds audit verify-proof reads it).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def prove_call(c: CliContext, receipt_id: str, answer: Path, output: Path | None, as_json: bool) -> None:
+    """Prove which answer a call got: the answer's SHA-256 is in the call's evidence, the evidence's SHA-256
+    is the content hash of the receipt, and the receipt's proof verifies against a root anchored on-chain by
+    the provider. Exit 6 when any link fails."""
+    from audit.verify import verify_proof
+    from cli.errors import Mismatch
+    from notary.calls import evidence_digest, sha256_hex
+    from notary.proofs import ProofDocument
+
+    body = answer.read_bytes()
+    with consumer_client(c) as client:
+        doc = client_call(lambda: client.receipt(receipt_id))
+        if doc.get("call") is None:
+            raise CliFailure(f"{receipt_id} is not the receipt of a service call", 1)
+        if doc["state"] != "anchored":
+            raise CliFailure(f"{receipt_id} is {doc['state']}, not anchored yet: ask the provider to anchor "
+                             "(`tds gateway anchor`) or wait for the notary, then run this again", 1)
+        proof = client_call(lambda: client.proof(receipt_id))
+    evidence = doc["call"]
+    got = sha256_hex(body)
+    checks = {"answer_sha256": got, "evidence_response_sha256": evidence["response_sha256"],
+              "evidence_sha256": evidence_digest(evidence), "receipt_content_hash": doc["receipt"]["content_hash"],
+              "leaf_content_hash": proof["values"][8]}
+    if got != evidence["response_sha256"]:
+        raise Mismatch(f"the answer in {answer} hashes to {got}, the call's evidence says {evidence['response_sha256']}")
+    if not checks["evidence_sha256"] == checks["receipt_content_hash"] == checks["leaf_content_hash"]:
+        raise Mismatch("the call's evidence does not hash to the receipt's content hash")
+    verdict = verify_proof(ProofDocument.from_dict(proof), c.chain())
+    if not verdict.valid:
+        raise Mismatch(f"the receipt's proof does not verify: {verdict.reason}")
+    if output is not None:
+        output.write_text(json.dumps(proof, indent=2))
+    data = {"receipt_id": receipt_id, "proven": True, **checks, "status": evidence["status"],
+            "target": f"{evidence['method']} {evidence['target']}", "anchor_tx": doc.get("anchor_tx"),
+            "anchor_block": doc.get("anchor_block")}
+    emit_json(data) if as_json else kv("answer proven", data)
