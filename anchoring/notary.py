@@ -338,7 +338,7 @@ class Notary:
             except IntegrityError:  # another process sealed some of these first: nothing was written
                 log.info("lost a sealing race to another process; will retry")
                 return None
-            self._floor = max(self._floor, int(records[-1].id or 0) + 1)
+            self._floor = max(self._floor, self._next_floor(int(records[-1].id or 0)))
             self._remember(batch_id, batch)
             self._journal(batch_id, batch.root, receipts)
         log.info("sealed batch %s: %s receipts, root %s", batch_id, len(receipts), batch.root)
@@ -482,6 +482,14 @@ class Notary:
             col(AccessRecord.streaming).is_(False)
             | (func.coalesce(col(AccessRecord.checkpoint_at), col(AccessRecord.at)) < stale))
         return stmt.where(col(AccessRecord.id) >= self._floor) if fast and self._floor else stmt
+
+    def _next_floor(self, last: int) -> int:
+        """The fast path's floor after sealing up to ``last``: past it, unless a record below it is still open
+        (a stream or a service call in flight, skipped by this batch), which the fast path must see again."""
+        with Session(self.engine) as s:
+            open_below = s.exec(select(func.min(AccessRecord.id)).where(
+                col(AccessRecord.streaming).is_(True), col(AccessRecord.id) < last)).one()
+        return int(open_below) if open_below is not None else last + 1
 
     def _receipts(self, records: Sequence[AccessRecord]) -> list[Receipt]:
         return [receipt_of(r, self.ledger.of(int(r.id or 0))) for r in records]

@@ -77,7 +77,8 @@ class Backend:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def exceptions(self) -> dict[str, int]:
-        """The exceptions the backend logged, by type (BrokenPipeError: wrk hung up at a run's end)."""
+        """The exceptions the backend logged, by type (BrokenPipe, ConnectionReset: wrk hung up at a direct
+        run's end)."""
         found: dict[str, int] = {}
         for line in self.log.read_text(errors="replace").splitlines() if self.log.exists() else []:
             if line and not line.startswith(" ") and line.split(":", 1)[0].endswith(("Error", "Exception")):
@@ -250,7 +251,8 @@ class Bench:
                           " anvil.log ends:\n  " + "\n  ".join(tail), flush=True)
                 self.backend_exceptions = backend.exceptions()
                 if self.backend_exceptions:
-                    print(f"backend exceptions logged (BrokenPipe = wrk hanging up at a run's end): "
+                    print("backend exceptions logged (BrokenPipe, ConnectionReset: wrk hanging up at the direct "
+                          f"runs' ends): "
                           f"{self.backend_exceptions}", flush=True)
             finally:
                 if server is not None:
@@ -296,12 +298,14 @@ class Bench:
         batches = self._batches()
         left = "all anchored" if all_anchored else f"{now['unanchored']} STILL NOT ANCHORED"
         print(f"sustained c=50: {good / res['seconds']:.1f} good calls/s over {res['seconds']:.1f} s ({res['n']} "
-              f"calls, {res['errors']} errors) [{res['generator']}]; receipts: {now['records']} ({now['allowed']} allowed), "
+              f"calls, {res['errors']} errors) [{res['generator']}]; "
+              f"receipts: {now['records']} ({now['allowed']} allowed), "
               f"{at_end['unanchored']} not anchored when the load stopped ({at_end['unsealed']} not sealed, "
               f"{at_end['open']} calls still open), "
               f"{left} "
               f"{catch_up:.1f} s later; {batches['anchored']} anchored batches in all", flush=True)
-        return {"rps": good / res["seconds"], "n": res["n"], "good": good, "errors": res["errors"], "seconds": res["seconds"],
+        return {"rps": good / res["seconds"], "n": res["n"], "good": good, "errors": res["errors"],
+                "seconds": res["seconds"],
                 "p50_ms": res["p50_ms"], "p99_ms": res["p99_ms"], "records": now["records"],
                 "allowed": now["allowed"], "unanchored_at_end": at_end["unanchored"],
                 "unanchored": now["unanchored"], "catch_up_s": catch_up, "open_at_end": at_end["open"],
@@ -334,7 +338,8 @@ class Bench:
             "sustained_errors": s["errors"], "chain_up_at_end": self.chain_up, "sustained_receipts": s["records"],
             "sustained_allowed": s["allowed"], "unanchored_when_load_stopped": s["unanchored_at_end"],
             "anchor_catch_up_s": r(s["catch_up_s"], 1), "sealed_after_s": r(s["sealed_after_s"], 1),
-            "open_calls_when_load_stopped": s["open_at_end"], "unsealed_when_load_stopped": s["unsealed_at_end"], "all_anchored": s["all_anchored"],
+            "open_calls_when_load_stopped": s["open_at_end"], "unsealed_when_load_stopped": s["unsealed_at_end"],
+            "all_anchored": s["all_anchored"],
             "unanchored_left": s["unanchored"], "anchored_batches": s["anchored"],
             "fetch_added_p50_ms_c1": r(f["fetch_c1"]["p50_ms"] - f["fetch_baseline_c1"]["p50_ms"]),
             "fetch_added_p99_ms_c1": r(f["fetch_c1"]["p99_ms"] - f["fetch_baseline_c1"]["p99_ms"]),

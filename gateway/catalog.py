@@ -57,24 +57,48 @@ def media_type_iri(media_type: str | None) -> str:
     return IANA_MEDIA_TYPES + (text if _MEDIA_TYPE.match(text) else "application/octet-stream")
 
 
+def _head(asset: Asset, kind: str, meta: dict[str, Any], provider: str) -> dict[str, Any]:
+    """What every catalog node starts with: identity, title, publisher, keywords, version."""
+    return {
+        "@id": asset_iri(asset.asset_id),
+        "@type": kind,
+        "dct:identifier": asset.asset_id,
+        "dct:title": meta.get("title", asset.asset_id),
+        "dct:publisher": {"@id": provider},
+        "dcat:keyword": list(meta.get("keywords", [])),
+        "dcat:version": str(asset.version),
+    }
+
+
+def _checksum(asset: Asset) -> dict[str, Any]:
+    return {"@type": "spdx:Checksum", "spdx:algorithm": {"@id": "spdx:checksumAlgorithm_sha256"},
+            "spdx:checksumValue": {"@value": asset.asset_id[2:], "@type": "xsd:hexBinary"}}
+
+
+def _tail(out: dict[str, Any], asset: Asset, meta: dict[str, Any], policy: Policy | None, provider: str) -> None:
+    """What every catalog node ends with: description, version links, the ODRL offer."""
+    if meta.get("description"):
+        out["dct:description"] = meta["description"]
+    if asset.previous_version:
+        previous = {"@id": asset_iri(asset.previous_version)}
+        out["dct:replaces"] = previous
+        out["dcat:previousVersion"] = previous
+        out["dct:isVersionOf"] = previous
+    if policy is not None:
+        out["odrl:hasPolicy"] = [odrl.offer(asset.asset_id, policy, provider)]
+
+
 def dataset(
     asset: Asset, policy: Policy | None, metadata: dict[str, Any] | None, chain_id: int, base_url: str
 ) -> dict[str, Any]:
     """One asset as a ``dcat:Dataset`` with one distribution (the gateway's data endpoint)."""
     meta = metadata or {}
     provider = did_pkh(chain_id, asset.provider)
-    checksum = {"@type": "spdx:Checksum", "spdx:algorithm": {"@id": "spdx:checksumAlgorithm_sha256"},
-                "spdx:checksumValue": {"@value": asset.asset_id[2:], "@type": "xsd:hexBinary"}}
+    checksum = _checksum(asset)
     size = {"@value": str(asset.size), "@type": "xsd:nonNegativeInteger"}
     parents = [asset_iri(p) for p in asset.parents]
-    out: dict[str, Any] = {
-        "@id": asset_iri(asset.asset_id),
-        "@type": "dcat:Dataset",
-        "dct:identifier": asset.asset_id,
-        "dct:title": meta.get("title", asset.asset_id),
-        "dct:publisher": {"@id": provider},
-        "dcat:keyword": list(meta.get("keywords", [])),
-        "dcat:version": str(asset.version),
+    out = {
+        **_head(asset, "dcat:Dataset", meta, provider),
         "spdx:checksum": checksum,
         "dcat:byteSize": size,
         "tds:metadataHash": asset.metadata_hash,
@@ -88,15 +112,7 @@ def dataset(
             "spdx:checksum": checksum,
         }],
     }
-    if meta.get("description"):
-        out["dct:description"] = meta["description"]
-    if asset.previous_version:
-        previous = {"@id": asset_iri(asset.previous_version)}
-        out["dct:replaces"] = previous
-        out["dcat:previousVersion"] = previous
-        out["dct:isVersionOf"] = previous
-    if policy is not None:
-        out["odrl:hasPolicy"] = [odrl.offer(asset.asset_id, policy, provider)]
+    _tail(out, asset, meta, policy, provider)
     return out
 
 
@@ -109,31 +125,16 @@ def data_service(
     meta = metadata or {}
     provider = did_pkh(chain_id, asset.provider)
     endpoint = f"{base_url}/services/{asset.asset_id}"
-    out: dict[str, Any] = {
-        "@id": asset_iri(asset.asset_id),
-        "@type": "dcat:DataService",
-        "dct:identifier": asset.asset_id,
-        "dct:title": meta.get("title", asset.asset_id),
-        "dct:publisher": {"@id": provider},
-        "dcat:keyword": list(meta.get("keywords", [])),
-        "dcat:version": str(asset.version),
+    out = {
+        **_head(asset, "dcat:DataService", meta, provider),
         "dcat:endpointURL": {"@id": endpoint + "/"},
         "dcat:endpointDescription": {"@id": endpoint},
         "dct:conformsTo": {"@id": "https://spec.openapis.org/oas/v3.1.0"},
-        "spdx:checksum": {"@type": "spdx:Checksum", "spdx:algorithm": {"@id": "spdx:checksumAlgorithm_sha256"},
-                          "spdx:checksumValue": {"@value": asset.asset_id[2:], "@type": "xsd:hexBinary"}},
+        "spdx:checksum": _checksum(asset),
         "tds:metadataHash": asset.metadata_hash,
+        **({"tds:rateLimit": rate} if rate else {}),
     }
-    if rate:
-        out["tds:rateLimit"] = rate
-    if meta.get("description"):
-        out["dct:description"] = meta["description"]
-    if asset.previous_version:
-        previous = {"@id": asset_iri(asset.previous_version)}
-        out["dct:replaces"] = previous
-        out["dcat:previousVersion"] = previous
-    if policy is not None:
-        out["odrl:hasPolicy"] = [odrl.offer(asset.asset_id, policy, provider)]
+    _tail(out, asset, meta, policy, provider)
     return out
 
 

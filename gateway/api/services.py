@@ -23,6 +23,7 @@ that code. A 2xx, 3xx or 4xx answer is the service's answer and uses one call.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -64,6 +65,9 @@ from services.registry import ServiceConfig
 
 router = APIRouter(tags=["services"])
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+CHECKPOINT_S = 30.0
+"""A streamed answer brings its record's byte count (and checkpoint time) up to date this often, so the notary
+does not seal it as abandoned (``notary_delivery_grace_s``) while it runs."""
 BUFFERED = 256 * 1024
 """Answers up to this size are read whole before the consumer gets them (Content-Length, X-Content-SHA256,
 and the receipt complete before the answer); larger ones stream."""
@@ -81,8 +85,6 @@ def get_description(asset_id: AssetId, gw: GatewayDep) -> Response:
     return Response(description.raw, media_type=MEDIA_TYPE, headers={"X-Content-SHA256": description.sha256})
 
 
-@router.api_route("/services/{asset_id}/{path:path}", methods=METHODS, responses=_ERRORS,
-                  openapi_extra=SIGNED_OR_SESSION)
 async def call_service(request: Request, gw: GatewayDep, attempt: ServiceAttempt, caller: ConsumerCall,
                        path: str) -> Response:
     """Call a service under a live grant (signed call or session; uses one call; see the module docstring).
@@ -124,6 +126,12 @@ async def call_service(request: Request, gw: GatewayDep, attempt: ServiceAttempt
         await call.fail(BackendFailed(f"the service is misconfigured at the gateway: {exc}"))
     headers["accept-encoding"] = "identity"  # the bytes hashed are the bytes sent
     return await _forward(request.app, call, caller, url, headers, body)
+
+
+for _method in METHODS:  # one route (and one operationId) per method: a multi-method route would share one id
+    router.add_api_route("/services/{asset_id}/{path:path}", call_service, methods=[_method], responses=_ERRORS,
+                         openapi_extra=SIGNED_OR_SESSION, operation_id=f"call_service_{_method.lower()}",
+                         name="call_service")
 
 
 def _declared(description: Any, method: str, rest: str) -> tuple[list[str], frozenset[str]]:
@@ -225,10 +233,12 @@ async def _forward(app: FastAPI, call: _Call, caller: Caller, url: httpx.URL, he
         await call.fail(BackendBadAnswer(f"the service's backend answered something that is not HTTP "
                                          f"({str(exc)[:120]})"), resp.status_code if resp is not None else 0,
                         b"".join(chunks))
-    except BaseException:
+    except BaseException as exc:
         await _closed(resp)
-        if not call.closed:
-            await call.close(0, sha256_hex(b""), 0, "backend_failed")
+        if not call.closed:  # the consumer went away (charged: the backend got the call) or something broke
+            gone = isinstance(exc, anyio.get_cancelled_exc_class())
+            await call.close(resp.status_code if resp is not None else 0, sha256_hex(b""), 0,
+                             None if gone else "backend_failed")
         raise
     assert resp is not None
     out = {**forwarded_response_headers(resp.headers.items()), "x-tds-grant": call.ticket.grant_id,
@@ -253,6 +263,7 @@ async def _stream(call: _Call, resp: httpx.Response, raw: AsyncIterator[bytes], 
     sent = 0
     failure: str | None = None
     stopped: str | None = None
+    checkpointed = time.monotonic()
     monitor = _monitor(call, caller)
     try:
         for chunk in first:
@@ -280,6 +291,9 @@ async def _stream(call: _Call, resp: httpx.Response, raw: AsyncIterator[bytes], 
             yield chunk
             h.update(chunk)
             sent += len(chunk)
+            if time.monotonic() - checkpointed > CHECKPOINT_S:  # a long answer is not sealed as abandoned
+                checkpointed = time.monotonic()
+                await anyio.to_thread.run_sync(call.gw.db.checkpoint_delivery, call.ticket.access_id, sent)
     finally:
         await _closed(resp)
         await call.close(resp.status_code, "0x" + h.hexdigest(), sent, failure)
