@@ -33,7 +33,8 @@ _hits_lock = threading.Lock()
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: the gateway reuses its connections
-    disable_nagle_algorithm = True  # head and body are two writes: without this each answer waits ~40 ms    secret: bytes | None = None
+    disable_nagle_algorithm = True  # head and body are two writes: without this each answer waits ~40 ms
+    secret: bytes | None = None
     chaos = False
 
     def log_message(self, *args: object) -> None:  # quiet
