@@ -87,7 +87,7 @@ def _lifespan(gw: Gateway, settings: GatewaySettings) -> Any:
         thread.join(timeout=5)
         backend = getattr(_app.state, "backend_http", None)  # the services' outbound pool (gateway.api.services)
         if backend is not None:
-            await backend.aclose()
+            await backend.close()
 
     return lifespan
 
