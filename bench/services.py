@@ -1,10 +1,8 @@
 """Data-service benchmark: calls through the gateway vs. the same backend called directly, side by side.
 
 The backend is ``examples/credit_api.py --secret-env`` (stdlib ThreadingHTTPServer, HTTP/1.1 keep-alive,
-every call HMAC-verified); ``GET /scores/{company}`` answers ~1 KiB of JSON. The bench sets TCP_NODELAY
-on its connections (its head and body are two writes: with Nagle on, each keep-alive answer waits ~40 ms
-for the client's delayed ACK, which would make every figure the backend's); ``--backend-as-is`` runs it
-unmodified. The gateway runs as
+every call HMAC-verified, TCP_NODELAY on its connections); ``GET /scores/{company}`` answers ~1 KiB of
+JSON. The gateway runs as
 ``tds gateway serve`` would (``gateway.server.serve``: uvicorn, ``--workers`` processes) with its notary
 as ONE separate process sealing and anchoring the receipts (batch 1000 or every 5 s, one anchor tx per
 batch), started through ``bench.gateway.ServerProcess`` (whose app adds the no-check ``/baseline/{id}``
@@ -28,7 +26,7 @@ figures are medians over ``--repeats``. The bench raises ``session_ttl_s`` and t
 per-address rate limits off (``GatewaySettings``), and grants 10,000,000 uses. Last line: JSON.
 
     .venv/bin/python -m bench.services [--quick] [--duration 10] [--sustain-s 60] [--workers 1] [--repeats 3]
-        [--generator auto|wrk|python] [--no-setup] [--backend-as-is]
+        [--generator auto|wrk|python] [--no-setup]
 """
 
 from __future__ import annotations
@@ -65,12 +63,11 @@ TARGETS = {"added_p50_ms_c1": ("<=", 1.0), "ratio_vs_direct_c50": (">=", 0.5),
 class Backend:
     """``examples/credit_api.py --secret-env`` on 127.0.0.1, in its own process group."""
 
-    def __init__(self, secret: str, log: Path, nodelay: bool) -> None:
+    def __init__(self, secret: str, log: Path) -> None:
         self.port = free_port()
         env = {**os.environ, SECRET_ENV: secret}
-        args = ["--port", str(self.port), "--secret-env", SECRET_ENV]
-        cmd = [sys.executable, "-m", "bench.services", "--serve-backend", *args] if nodelay else \
-            [sys.executable, str(ROOT / "examples" / "credit_api.py"), *args]
+        cmd = [sys.executable, str(ROOT / "examples" / "credit_api.py"), "--port", str(self.port),
+               "--secret-env", SECRET_ENV]
         self.log = log
         with open(log, "wb") as err:  # wrk closing mid-answer at a run's end: BrokenPipe tracebacks go here
             self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
@@ -108,20 +105,6 @@ class Backend:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-
-
-def serve_backend(argv: list[str]) -> None:
-    """``examples/credit_api.py`` as is, but with TCP_NODELAY on its connections (``--backend-as-is`` skips this).
-
-    Its handler writes the head and the body in two writes with Nagle's algorithm on, so on keep-alive
-    connections each answer waits for the client's delayed ACK (~40 ms: 23 calls/s per connection).
-    """
-    sys.path.insert(0, str(ROOT / "examples"))
-    import credit_api
-
-    credit_api.Handler.disable_nagle_algorithm = True
-    sys.argv = ["credit_api.py", *argv]
-    credit_api.main()
 
 
 # ---- the measurement -------------------------------------------------------------------------------------------
@@ -190,7 +173,7 @@ class Bench:
                                   provider=space.keystore.account("provider"))  # bench-side: registers
                 self.gw = gw
                 consumer = space.keystore.account("consumer")
-                backend = Backend(self.secret, space.home / "backend.log", nodelay=not self.args.backend_as_is)
+                backend = Backend(self.secret, space.home / "backend.log")
                 backend.wait_ready()
                 server = ServerProcess(self.settings, space.devnet.rpc_url, self.workers, notary=True)
                 server.wait_ready()
@@ -358,8 +341,7 @@ class Bench:
                     "load_generator_version": generator_version(self.generator), "workers": self.workers,
                     "notary": "process", "run_s": self.duration, "repeats": self.repeats,
                     "answer": "GET /scores/{company}, ~1 KiB JSON", "pids": pids,
-                    "backend": "examples/credit_api.py" + (" as is (Nagle on)" if self.args.backend_as_is else
-                                                           " with TCP_NODELAY set by the bench"),
+                    "backend": "examples/credit_api.py",
                     "backend_exceptions": self.backend_exceptions})
         return out
 
@@ -398,12 +380,6 @@ def main() -> None:
     parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto",
                         help="load generator; auto = wrk, installed by scripts/bench-setup when missing")
     parser.add_argument("--no-setup", action="store_true", help="do not try to install wrk when it is missing")
-    parser.add_argument("--backend-as-is", action="store_true",
-                        help="run examples/credit_api.py unmodified (Nagle on: ~40 ms per keep-alive answer)")
-    parser.add_argument("--serve-backend", action="store_true", help=argparse.SUPPRESS)
-    if "--serve-backend" in sys.argv[1:2]:
-        serve_backend(sys.argv[2:])
-        return
     args = parser.parse_args()
     generator, note = choose_generator(args.generator, setup=not args.no_setup)
     bench = Bench(args, generator)

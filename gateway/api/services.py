@@ -27,8 +27,8 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import anyio
 import aiohttp
+import anyio
 import anyio.to_thread
 import httpx
 import yarl
@@ -224,20 +224,20 @@ async def _forward(app: FastAPI, call: _Call, caller: Caller, url: httpx.URL, he
                         f"the backend's answer exceeds the {config.max_response_bytes} bytes this service allows"),
                         resp.status)
     except (TimeoutError, aiohttp.ServerTimeoutError):
-        await _closed(resp)
+        _closed(resp)
         await call.fail(BackendTimeout(f"the service's backend did not answer within {config.timeout_s:g} s"),
                         resp.status if resp is not None else 0, b"".join(chunks))
     except aiohttp.ClientConnectionError as exc:
-        await _closed(resp)
+        _closed(resp)
         await call.fail(BackendUnreachable(f"the service's backend is unreachable ({type(exc).__name__})"),
                         resp.status if resp is not None else 0, b"".join(chunks))
     except (aiohttp.ClientResponseError, aiohttp.ClientPayloadError) as exc:
-        await _closed(resp)
+        _closed(resp)
         await call.fail(BackendBadAnswer(f"the service's backend answered something that is not HTTP "
                                          f"({str(exc)[:120]})"), resp.status if resp is not None else 0,
                         b"".join(chunks))
     except BaseException as exc:
-        await _closed(resp)
+        _closed(resp)
         if not call.closed:  # the consumer went away (charged: the backend got the call) or something broke
             gone = isinstance(exc, anyio.get_cancelled_exc_class())
             await call.close(resp.status if resp is not None else 0, sha256_hex(b""), 0,
@@ -298,7 +298,7 @@ async def _stream(call: _Call, resp: aiohttp.ClientResponse, raw: AsyncIterator[
                 checkpointed = time.monotonic()
                 await anyio.to_thread.run_sync(call.gw.db.checkpoint_delivery, call.ticket.access_id, sent)
     finally:
-        await _closed(resp)
+        _closed(resp)
         await call.close(resp.status, "0x" + h.hexdigest(), sent, failure)
     if failure is not None or stopped is not None:  # end without the last chunk: the consumer sees a cut answer
         raise AnswerCut(f"call {call.ticket.receipt_id} cut after {sent} bytes: {stopped or failure}")
@@ -329,7 +329,7 @@ async def _read_some(resp: aiohttp.ClientResponse, limit: int) -> bytes:
     return got[:limit]
 
 
-async def _closed(resp: aiohttp.ClientResponse | None) -> None:
+def _closed(resp: aiohttp.ClientResponse | None) -> None:
     if resp is not None:
         try:
             resp.close()  # drops the connection: a failed or cut answer's socket is not reused
