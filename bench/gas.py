@@ -22,6 +22,7 @@ from chain.contracts import (  # noqa: E402
     AnchorsClient,
     AssetsClient,
     Claim,
+    ComputeClient,
     GrantsClient,
     ParticipantsClient,
     SettlementClient,
@@ -58,6 +59,9 @@ def measure() -> dict[str, int]:
         grants = GrantsClient(chain, provider)
         policy = Policy(max_count=100, purposes=("research", "analytics"), jurisdictions=("DE", "FR"))
         gas["set_policy"] = grants.set_policy(a1, policy)["gasUsed"]
+        compute = ComputeClient(chain, provider)
+        gas["approve_algorithm"] = compute.set_approval(a1, a3, True)["gasUsed"]  # a3 as the algorithm asset
+        gas["set_privacy_budget"] = compute.set_budget(a1, 1_000_000)["gasUsed"]
         now = int(time.time())
         request = GrantRequest(a1, ks.address("consumer"), "research", now - 60, now + 86_400, 10, 0, 1, now + 600,
                                _epoch(grants, a1))

@@ -30,6 +30,7 @@ COMPILER_SETTINGS: dict[str, Any] = {
 CONTRACT_NAMES = (
     "ParticipantRegistry",
     "AssetRegistry",
+    "ComputePolicies",
     "UsageGrants",
     "AnchorRegistry",
     "SettlementToken",

@@ -727,3 +727,36 @@ class DisputesClient(_Client):
     def events(self, event: str, from_block: int | None = None, **filters: Any) -> list[Any]:
         """Disputes events (DisputeOpened, EvidenceSubmitted, Evidence, DisputeRuled, ...)."""
         return self._logs(event, from_block=from_block, **filters)
+
+
+class ComputeClient(_Client):
+    """ComputePolicies: algorithms approved to run on an asset (compute-to-data) and its privacy budget."""
+
+    contract_name = "ComputePolicies"
+
+    def set_approval(self, asset_id: str, algorithm_id: str, approved: bool, dry_run: bool = False) -> TxReceipt:
+        """Approve (or withdraw the approval of) the algorithm asset ``algorithm_id`` on ``asset_id`` (its provider)."""
+        fn = self.contract.functions.setAlgorithmApproval(b32(asset_id), b32(algorithm_id), bool(approved))
+        return self._send(fn, dry_run)
+
+    def set_budget(self, asset_id: str, epsilon_micros: int, dry_run: bool = False) -> TxReceipt:
+        """Set the asset's per-grant differential-privacy epsilon budget in millionths (its provider; 0: none)."""
+        return self._send(self.contract.functions.setPrivacyBudget(b32(asset_id), int(epsilon_micros)), dry_run)
+
+    def is_approved(self, asset_id: str, algorithm_id: str, block: int | str = "latest") -> bool:
+        """ComputePolicies.isApproved at ``block``."""
+        return bool(self.chain.call(self.contract.functions.isApproved(b32(asset_id), b32(algorithm_id)), block))
+
+    def budget(self, asset_id: str, block: int | str = "latest") -> int:
+        """The asset's per-grant epsilon budget in millionths at ``block`` (0 if never set)."""
+        return int(self.chain.call(self.contract.functions.privacyBudget(b32(asset_id)), block))
+
+    def approvals(self, asset_id: str) -> list[dict[str, Any]]:
+        """The asset's AlgorithmApproved/AlgorithmRejected events in chain order:
+        ``{"algorithm_id", "approved": bool, "block": int, "tx": 0x hash}``."""
+        logs = [(log, approved) for event, approved in (("AlgorithmApproved", True), ("AlgorithmRejected", False))
+                for log in self._logs(event, assetId=b32(asset_id))]
+        logs.sort(key=lambda item: (int(item[0]["blockNumber"]), int(item[0]["logIndex"])))
+        return [{"algorithm_id": hex32(log["args"]["algorithmId"]), "approved": approved,
+                 "block": int(log["blockNumber"]), "tx": log["transactionHash"].to_0x_hex()}
+                for log, approved in logs]

@@ -139,6 +139,7 @@ def deploy_all(
         raise ValueError(f"royalty must be 0..10000 basis points, not {royalty_bps}")
     registry = deploy("ParticipantRegistry", sender.address)
     assets = deploy("AssetRegistry", registry)
+    deploy("ComputePolicies", registry, assets)
     grants = deploy("UsageGrants", registry, assets)
     anchors = deploy("AnchorRegistry", registry, assets)
     if token == "devnet":

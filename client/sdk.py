@@ -275,6 +275,55 @@ class GatewayClient:
         return CallResult(resp.status_code, resp.headers, resp.content, digest, resp.headers.get("x-tds-grant", ""),
                           receipt, resp.headers.get("x-tds-evidence-sha256"))
 
+    # ---- compute-to-data ----------------------------------------------------
+
+    def submit_job(self, asset_id: str, algorithm_id: str, params: dict[str, Any] | None = None, *,
+                   epsilon: float | None = None, grant_id: str | None = None,
+                   purpose: str | None = None) -> dict[str, Any]:
+        """Submit a compute job (POST /compute/jobs, signed): the job as the gateway answers it (202)."""
+        doc: dict[str, Any] = {"asset_id": asset_id, "algorithm": algorithm_id, "params": params or {}}
+        if epsilon is not None:
+            doc["epsilon"] = epsilon
+        if grant_id:
+            doc["grant"] = grant_id
+        if purpose:
+            doc["purpose"] = purpose
+        body = json.dumps(doc).encode()
+        headers = {**self.auth_headers("POST", "/compute/jobs", body), "Content-Type": "application/json"}
+        return self._json(self.http.post("/compute/jobs", content=body, headers=headers))
+
+    def job(self, job_id: str, logs: bool = False) -> dict[str, Any]:
+        """A job's state, exit status, resource use (and with ``logs`` its log tail)."""
+        target = f"/compute/jobs/{job_id}" + ("?logs=true" if logs else "")
+        return self._json(self.http.get(target, headers=self.auth_headers("GET", target)))
+
+    def wait_job(self, job_id: str, timeout_s: float = 600.0, poll_s: float = 0.2) -> dict[str, Any]:
+        """Poll a job until it ends (or ``timeout_s`` passes: TimeoutError)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            job = self.job(job_id)
+            if job["state"] not in ("queued", "running"):
+                return job
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"job {job_id} is still {job['state']} after {timeout_s:g} s")
+            time.sleep(poll_s)
+
+    def job_result(self, job_id: str) -> bytes:
+        """A succeeded job's released result, checked against the X-Content-SHA256 the gateway sent."""
+        target = f"/compute/jobs/{job_id}/result"
+        resp = self.http.get(target, headers=self.auth_headers("GET", target))
+        _raise_for_error(resp)
+        digest = "0x" + hashlib.sha256(resp.content).hexdigest()
+        if resp.headers.get("x-content-sha256", "").lower() != digest:
+            raise IntegrityError(resp.status_code, "hash_mismatch", f"the result hashes to {digest}, the gateway "
+                                 f"said {resp.headers.get('x-content-sha256')}")
+        return resp.content
+
+    def cancel_job(self, job_id: str) -> dict[str, Any]:
+        """Cancel a queued or running job."""
+        target = f"/compute/jobs/{job_id}/cancel"
+        return self._json(self.http.post(target, headers=self.auth_headers("POST", target)))
+
     def receipt(self, receipt_id: str) -> dict[str, Any]:
         """A receipt and its state (GET /receipts/{id}); a call's has its evidence under ``call``."""
         return dict(self.get_signed(f"/receipts/{receipt_id}").json())

@@ -28,6 +28,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from compute.errors import SandboxUnavailable
 
 RUNNER = Path(__file__).with_name("runner.py")
 LOG_BYTES = 8192
+TICK_S = 5.0
 INSTALL_HINT = "install it (Debian: apt-get install bubblewrap; ./scripts/bootstrap does it)"
 
 
@@ -128,9 +130,11 @@ def bwrap_args(code_dir: Path, input_path: Path, job_dir: Path, limits: Limits) 
 
 
 def run(code_dir: Path, entry: str, input_path: Path, params: dict[str, Any], limits: Limits,
-        scratch: Path | None = None, cancel: threading.Event | None = None) -> Outcome:
+        scratch: Path | None = None, cancel: threading.Event | None = None,
+        on_tick: Callable[[], None] | None = None) -> Outcome:
     """Run ``entry`` of ``code_dir`` on ``input_path`` in a fresh sandbox; never raises for what the
-    algorithm does (only :class:`SandboxUnavailable` when no sandbox can be made)."""
+    algorithm does (only :class:`SandboxUnavailable` when no sandbox can be made). ``on_tick`` is called
+    every ``TICK_S`` while the job runs (the gateway checkpoints the job's record and polls for a cancel)."""
     job_dir = Path(tempfile.mkdtemp(prefix="tds-job-", dir=scratch))
     try:
         os.chmod(job_dir, 0o755)
@@ -142,13 +146,14 @@ def run(code_dir: Path, entry: str, input_path: Path, params: dict[str, Any], li
         for f in job_dir.iterdir():
             f.chmod(0o444)
         with _Cgroup(limits) as cg:
-            return _run(bwrap_args(code_dir, input_path, job_dir, limits), limits, cg, cancel)
+            return _run(bwrap_args(code_dir, input_path, job_dir, limits), limits, cg, cancel, on_tick)
     finally:
         shutil.rmtree(job_dir, ignore_errors=True)
 
 
-def _run(args: list[str], limits: Limits, cg: "_Cgroup", cancel: threading.Event | None) -> Outcome:
-    started = time.monotonic()
+def _run(args: list[str], limits: Limits, cg: "_Cgroup", cancel: threading.Event | None,
+         on_tick: Callable[[], None] | None) -> Outcome:
+    started = ticked = time.monotonic()
     command = cg.wrap(args)
     proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True, close_fds=True, env={"PATH": "/usr/bin:/bin"})
@@ -162,6 +167,9 @@ def _run(args: list[str], limits: Limits, cg: "_Cgroup", cancel: threading.Event
     sel.register(proc.stderr, selectors.EVENT_READ, err)
     open_streams = 2
     while open_streams:
+        if on_tick is not None and time.monotonic() - ticked >= TICK_S:
+            ticked = time.monotonic()
+            on_tick()
         if cancel is not None and cancel.is_set() and not killed:
             cancelled = killed = True
             _kill(proc)

@@ -224,7 +224,7 @@ def grant_purpose(gw: Gateway, attempt: FetchAttempt, grant_id: str) -> str | No
 
 def _authorize(gw: Gateway, attempt: FetchAttempt, caller: Caller, range_header: str | None) -> Delivery:
     asset_id = attempt.asset_id
-    request, grant_id = _choose_grant(gw, attempt, caller)
+    request, grant_id = choose_grant(gw, attempt, caller)
     ctx = AccessContext(gw.view, caller.block, caller.participant, asset_id, gw.provider_address,
                         grant_id, request, attempt.purpose, settlement=gw.settlement)
     FETCH_POLICY(ctx)
@@ -308,7 +308,7 @@ def _open(gw: Gateway, asset_id: str, range_header: str | None) -> tuple[ObjectR
     return reader, first, start, end, size
 
 
-def _choose_grant(gw: Gateway, attempt: FetchAttempt, caller: Caller) -> tuple[GrantRequest | None, str | None]:
+def choose_grant(gw: Gateway, attempt: FetchAttempt, caller: Caller) -> tuple[GrantRequest | None, str | None]:
     if attempt.grant is not None:
         grant_id = parse_bytes32(attempt.grant, "grant id")
         request, attempt.grant_purpose = _named_grant(gw, grant_id)
@@ -369,7 +369,7 @@ def authorize_call(gw: Gateway, attempt: FetchAttempt, caller: Caller, rate: Lim
     """
     attempt.consumer, attempt.block = caller.address.lower(), caller.block
     try:
-        request, grant_id = _choose_grant(gw, attempt, caller)
+        request, grant_id = choose_grant(gw, attempt, caller)
         ctx = AccessContext(gw.view, caller.block, caller.participant, attempt.asset_id, gw.provider_address,
                             grant_id, request, attempt.purpose, settlement=gw.settlement)
         FETCH_POLICY(ctx)

@@ -21,19 +21,20 @@ from fastapi import FastAPI
 from anchoring.notary import Notary
 from anchoring.worker import NotaryWorker
 from chain.errors import ChainError
-from gateway.api import catalog, data, grants, meta, receipts, services, sessions
+from gateway.api import catalog, compute, data, grants, meta, receipts, services, sessions
 from gateway.api.errors import install_error_handlers
 from gateway.api.middleware import BodyLimit, ClientLimit, LastResort
 from gateway.api.openapi import openapi_document
 from gateway.errors import GatewayError
 from gateway.ratelimit import RateLimits, RefusalCounter
 from gateway.reconcile import install_ledger_guard
+from gateway.jobs import JobRunner
 from gateway.service import Gateway
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger("tds.gateway")
 ROUTERS = (meta.router, catalog.router, grants.router, sessions.router, data.router, services.router,
-           receipts.router)
+           compute.router, receipts.router)
 """Every router, in the order the app (and its OpenAPI document) lists their routes."""
 
 
@@ -60,6 +61,7 @@ def create_app(
     app.state.limits = RateLimits.from_settings(settings)
     app.state.refusals = RefusalCounter()
     app.state.notary = gw.notary()
+    app.state.jobs = JobRunner(gw)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     install_ledger_guard(app, gw)  # nothing served until the database holds every anchored receipts root
     app.add_middleware(ClientLimit, limits=app.state.limits, refusals=app.state.refusals)
@@ -82,9 +84,14 @@ def _lifespan(gw: Gateway, settings: GatewaySettings) -> Any:
         stop = threading.Event()
         thread = threading.Thread(target=_housekeeping, args=(gw, stop), name="tds-gateway-head", daemon=True)
         thread.start()
+        try:
+            _app.state.jobs.recover()
+        except Exception:  # noqa: BLE001 - a failed recovery leaves them to the next start
+            log.exception("could not recover the jobs a stopped gateway left")
         yield
         stop.set()
         thread.join(timeout=5)
+        _app.state.jobs.close()
         backend = getattr(_app.state, "backend_http", None)  # the services' outbound pool (gateway.api.services)
         if backend is not None:
             await backend.close()

@@ -132,6 +132,48 @@ class ServiceCall(SQLModel, table=True):
                              self.bytes)
 
 
+class ComputeJob(SQLModel, table=True):
+    """One compute job (``gateway.jobs``): what was asked, how it ran, what left. Its access record's content
+    hash is the SHA-256 of its evidence (``notary.jobs``) once it ends."""
+
+    __tablename__ = "compute_jobs"
+
+    job_id: str = Field(primary_key=True, max_length=32)
+    access_id: int = Field(index=True, sa_type=BigInteger)
+    grant_id: str = Field(index=True, max_length=HASH_LEN)
+    consumer: str = Field(index=True, max_length=42)
+    asset_id: str = Field(max_length=HASH_LEN)
+    algorithm_id: str = Field(max_length=HASH_LEN)
+    params_json: str = "{}"
+    params_sha256: str = Field(max_length=HASH_LEN)
+    epsilon_micros: int = Field(default=0, sa_type=BigInteger)
+    state: str = Field(default="queued", index=True, max_length=16)
+    cancel_requested: bool = False
+    exit_status: int | None = None
+    cpu_ms: int = Field(default=0, sa_type=BigInteger)
+    max_rss_kb: int = Field(default=0, sa_type=BigInteger)
+    wall_ms: int = Field(default=0, sa_type=BigInteger)
+    bytes_out: int = Field(default=0, sa_type=BigInteger)
+    output_sha256: str | None = Field(default=None, max_length=HASH_LEN)
+    output_kind: str = Field(default="", max_length=16)
+    problem: str = ""
+    log_tail: str = ""
+    sandbox: str = Field(default="", max_length=16)
+    created_at: float = Field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    result_expires_at: float | None = None
+
+
+class PrivacySpend(SQLModel, table=True):
+    """Epsilon spent per grant, in millionths; never above the budget in force when a job reserved it."""
+
+    __tablename__ = "privacy_spend"
+
+    grant_id: str = Field(primary_key=True, max_length=HASH_LEN)
+    spent_micros: int = Field(default=0, sa_type=BigInteger)
+
+
 class Incident(SQLModel, table=True):
     """Something that must never happen did (e.g. a stored file failed its integrity check)."""
 
@@ -252,6 +294,107 @@ class Database:
             if failure is not None:
                 conn.execute(_REFUND, {"gid": grant_id})
         return digest
+
+    # ---- compute jobs --------------------------------------------------------
+
+    def submit_job(self, grant_id: str, max_count: int, access: dict[str, Any], job: dict[str, Any],
+                   epsilon_micros: int, budget_micros: int) -> tuple[int | None, str | None]:
+        """Take one use and reserve ``epsilon_micros`` of the grant's budget (at most ``budget_micros`` in all),
+        insert the job's open access record and its row, all in one transaction. Returns (access id, None), or
+        (None, "count") / (None, "budget") when that ran out: then nothing was written."""
+        for attempt in range(2):
+            try:
+                with self._write() as conn:
+                    if attempt:
+                        _ensure_counter(conn, grant_id, max_count)
+                    if int(conn.execute(_CONSUME, {"gid": grant_id}).rowcount or 0) != 1:
+                        if attempt:
+                            return None, "count"
+                        continue
+                    if epsilon_micros:
+                        insert_unless_exists(conn, PrivacySpend, "grant_id", grant_id=grant_id, spent_micros=0)
+                        spent = conn.execute(_SPEND, {"gid": grant_id, "e": epsilon_micros, "b": budget_micros})
+                        if int(spent.rowcount or 0) != 1:
+                            raise _Rollback("budget")
+                    result = conn.execute(_INSERT_ACCESS, {**_ACCESS_DEFAULTS, **access, "at": time.time()})
+                    access_id = int(result.inserted_primary_key[0])
+                    conn.execute(insert(ComputeJob).values(**job, access_id=access_id, created_at=time.time()))
+                    return access_id, None
+            except _Rollback as exc:
+                return None, exc.reason
+        return None, "count"
+
+    def job(self, job_id: str) -> ComputeJob | None:
+        """One job by id."""
+        with self.session() as s:
+            return s.get(ComputeJob, job_id)
+
+    def jobs(self, **filters: Any) -> list[ComputeJob]:
+        """Jobs, oldest first, filtered by column equality."""
+        with self.session() as s:
+            q = select(ComputeJob)
+            for name, value in filters.items():
+                q = q.where(getattr(ComputeJob, name) == value)
+            return list(s.exec(q.order_by(col(ComputeJob.created_at))).all())
+
+    def start_job(self, job_id: str) -> bool:
+        """queued -> running, unless a cancel came first."""
+        with self._write() as conn:
+            done = conn.execute(update(ComputeJob).where(col(ComputeJob.job_id) == job_id,
+                                                         col(ComputeJob.state) == "queued",
+                                                         col(ComputeJob.cancel_requested).is_(False))
+                                .values(state="running", started_at=time.time()))
+            return int(done.rowcount or 0) == 1
+
+    def request_cancel(self, job_id: str) -> None:
+        """Ask a queued or running job to stop (its runner sees it within a tick)."""
+        with self._write() as conn:
+            conn.execute(update(ComputeJob).where(col(ComputeJob.job_id) == job_id,
+                                                  col(ComputeJob.state).in_(["queued", "running"]))
+                         .values(cancel_requested=True))
+
+    def cancel_requested(self, job_id: str) -> bool:
+        """Whether a cancel was asked for."""
+        with self.engine.connect() as conn:
+            return bool(conn.execute(select(ComputeJob.cancel_requested)
+                                     .where(col(ComputeJob.job_id) == job_id)).scalar())
+
+    def finish_job(self, job_id: str, values: dict[str, Any], evidence: dict[str, Any], *, ran: bool,
+                   released: bool) -> str:
+        """A job ended: its row, its access record (bytes out, content hash = the evidence's SHA-256) in one
+        transaction. A job that never ran is a deny (``job_not_run``) and gives its use back; a job that
+        released no private result gives its epsilon back. Returns the content hash."""
+        digest = evidence_digest(evidence)
+        with self._write() as conn:
+            row = conn.execute(select(ComputeJob.access_id, ComputeJob.grant_id, ComputeJob.epsilon_micros)
+                               .where(col(ComputeJob.job_id) == job_id,
+                                      col(ComputeJob.state).in_(["queued", "running"]))).first()
+            if row is None:
+                return digest
+            access_id, grant_id, eps = row
+            conn.execute(update(ComputeJob).where(col(ComputeJob.job_id) == job_id)
+                         .values(**values, finished_at=time.time()))
+            record: dict[str, Any] = {"bytes": int(evidence["bytes_out"]), "content_hash": digest,
+                                      "streaming": False, "checkpoint_at": time.time()}
+            if not ran:
+                record.update(decision="deny", code="job_not_run")
+                conn.execute(_REFUND, {"gid": grant_id})
+            conn.execute(update(AccessRecord).where(col(AccessRecord.id) == access_id).values(**record))
+            if eps and not released:
+                conn.execute(update(PrivacySpend).where(col(PrivacySpend.grant_id) == grant_id)
+                             .values(spent_micros=col(PrivacySpend.spent_micros) - eps))
+        return digest
+
+    def privacy_spent(self, grant_id: str) -> int:
+        """Epsilon (millionths) a grant has spent or reserved."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(PrivacySpend.spent_micros)
+                                    .where(col(PrivacySpend.grant_id) == grant_id)).scalar() or 0)
+
+    def job_of_access(self, access_id: int) -> ComputeJob | None:
+        """The job behind an access record, if it is one."""
+        with self.session() as s:
+            return s.exec(select(ComputeJob).where(col(ComputeJob.access_id) == access_id)).first()
 
     def service_call(self, access_id: int) -> ServiceCall | None:
         """The evidence of a service call's access record, if it is one."""
@@ -385,6 +528,12 @@ _REFUND = (
     .where(col(UsageCounter.grant_id) == bindparam("gid"), col(UsageCounter.used) > 0)
     .values(used=col(UsageCounter.used) - 1)
 )
+_SPEND = (
+    update(PrivacySpend)
+    .where(col(PrivacySpend.grant_id) == bindparam("gid"),
+           col(PrivacySpend.spent_micros) + bindparam("e") <= bindparam("b"))
+    .values(spent_micros=col(PrivacySpend.spent_micros) + bindparam("e"))
+)
 _USED = select(UsageCounter.used).where(col(UsageCounter.grant_id) == bindparam("gid"))
 _INSERT_ACCESS = insert(AccessRecord)
 _ACCESS_DEFAULTS: dict[str, Any] = {
@@ -400,9 +549,15 @@ _ISSUED_GRANTS = (
 )
 
 
+class _Rollback(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
 def _ensure_counter(conn: Connection, grant_id: str, max_count: int) -> None:
     """Create the counter row unless it exists."""
     insert_unless_exists(conn, UsageCounter, "grant_id", grant_id=grant_id, used=0, max_count=max_count)
 
 
-GATEWAY_TABLES = (GrantRequestRow, UsedNonce, UsageCounter, Incident, ServiceCall, *LEDGER_TABLES)
+GATEWAY_TABLES = (GrantRequestRow, UsedNonce, UsageCounter, Incident, ServiceCall, ComputeJob, PrivacySpend,
+                  *LEDGER_TABLES)

@@ -175,6 +175,42 @@ class ComputeOnly(AccessDenied):
     """The asset's policy allows computation only; raw bytes are never served."""
 
 
+class NotComputeOnly(AccessDenied):
+    """A compute job for an asset whose policy is not compute-only (its grants are for raw access)."""
+
+
+class AlgorithmNotApproved(AccessDenied):
+    """The asset's provider has not approved this algorithm for it on-chain (or rejected it since)."""
+
+
+class PrivacyBudgetExhausted(AccessDenied):
+    """The job's epsilon would take the grant past its privacy budget."""
+
+
+class JobParamsInvalid(ApiError):
+    """A compute job's parameters are not a small JSON object of plain values."""
+
+
+class AlgorithmUnknown(ApiError):
+    """The algorithm is not registered, or its bundle is not held by this gateway."""
+
+
+class JobNotFound(ApiError):
+    """No such job for this caller."""
+
+
+class ResultNotReady(ApiError):
+    """The job has not succeeded (yet): no result to fetch."""
+
+
+class ResultExpired(ApiError):
+    """The job's result was deleted after the gateway's retention period."""
+
+
+class SandboxUnavailableError(ApiError):
+    """No sandbox can be made on this machine (bubblewrap missing): jobs are refused, never run unsandboxed."""
+
+
 class GrantTermsInvalid(AccessDenied):
     """The requested window, count or price do not fit the asset's policy."""
 
@@ -327,6 +363,15 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     JurisdictionNotAllowed: (403, "jurisdiction_not_allowed"),
     AssetInactive: (403, "asset_inactive"),
     ComputeOnly: (403, "compute_only"),
+    NotComputeOnly: (403, "not_compute_only"),
+    AlgorithmNotApproved: (403, "algorithm_not_approved"),
+    PrivacyBudgetExhausted: (403, "privacy_budget_exhausted"),
+    JobParamsInvalid: (400, "job_params_invalid"),
+    AlgorithmUnknown: (404, "algorithm_unknown"),
+    JobNotFound: (404, "job_not_found"),
+    ResultNotReady: (409, "result_not_ready"),
+    ResultExpired: (410, "result_expired"),
+    SandboxUnavailableError: (503, "sandbox_unavailable"),
     GrantTermsInvalid: (422, "grant_terms_invalid"),
     GrantDenied: (403, "grant_denied"),
     PaymentRequired: (402, "payment_required"),

@@ -25,6 +25,7 @@ from chain.view import ChainView
 from gateway.errors import (
     AssetInactive,
     ComputeOnly,
+    NotComputeOnly,
     EscrowMissing,
     GrantAssetMismatch,
     GrantExpired,
@@ -205,6 +206,20 @@ def not_compute_only(ctx: AccessContext) -> None:
         raise ComputeOnly(f"asset {ctx.asset_id} is compute-only: raw bytes are never served")
 
 
+def compute_only_required(ctx: AccessContext) -> None:
+    """A compute job is for an asset whose policy is compute-only (a raw-access grant runs no job)."""
+    policy = ctx.view.policy(ctx.asset_id, ctx.block)
+    if policy is None:
+        raise NotFound(f"asset {ctx.asset_id} has no usage policy")
+    if not policy.compute_only:
+        raise NotComputeOnly(f"asset {ctx.asset_id} is not compute-only: its grants are for downloads "
+                             "(GET /data/<id>), not for compute jobs")
+
+
 FETCH_POLICY = AllOf([asset_served, not_compute_only, grant_bound, grant_live, escrow_funded, purpose_allowed,
                       jurisdiction_allowed])
 """The checks every data access must pass (membership is checked by authentication)."""
+
+COMPUTE_POLICY = AllOf([asset_served, compute_only_required, grant_bound, grant_live, escrow_funded, purpose_allowed,
+                        jurisdiction_allowed])
+"""The checks every compute job must pass: a fetch's, with compute-only required instead of refused."""

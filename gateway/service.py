@@ -17,7 +17,7 @@ from eth_account.signers.local import LocalAccount
 
 from chain.client import Chain
 from anchoring.notary import Notary
-from chain.contracts import AnchorsClient, AssetsClient, GrantsClient, SettlementClient
+from chain.contracts import AnchorsClient, AssetsClient, ComputeClient, GrantsClient, SettlementClient
 from chain.eip712 import GatewayDomain, recover_grant_signer, sign_acceptance, signature_problem
 from chain.errors import ChainError, ChainUnavailable, ContractRevert
 from chain.keys import Keystore
@@ -136,6 +136,20 @@ class Gateway:
         if self._settlement is None:
             self._settlement = SettlementClient(self.chain)
         return self._settlement
+
+    @property
+    def compute_policies(self) -> ComputeClient:
+        """A read-only ComputePolicies client (approved algorithms, privacy budgets)."""
+        client = getattr(self, "_compute", None)
+        if client is None:
+            client = self._compute = ComputeClient(self.chain)
+        return client
+
+    def compute_tx(self) -> ComputeClient:
+        """A ComputePolicies client that signs as the provider (approve, reject, set budgets)."""
+        if self.provider is None:
+            raise GatewayError("this gateway has no provider key: it cannot approve algorithms")
+        return ComputeClient(self.chain, self.grants_tx().sender)
 
     def assets_tx(self) -> AssetsClient:
         """An AssetRegistry client that signs as the provider."""

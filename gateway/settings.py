@@ -65,6 +65,14 @@ class GatewaySettings:
     # a streamed delivery is sealed once it ended or was cut, or this long after its last checkpoint
     # (a gateway killed mid-stream): its receipt's byte count is then the last checkpoint's
     notary_delivery_grace_s: float = 120.0
+    # compute-to-data (gateway.jobs): jobs run at once, how long results are kept, and the ceilings
+    # every algorithm's declared resources are clamped to
+    compute_workers: int = 2
+    compute_result_retention_s: float = 86400.0
+    compute_max_cpu_s: float = 600.0
+    compute_max_wall_s: float = 900.0
+    compute_max_memory_mb: int = 2048
+    compute_max_pids: int = 64
     # where the notary (seal on size/time, anchor) runs: "process" = one separate process started by
     # `tds gateway serve` / gateway.server.serve (the app runs none); "thread" = inside the app's
     # lifespan (embedded use, tests); "off" = nowhere (seal and anchor with `tds gateway anchor`)

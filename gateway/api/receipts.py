@@ -77,12 +77,18 @@ def export_receipts(gw: GatewayDep, notary: NotaryDep, caller: SignedParticipant
 @router.get("/receipts/{receipt_id}", responses=ERRORS, openapi_extra=SIGNED_CALL)
 def get_receipt(receipt_id: ReceiptId, gw: GatewayDep, notary: NotaryDep, caller: SignedParticipant) -> dict[str, Any]:
     """A receipt and its state: pending (not sealed), accepted (sealed) or anchored. A service call's
-    receipt also carries ``call``: the evidence document whose SHA-256 is its content hash (``notary.calls``)."""
+    receipt also carries ``call``: the evidence document whose SHA-256 is its content hash (``notary.calls``); a
+    finished compute job's receipt carries ``job`` (``notary.jobs``) the same way."""
     _require_readable(gw, notary, caller, receipt_id)
     doc: dict[str, Any] = notary.status(receipt_id).to_dict(gw.chain_id)
     call = gw.db.service_call(access_id_of(receipt_id))
     if call is not None:
         doc["call"] = call.evidence()
+    job = gw.db.job_of_access(access_id_of(receipt_id))
+    if job is not None and job.state not in ("queued", "running"):
+        from gateway.jobs import evidence_of
+
+        doc["job"] = evidence_of(job)
     return doc
 
 

@@ -42,6 +42,10 @@ describe('Gas report', function () {
     [gas['issueGrant (free, price 0, open policy)']] = await issueGas(f, req);
     gas['revokeGrant'] = await gasOf(grants.connect(provider).revokeGrant(req));
     gas['anchorRoot'] = await gasOf(anchors.connect(provider).anchorRoot(h('root'), 1000, KIND_RECEIPTS));
+    const algorithmId = sha256('gas algorithm');
+    await assets.connect(provider).registerAsset(algorithmId, 1000, h('algo'), ASSET_URI, [], [], []);
+    gas['setAlgorithmApproval'] = await gasOf(f.compute.connect(provider).setAlgorithmApproval(assetId, algorithmId, true));
+    gas['setPrivacyBudget'] = await gasOf(f.compute.connect(provider).setPrivacyBudget(assetId, 1_000_000));
     const notary = ethers.Wallet.createRandom().connect(ethers.provider);
     await provider.sendTransaction({ to: notary.address, value: ethers.parseEther('1') });
     await anchors.connect(provider).registerNotary(notary.address);

@@ -149,6 +149,7 @@ async function deployWith(tokenKind) {
   const pAddr = await participants.getAddress();
   const assets = await ethers.deployContract('AssetRegistry', [pAddr]);
   const aAddr = await assets.getAddress();
+  const compute = await ethers.deployContract('ComputePolicies', [pAddr, aAddr]);
   const grants = await ethers.deployContract('UsageGrants', [pAddr, aAddr]);
   const anchors = await ethers.deployContract('AnchorRegistry', [pAddr, aAddr]);
   const token = tokenKind === 'credits'
@@ -170,7 +171,7 @@ async function deployWith(tokenKind) {
   await disputes.bindSettlement(sAddr);
   if (tokenKind === 'credits') await token.bindSettlement(sAddr);
   return { admin, provider, provider2, consumer, consumerFR, auditor, owner2, outsider, others,
-    participants, assets, grants, anchors, token, disputes, settlement };
+    participants, assets, compute, grants, anchors, token, disputes, settlement };
 }
 
 /** Every contract deployed with the SettlementToken (18 decimals); nobody onboarded. */

@@ -60,6 +60,10 @@ def _anonymous_requests(env: GatewayEnv, asset: dict[str, Any]) -> list[tuple[st
         ("POST", "/session", {}, b""),
         ("GET", "/receipts", {}, b""),
         ("GET", "/receipts/rcpt-1/proof", garbage, b""),
+        ("POST", "/compute/jobs", {"Content-Type": "application/json"}, b'{"asset": "0x00"}'),
+        ("POST", "/compute/jobs", garbage, b""),
+        ("GET", "/compute/jobs/job-1/result", forged, b""),
+        ("POST", "/compute/jobs/job-1/cancel", {}, b""),
     ]
 
 

@@ -22,6 +22,10 @@ API = [  # (method, path, route function), in the order the OpenAPI document lis
     ("GET", "/services/{asset_id}", "gateway.api.services.get_description"),
     *((m, "/services/{asset_id}/{path:path}", "gateway.api.services.call_service")
       for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")),
+    ("POST", "/compute/jobs", "gateway.api.compute.post_job"),
+    ("GET", "/compute/jobs/{job_id}", "gateway.api.compute.get_job"),
+    ("GET", "/compute/jobs/{job_id}/result", "gateway.api.compute.get_result"),
+    ("POST", "/compute/jobs/{job_id}/cancel", "gateway.api.compute.cancel_job"),
     ("GET", "/receipts", "gateway.api.receipts.list_receipts"),
     ("GET", "/receipts/export", "gateway.api.receipts.export_receipts"),
     ("GET", "/receipts/{receipt_id}", "gateway.api.receipts.get_receipt"),

@@ -25,7 +25,7 @@ from tests.integration.postgres import new_database, postgres_url  # noqa: F401 
 
 LEGACY = Path(__file__).with_name("data") / "gateway_f4a8adc.sql"
 GRANT = "0x" + "11" * 32
-HEAD = "0003"
+HEAD = "0004"
 
 
 def models() -> MetaData:
