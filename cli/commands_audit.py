@@ -20,8 +20,8 @@ from audit.db import IndexDb, database_url
 from audit.errors import AuditError, IndexMismatch, IndexUnavailable, NotIndexed
 from audit.indexer import Indexer, IndexRun, index_until_stable
 from audit.queries import (
-    AssetHistory, DisputeEntry, GrantHistory, ParticipantHistory, Statement, asset_history, dispute, disputes,
-    grant_history, index_chain_id, participant_history, statement,
+    AssetHistory, DisputeEntry, GrantHistory, JobEntry, ParticipantHistory, Statement, asset_history, dispute,
+    disputes, epsilon_text, grant_history, index_chain_id, participant_history, statement,
 )
 from audit.receipts import ReceiptEntry, load_receipts
 from audit.report import TokenInfo, amount_text, render_html, report_data
@@ -138,7 +138,8 @@ def _print_run(run: IndexRun, as_json: bool) -> None:
 @pass_cli
 @_audit_errors
 def asset_cmd(c: CliContext, asset_id: str, receipts_file: Path | None, refresh: bool, as_json: bool) -> None:
-    """An asset's whole history: registration, versions, lineage up and down, grants, use, settlements."""
+    """An asset's whole history: registration, versions, lineage up and down, grants, use, settlements, its compute
+    policy (approved algorithms, privacy budget) and, with --receipts, the compute jobs on it."""
     receipts = _receipts(receipts_file)
     with _refreshed(c, refresh).session() as s:
         history = asset_history(s, asset_id, receipts)
@@ -176,12 +177,50 @@ def _print_asset(h: AssetHistory, title_of: Callable[[str], str | None]) -> None
               [[g.grant_id, did(h.chain_id, g.consumer), g.purpose, window(g.not_before, g.not_after),
                 g.max_count or "unlimited", g.settled_count, g.anchored_accesses,
                 when(g.revoked.at.timestamp) if g.revoked else False] for g in h.grants], title="grants")
-    _print_timeline(h.timeline)
+    _print_compute(h, name)
+    _print_jobs(h.jobs, h.chain_id, name)
+    _print_timeline(h.timeline, name)
 
 
-def _print_timeline(timeline: Any) -> None:
+def _print_compute(h: AssetHistory, name: Callable[[str], str]) -> None:
+    """The asset's compute policy as it stands: approved algorithms and the per-grant privacy budget."""
+    if not (h.approvals or h.budgets or h.jobs):
+        return
+    state: dict[str, bool] = {}
+    for a in h.approvals:
+        state[a.algorithm_id] = a.approved
+    budget = h.budgets[-1] if h.budgets else None
+    kv("compute", {
+        "approved algorithms": [name(g) for g, ok in state.items() if ok] or "none",
+        "withdrawn approvals": [name(g) for g, ok in state.items() if not ok] or False,
+        "privacy budget": f"epsilon {epsilon_text(budget.epsilon_micros)} per grant (set {when(budget.at.timestamp)}, "
+                          f"block {budget.at.block})" if budget else "none set (no differentially private release)",
+        "jobs": len(h.jobs) if h.jobs else "none in the receipts supplied (--receipts FILE with job evidence)",
+    })
+
+
+def _print_jobs(jobs: tuple[JobEntry, ...], chain_id: int | None, name: Callable[[str], str]) -> None:
+    """One line per compute job: when, who, which algorithm, how it ended, the epsilon it spent."""
+    if not jobs:
+        return
+
+    def state(j: JobEntry) -> str:
+        if not j.evidence_matches:
+            return f"{j.state} (evidence does not match its receipt)"
+        note = " (never ran, not charged)" if j.decision == "deny" else ""
+        return j.state + note + (" (algorithm not approved then)" if j.approved is False else "")
+
+    table(["submitted", "consumer", "algorithm", "state", "epsilon spent", "grant", "job"],
+          [[when(j.submitted), did(chain_id, j.consumer), name(j.algorithm_id), state(j),
+            epsilon_text(j.epsilon_micros), j.grant_id, j.job_id] for j in jobs], title="compute jobs")
+
+
+def _print_timeline(timeline: Any, name: Callable[[str], str] | None = None) -> None:
+    def ref(t: Any) -> str:
+        return name(t.ref) if name is not None and t.kind in ("algorithm_approved", "algorithm_rejected") else t.ref
+
     table(["time", "block", "event", "what", "ref"],
-          [[when(t.at.timestamp), t.at.block, t.kind.replace("_", " "), t.summary, t.ref] for t in timeline],
+          [[when(t.at.timestamp), t.at.block, t.kind.replace("_", " "), t.summary, ref(t)] for t in timeline],
           title="timeline")
 
 
@@ -248,7 +287,15 @@ def _print_grant(h: GrantHistory, title_of: Callable[[str], str | None]) -> None
         if g.escrow else "none (free)",
         "charged": g.settled_amount, "refunded": sum(r.amount for r in g.refunds),
         "disputes": ", ".join(f"#{d.dispute_id} {d.status}" for d in h.disputes) or False,
+        "compute jobs": f"{len(h.jobs)}, epsilon "
+                        f"{epsilon_text(sum(j.epsilon_micros for j in h.jobs if j.evidence_matches))} spent"
+                        if h.jobs else False,
     })
+
+    def name(asset_id: str) -> str:
+        return titled(asset_id, title_of(asset_id))
+
+    _print_jobs(h.jobs, h.chain_id, name)
     _print_timeline(h.timeline)
 
 
@@ -398,12 +445,14 @@ def _print_dispute(d: DisputeEntry, token: TokenInfo | None) -> None:
 @_audit_errors
 def check_cmd(c: CliContext, receipts_file: Path | None, store_dir: Path | None, master_key: Path | None,
               refresh: bool, as_json: bool) -> None:
-    """Does everything add up? Grants behind accesses, use within maxCount, roots, stored files. Exit 6 if not."""
+    """Does everything add up? Grants behind accesses, use within maxCount, roots, settlements, signatures, compute
+    jobs (evidence, approved algorithms, privacy budgets), stored files. Exit 6 if not."""
     receipts = _receipts(receipts_file) or []
     file_check = _file_check(c, store_dir, master_key)
     usage_grants = _usage_grants(c)
+    title_of = _title_of(c)
     with _refreshed(c, refresh).session() as s:
-        report = run_check(s, receipts, file_check, index_chain_id(s), usage_grants)
+        report = run_check(s, receipts, file_check, index_chain_id(s), usage_grants, title_of)
     if as_json:
         emit_json(report.to_json())
     else:

@@ -30,9 +30,11 @@ _OWN_MODULE = {
 # What `tds --help` lists without importing anything (a unit test checks it against the commands).
 # Every other name loads all commands, since several modules add subcommands to each other's groups.
 SUMMARIES = {
+    "algorithm": "Algorithms for compute-to-data: code registered as an asset by its SHA-256, run next to the data.",
     "asset": "Data assets: content-addressed, anchored on-chain, stored encrypted at the gateway.",
     "audit": "Auditor: rebuild histories from chain events, check proofs, receipts and files, export reports.",
     "chain": "The embedded anvil devnet (state kept in <home>/devnet).",
+    "compute": "Compute-to-data on your assets: approve algorithms, set the privacy budget, see the jobs.",
     "consumer": "Consumer side: browse a gateway's catalog, request grants, fetch data (signs with your key).",
     "deploy": "Compile and deploy every TDS contract; the signer becomes the operator.",
     "dispute": "Disputes (争议仲裁): a party opens one with evidence, the operator (or arbitrator) rules.",
@@ -93,6 +95,9 @@ class LazyGroup(click.Group):
         from cli import commands_service
 
         commands_service.register(self)
+        from cli import commands_compute
+
+        commands_compute.register(self)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list of ``--help``: loaded commands' own help, the others' summaries (as click does)."""
@@ -125,7 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     from cli.output import err
 
     try:
-        cli.main(args=argv, prog_name="tds", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="tds", standalone_mode=False)
+        if isinstance(code, int) and not isinstance(code, bool):  # click returns a raised Exit's code here
+            return code
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.Abort:

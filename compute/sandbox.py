@@ -234,7 +234,11 @@ def _outcome(state: str, code: int | None, sig: int | None, cpu: float, usage: A
              report: dict[str, Any], body: bytes | None, problem: str | None, cg: "_Cgroup") -> Outcome:
     report = report or {}
     log = report.get("log") if isinstance(report.get("log"), str) else ""
-    return Outcome(state, code, sig, cpu, int(usage.ru_maxrss), wall, str(log)[-LOG_BYTES:], body, problem, cg.kind)
+    # the algorithm's own peak as the in-sandbox runner saw it: wait4's ru_maxrss of bwrap starts from the
+    # gateway's RSS (Linux keeps the pre-exec peak), so it only stands in when there is no report
+    rss = report.get("max_rss_kb")
+    rss = rss if isinstance(rss, int) and not isinstance(rss, bool) and rss >= 0 else int(usage.ru_maxrss)
+    return Outcome(state, code, sig, cpu, rss, wall, str(log)[-LOG_BYTES:], body, problem, cg.kind)
 
 
 def _report(data: bytes) -> tuple[dict[str, Any] | None, bytes]:

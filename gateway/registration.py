@@ -85,6 +85,12 @@ class MetadataStore:
         path = self.directory / f"{asset_id}.json"
         return json.loads(path.read_bytes()) if path.exists() else None
 
+    def ids(self) -> list[str]:
+        """The asset ids this provider holds metadata for, sorted."""
+        if not self.directory.is_dir():
+            return []
+        return sorted(p.stem for p in self.directory.glob("0x*.json"))
+
 
 def register_asset(
     path: Path,
