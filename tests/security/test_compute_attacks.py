@@ -186,3 +186,42 @@ def test_the_params_reach_the_job_as_data_not_code(compute_env: ComputeEnv) -> N
     with compute_env.gw.client("consumer") as c:
         job = c.wait_job(c.submit_job(compute_env.dataset, algo, evil, grant_id=compute_env.grant())["job_id"])
         assert json.loads(c.job_result(job["job_id"])) == {"seen": evil}
+
+
+def test_bombs_through_the_gateway_end_and_the_gateway_keeps_serving(compute_env: ComputeEnv) -> None:
+    """A fork bomb, a memory bomb and an endless loop submitted together: each ends failed or timed out
+    under its limits, none releases anything, and an honest job right after still gets its result."""
+    small = {"cpu_s": 2, "wall_s": 4, "memory_mb": 128, "pids": 8}
+    bombs = {
+        "fork": compute_env.approved_algorithm("""
+            import os
+            while True:
+                try:
+                    os.fork()
+                except OSError:
+                    pass
+        """, resources=small),
+        "memory": compute_env.approved_algorithm("""
+            blocks = []
+            while True:
+                blocks.append(bytearray(64 << 20))
+        """, resources=small),
+        "loop": compute_env.approved_algorithm("""
+            while True:
+                pass
+        """, resources=small),
+    }
+    grant = compute_env.grant(max_count=10)
+    with compute_env.gw.client("consumer") as c:
+        jobs = {name: c.submit_job(compute_env.dataset, algo, {}, grant_id=grant)["job_id"]
+                for name, algo in bombs.items()}
+        ended = {name: c.wait_job(job_id, timeout_s=60) for name, job_id in jobs.items()}
+        for name, job in ended.items():
+            assert job["state"] in ("failed", "timed_out"), (name, job)
+            assert job["output"]["available"] is False and job["output"]["bytes"] == 0, (name, job)
+            assert job["resources"]["wall_s"] < 15, (name, job)
+        assert httpx.get(f"{compute_env.gw.url}/health").status_code == 200
+        honest = compute_env.approved_algorithm(AGGREGATE)
+        job = c.wait_job(c.submit_job(compute_env.dataset, honest, {}, grant_id=grant)["job_id"], timeout_s=60)
+        assert job["state"] == "succeeded", job
+        assert json.loads(c.job_result(job["job_id"]))["count"] == 200
