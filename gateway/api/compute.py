@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
+from domain.ids import BYTES32_PATTERN
 from gateway.api.deps import ConsumerCall, GatewayDep, signed_body
 from gateway.api.openapi import ERRORS, SIGNED_OR_SESSION
 from gateway.auth import Caller
@@ -26,7 +27,7 @@ from gateway.service import Gateway
 router = APIRouter(tags=["compute"])
 JOB_ID_PATTERN = r"^[0-9a-f]{32}$"
 _JOB_ID = re.compile(JOB_ID_PATTERN[1:-1])
-_HEX32 = {"type": "string", "pattern": "^0x[0-9a-fA-F]{64}$"}
+_HEX32 = {"type": "string", "pattern": BYTES32_PATTERN}
 _JOB_SCHEMA = {"type": "object", "required": ["asset_id", "algorithm"], "additionalProperties": False, "properties": {
     "asset_id": _HEX32, "algorithm": _HEX32, "grant": _HEX32,
     "params": {"type": "object", "maxProperties": 16, "propertyNames": {"minLength": 1, "maxLength": 64},
