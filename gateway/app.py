@@ -82,7 +82,8 @@ def _lifespan(gw: Gateway, settings: GatewaySettings) -> Any:
 
             anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         stop = threading.Event()
-        thread = threading.Thread(target=_housekeeping, args=(gw, stop), name="tds-gateway-head", daemon=True)
+        thread = threading.Thread(target=_housekeeping, args=(gw, stop, _app.state.jobs), name="tds-gateway-head",
+                                  daemon=True)
         thread.start()
         try:
             _app.state.jobs.recover()
@@ -99,8 +100,9 @@ def _lifespan(gw: Gateway, settings: GatewaySettings) -> Any:
     return lifespan
 
 
-def _housekeeping(gw: Gateway, stop: threading.Event) -> None:
-    """Keep the head view warm (for /health and catalog reads) and forget expired nonces."""
+def _housekeeping(gw: Gateway, stop: threading.Event, jobs: JobRunner) -> None:
+    """Keep the head view warm (for /health and catalog reads), forget expired nonces and delete job results
+    whose retention ended (every minute)."""
     last_prune = 0.0
     while not stop.wait(gw.settings.head_poll_interval_s):
         try:
@@ -113,6 +115,10 @@ def _housekeeping(gw: Gateway, stop: threading.Event) -> None:
                 gw.db.prune_nonces(int(time.time()) - gw.settings.clock_skew_s - 1)
             except Exception:  # noqa: BLE001 - housekeeping must not die
                 log.exception("nonce pruning failed")
+            try:
+                jobs.sweep()
+            except Exception:  # noqa: BLE001
+                log.exception("deleting expired job results failed")
 
 
 def _run_notary_in_lifespan(app: FastAPI, notary: Notary, settings: GatewaySettings) -> None:

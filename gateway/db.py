@@ -360,20 +360,22 @@ class Database:
                                      .where(col(ComputeJob.job_id) == job_id)).scalar())
 
     def finish_job(self, job_id: str, values: dict[str, Any], evidence: dict[str, Any], *, ran: bool,
-                   released: bool) -> str:
+                   released: bool, states: tuple[str, ...] = ("queued", "running")) -> str | None:
         """A job ended: its row, its access record (bytes out, content hash = the evidence's SHA-256) in one
         transaction. A job that never ran is a deny (``job_not_run``) and gives its use back; a job that
-        released no private result gives its epsilon back. Returns the content hash."""
+        released no private result gives its epsilon back. Only a job in one of ``states`` is finished (the
+        row's update is conditional, so two finishers cannot both charge or refund); returns the content
+        hash, or None when the job had left those states."""
         digest = evidence_digest(evidence)
         with self._write() as conn:
-            row = conn.execute(select(ComputeJob.access_id, ComputeJob.grant_id, ComputeJob.epsilon_micros)
-                               .where(col(ComputeJob.job_id) == job_id,
-                                      col(ComputeJob.state).in_(["queued", "running"]))).first()
-            if row is None:
-                return digest
-            access_id, grant_id, eps = row
-            conn.execute(update(ComputeJob).where(col(ComputeJob.job_id) == job_id)
-                         .values(**values, finished_at=time.time()))
+            done = conn.execute(update(ComputeJob).where(col(ComputeJob.job_id) == job_id,
+                                                         col(ComputeJob.state).in_(list(states)))
+                                .values(**values, finished_at=time.time()))
+            if int(done.rowcount or 0) != 1:
+                return None
+            access_id, grant_id, eps = conn.execute(
+                select(ComputeJob.access_id, ComputeJob.grant_id, ComputeJob.epsilon_micros)
+                .where(col(ComputeJob.job_id) == job_id)).one()
             record: dict[str, Any] = {"bytes": int(evidence["bytes_out"]), "content_hash": digest,
                                       "streaming": False, "checkpoint_at": time.time()}
             if not ran:

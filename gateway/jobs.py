@@ -264,8 +264,12 @@ class JobRunner:
         self.pool.submit(self._safe_run, job_id)
 
     def cancel(self, job_id: str) -> None:
-        """Stop a queued or running job (here, or in whichever process runs it, through the database)."""
+        """Stop a queued or running job (here, or in whichever process runs it, through the database). A
+        queued job ends at once, cancelled and not charged: no worker starts a job once its cancel is asked."""
         self.gw.db.request_cancel(job_id)
+        job = self.gw.db.job(job_id)
+        if job is not None and job.state == "queued":
+            self._finish(job, "cancelled", problem="cancelled before it started", ran=False, states=("queued",))
         with self._lock:
             event = self.cancels.get(job_id)
         if event is not None:
@@ -373,7 +377,8 @@ class JobRunner:
         self._finish(job, state, problem=problem, ran=True, outcome=outcome, released=released)
 
     def _finish(self, job: ComputeJob, state: str, *, problem: str | None, ran: bool,
-                outcome: sandbox.Outcome | None = None, released: bytes | None = None) -> None:
+                outcome: sandbox.Outcome | None = None, released: bytes | None = None,
+                states: tuple[str, ...] = ACTIVE) -> None:
         gw = self.gw
         now = time.time()
         digest = EMPTY_SHA256 if released is None else "0x" + hashlib.sha256(released).hexdigest()
@@ -399,7 +404,9 @@ class JobRunner:
             epsilon_micros=job.epsilon_micros if private else 0, state=state,
             exit_status=values["exit_status"], cpu_ms=cpu_ms, bytes_out=values["bytes_out"],
             started=int(job.started_at or job.created_at), finished=int(now))
-        gw.db.finish_job(job.job_id, values, evidence, ran=ran, released=private)
+        if gw.db.finish_job(job.job_id, values, evidence, ran=ran, released=private, states=states) is None \
+                and released is not None:
+            result_path(gw, job.job_id).unlink(missing_ok=True)  # another finisher came first
 
 
 def evidence_of(job: ComputeJob) -> dict[str, Any]:

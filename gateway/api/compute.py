@@ -89,7 +89,9 @@ def get_result(job_id: JobId, gw: GatewayDep, caller: ConsumerCall) -> Response:
         raise ResultNotReady(f"job {job_id} is {job.state}: it has no result"
                              + (f" ({job.problem})" if job.problem else ""))
     path = result_path(gw, job_id)
-    if (job.result_expires_at is not None and job.result_expires_at <= time.time()) or not path.exists():
+    if job.result_expires_at is not None and job.result_expires_at <= time.time():
+        path.unlink(missing_ok=True)  # the housekeeping sweep would within a minute
+    if not path.exists():
         raise ResultExpired(f"job {job_id}'s result was deleted after {gw.settings.compute_result_retention_s:g} s; "
                             "run the job again")
     return Response(path.read_bytes(), media_type=_MEDIA.get(job.output_kind, "application/octet-stream"),

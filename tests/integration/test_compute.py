@@ -3,9 +3,11 @@ sandboxes. A consumer with a compute grant gets an approved algorithm's result, 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
+import time
 
 import httpx
 import pytest
@@ -98,10 +100,41 @@ def test_a_job_can_be_cancelled_and_a_queued_cancel_is_not_charged(compute_env: 
     algo = compute_env.approved_algorithm("import time\ntime.sleep(30)\n",
                                           resources={"wall_s": 60, "cpu_s": 5})
     grant = compute_env.grant()
+    db = compute_env.gw.gateway.db
+    workers = compute_env.gw.gateway.settings.compute_workers
     with compute_env.gw.client("consumer") as c:
-        job = c.submit_job(compute_env.dataset, algo, {}, grant_id=grant)
-        done = c.cancel_job(job["job_id"])
-        assert done["state"] == "cancelled", done
+        running = [c.submit_job(compute_env.dataset, algo, {}, grant_id=grant)["job_id"] for _ in range(workers)]
+        queued = c.submit_job(compute_env.dataset, algo, {}, grant_id=grant)["job_id"]
+        assert db.used(grant) == workers + 1
+        done = c.cancel_job(queued)  # the workers are busy: it never started
+        assert done["state"] == "cancelled" and done["started"] is None, done
+        assert db.used(grant) == workers  # its use is given back
+        for job_id in running:
+            done = c.cancel_job(job_id)
+            assert done["state"] == "cancelled", done
+        assert db.used(grant) == workers  # a job that ran (and was stopped) used its count
+        with pytest.raises(GatewayClientError) as err:
+            c.job_result(queued)
+        assert err.value.status == 409 and "cancelled" in str(err.value)
+
+
+def test_a_result_is_deleted_after_its_retention(compute_env: ComputeEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.jobs import result_path
+
+    gw = compute_env.gw.gateway
+    monkeypatch.setattr(gw, "settings", dataclasses.replace(gw.settings, compute_result_retention_s=1))
+    algo = compute_env.approved_algorithm(AGGREGATE)
+    with compute_env.gw.client("consumer") as c:
+        job = c.wait_job(c.submit_job(compute_env.dataset, algo, {}, grant_id=compute_env.grant())["job_id"])
+        assert job["state"] == "succeeded" and job["output"]["expires"].endswith("UTC")
+        assert result_path(gw, job["job_id"]).exists()
+        deadline = time.monotonic() + 10
+        while c.job(job["job_id"])["output"]["available"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        with pytest.raises(GatewayClientError) as err:
+            c.job_result(job["job_id"])
+        assert err.value.status == 410 and "run the job again" in str(err.value)
+    assert not result_path(gw, job["job_id"]).exists()
 
 
 def test_bad_bodies_get_clear_errors_and_change_nothing(compute_env: ComputeEnv) -> None:
