@@ -107,7 +107,7 @@ class Delivery:
         """The plaintext chunks; a chunk failing authentication aborts the stream and logs an incident.
 
         A chunk counts as delivered once the server asks for the next one (it was handed to the
-        connection); the access record gets the count every ``CHECKPOINT_BYTES`` and when the stream
+        connection); the access record gets the count at each ``Checkpoint`` and when the stream
         ends, fails or is cut (client gone: the generator is closed), so the receipt says what went out.
 
         With a ``monitor``, every chunk after the first goes out only while the grant still holds: when
@@ -115,7 +115,8 @@ class Delivery:
         stream ends there, short of its Content-Length, with a ``stream_stopped`` incident naming why.
         The access record keeps its "ok" (the access was allowed) and gets the bytes delivered.
         """
-        delivered = checkpointed = 0
+        delivered = 0
+        checkpoint = Checkpoint()
         try:
             yield self.first
             delivered += len(self.first)
@@ -123,9 +124,9 @@ class Delivery:
                 if self.monitor is not None and (reason := self.monitor.check()) is not None:
                     self._stopped(gw, reason, delivered)
                     return
-                if self.access_id is not None and delivered - checkpointed >= CHECKPOINT_BYTES:
+                if self.access_id is not None and checkpoint.due(delivered):
                     gw.db.checkpoint_delivery(self.access_id, delivered)
-                    checkpointed = delivered
+                    checkpoint.mark(delivered)
                 yield chunk
                 delivered += len(chunk)
         except StoredFileTampered as exc:
@@ -281,7 +282,25 @@ class ClosingStream(StreamingResponse):
 SMALL_BODY = 1 << 20
 """Ranges up to this size are read (and fully verified, hash included) before the count is used."""
 CHECKPOINT_BYTES = 16 << 20
-"""A streaming delivery writes its byte count to its access record at least this often."""
+CHECKPOINT_S = 30.0
+
+
+class Checkpoint:
+    """When a delivery in flight (a file stream, a service answer) writes its byte count to its access record:
+    every ``CHECKPOINT_BYTES`` delivered or ``CHECKPOINT_S`` seconds, whichever comes first. The time bound
+    keeps a slow stream from looking abandoned to the notary (``delivery_grace_s``, 120 s by default)."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+        self.at = time.monotonic()
+
+    def due(self, delivered: int) -> bool:
+        """Whether ``delivered`` bytes should be written now."""
+        return delivered - self.bytes >= CHECKPOINT_BYTES or time.monotonic() - self.at >= CHECKPOINT_S
+
+    def mark(self, delivered: int) -> None:
+        """``delivered`` bytes were just written."""
+        self.bytes, self.at = delivered, time.monotonic()
 
 
 def _open(gw: Gateway, asset_id: str, range_header: str | None) -> tuple[ObjectReader, bytes, int, int, int]:

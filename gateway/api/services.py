@@ -23,7 +23,6 @@ that code. A 2xx, 3xx or 4xx answer is the service's answer and uses one call.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -38,7 +37,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from domain.types import did_pkh
-from gateway.access import CallTicket, authorize_call, finish_call, record_refusal
+from gateway.access import CallTicket, Checkpoint, authorize_call, finish_call, record_refusal
 from gateway.api.deps import AssetId, ConsumerCall, GatewayDep, ServiceAttempt
 from gateway.api.openapi import ERRORS, SIGNED_OR_SESSION
 from gateway.auth import Caller
@@ -67,9 +66,6 @@ from services.registry import ServiceConfig
 
 router = APIRouter(tags=["services"])
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-CHECKPOINT_S = 30.0
-"""A streamed answer brings its record's byte count (and checkpoint time) up to date this often, so the notary
-does not seal it as abandoned (``notary_delivery_grace_s``) while it runs."""
 BUFFERED = 256 * 1024
 """Answers up to this size are read whole before the consumer gets them (Content-Length, X-Content-SHA256,
 and the receipt complete before the answer); larger ones stream."""
@@ -266,7 +262,7 @@ async def _stream(call: _Call, resp: aiohttp.ClientResponse, raw: AsyncIterator[
     sent = 0
     failure: str | None = None
     stopped: str | None = None
-    checkpointed = time.monotonic()
+    checkpoint = Checkpoint()
     monitor = _monitor(call, caller)
     try:
         for chunk in first:
@@ -294,8 +290,8 @@ async def _stream(call: _Call, resp: aiohttp.ClientResponse, raw: AsyncIterator[
             yield chunk
             h.update(chunk)
             sent += len(chunk)
-            if time.monotonic() - checkpointed > CHECKPOINT_S:  # a long answer is not sealed as abandoned
-                checkpointed = time.monotonic()
+            if checkpoint.due(sent):  # a long answer is not sealed as abandoned
+                checkpoint.mark(sent)
                 await anyio.to_thread.run_sync(call.gw.db.checkpoint_delivery, call.ticket.access_id, sent)
     finally:
         _closed(resp)
