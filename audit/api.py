@@ -35,7 +35,7 @@ def audit_router(session_factory: Callable[[], Session], prefix: str = "/audit")
 
     @router.get("/assets/{asset_id}", summary="An asset's history")
     def get_asset(asset_id: str = Path(pattern=BYTES32_PATTERN)) -> dict[str, Any]:
-        """Registration, versions, lineage, policies, grants, settlements, timeline."""
+        """Registration, versions, lineage, policies, grants, settlements, compute policy, timeline."""
         return answer(lambda s: asset_history(s, asset_id.lower()))
 
     @router.get("/participants/{address}", summary="A participant's history")

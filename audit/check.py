@@ -34,6 +34,13 @@
 | acceptance_invalid | error | the acceptance is not the asset provider's EIP-712 signature over the grant |
 | consumer_signature_invalid | error | the grant's request does not hash to its id, or is not signed by its consumer |
 | signatures_unchecked | info | the UsageGrants address (EIP-712 domain) is unknown: signatures were not verified |
+| job_evidence_mismatch | error | a job's evidence does not hash to its receipt's content hash, or names another grant,
+  asset or consumer than its receipt: it is not what the gateway anchored (and is not checked further) |
+| job_algorithm_not_approved | error | a job ran an algorithm the asset's provider had not approved on the asset when
+  the job was submitted (replaying AlgorithmApproved / AlgorithmRejected) |
+| privacy_budget_exceeded | error | a grant's jobs spent more epsilon than the asset's per-grant privacy budget in
+  force when the job that went over was submitted (replaying PrivacyBudgetSet) |
+| jobs_unchecked | info | allowed receipts of compute-only assets carry no job evidence: not checked as jobs |
 
 Settlement checks mirror contracts/Settlement.sol: a per-use settlement (receipts root not zero) covers the allowed
 receipts of its grant with access time in ``[periodStart, periodEnd)``; its root is the StandardMerkleTree (receipt
@@ -41,6 +48,13 @@ leaf encoding) over every allowed receipt with a grant id in that period of the 
 supplied receipts of that provider's assets); payouts follow ``_pay`` (royalty to parents in equal parts, dust to
 the first, recursively up to :data:`MAX_ROYALTY_DEPTH` steps; the rest by shares, dust to the first owner; the
 provider when the asset has no owners).
+
+Compute checks read the job evidence the receipts file carries (``"job"`` beside a receipt, :mod:`audit.receipts`):
+a job's time is its receipt's (when the gateway checked its grant, algorithm and budget), compared with block times
+to the second; a job and a policy change in the same second count in the job's favour
+(:class:`audit.queries.ComputePolicy`). A grant's spending is the sum of its jobs' ``epsilon_micros`` in the order
+the gateway took them, checked against the budget in force at each job. Assets are named by their title beside
+the hash when the caller knows it (``title_of``), dates are UTC.
 """
 
 from __future__ import annotations
@@ -54,14 +68,17 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from audit.db import (
-    AcceptanceRow, AnchorRow, AssetRow, AssetVersionRow, GrantRow, RevenueRow, RevocationRow, SettlementRow,
+    AcceptanceRow, AnchorRow, AssetRow, AssetVersionRow, GrantRow, PolicyRow, RevenueRow, RevocationRow, SettlementRow,
 )
-from audit.queries import ZERO32, anchors_by_root, index_chain_id, open_dispute_spans, receipt_evidence, royalty_at
+from audit.queries import (
+    ZERO32, ComputePolicy, anchors_by_root, compute_policy, epsilon_text, index_chain_id, job_order, job_receipts,
+    open_dispute_spans, receipt_evidence, royalty_at,
+)
 from audit.receipts import Evidence, ReceiptEntry, anchored_allowed
-from domain.terms import count_exceeded, window_verdict
+from domain.terms import count_exceeded, human_time, window_verdict
 from domain.types import GrantRequest, Liveness
 from notary.merkle import StandardMerkleTree
 from notary.proofs import did_pkh
@@ -73,6 +90,8 @@ BPS = 10_000
 
 FileCheck = Callable[[str], "bool | None"]
 """asset id -> True (stored bytes match the id), False (they do not), None (not stored here)."""
+TitleOf = Callable[[str], "str | None"]
+"""asset id -> its title, when known (the provider's metadata)."""
 
 
 @dataclass(frozen=True)
@@ -111,20 +130,23 @@ class CheckReport:
 
 
 def run_check(s: Session, receipts: Sequence[ReceiptEntry] = (), file_check: FileCheck | None = None,
-              chain_id: int | None = None, usage_grants: str | None = None) -> CheckReport:
+              chain_id: int | None = None, usage_grants: str | None = None,
+              title_of: TitleOf | None = None) -> CheckReport:
     """Check receipts against grants, grant use against maxCount, anchored roots against receipts and the
     providers they were anchored for (a receipt counts only under a root anchored for its asset's provider,
     by it or its notary key: the indexed ``RootAnchored`` says for whom), settlements against the receipts and
     the registered payout splits, settlements against open disputes, both signatures of every grant, files.
     ``chain_id`` names parties by DID (default: the index's chain); ``usage_grants`` (the UsageGrants address,
-    the EIP-712 domain of grants) lets the signatures be verified."""
+    the EIP-712 domain of grants) lets the signatures be verified. Compute jobs (receipts carrying job evidence):
+    the evidence is the receipt's, the algorithm was approved on the asset, the grant stayed within the privacy
+    budget; ``title_of`` names assets and algorithms by title in the findings."""
     findings: list[Finding] = []
     allowed = _unique(receipts, findings)
     grants = {g.grant_id: g for g in s.exec(select(GrantRow))}
     revoked = {r.grant_id: r for r in s.exec(select(RevocationRow))}
     roots = anchors_by_root(s)
     evidence = receipt_evidence(s)
-    parties = _Parties(chain_id)
+    parties = _Parties(chain_id, title_of)
     settlements = sorted(s.exec(select(SettlementRow)), key=lambda x: (x.block_number, x.log_index))
     usage_roots = {x.receipts_root for x in settlements if x.receipts_root != ZERO32}
     for entry in allowed:
@@ -137,6 +159,8 @@ def run_check(s: Session, receipts: Sequence[ReceiptEntry] = (), file_check: Fil
     findings += _payout_findings(s, settlements)
     findings += _dispute_findings(s, settlements)
     findings += _signature_findings(s, grants, chain_id, usage_grants)
+    jobs = job_receipts(receipts)
+    findings += _compute_findings(s, receipts, allowed, parties)
     verified = sum(1 for e in receipts if evidence.vouches(e) and e.proof_problem() is None)
     receipt_roots = sum(1 for root, rows in roots.items() if any(a.kind == 1 for a in rows) and root not in usage_roots)
     if receipt_roots and not verified:
@@ -145,7 +169,8 @@ def run_check(s: Session, receipts: Sequence[ReceiptEntry] = (), file_check: Fil
                                 "(`tds audit receipts -o receipts.jsonl`), else this check says nothing about accesses"))
     files = _file_findings(s, file_check, findings) if file_check else 0
     counted = {"receipts": len(receipts), "verified_receipts": verified, "allowed": len(allowed),
-               "grants": len(grants), "anchored_roots": len(roots), "settlements": len(settlements), "files": files}
+               "grants": len(grants), "anchored_roots": len(roots), "settlements": len(settlements), "jobs": len(jobs),
+               "files": files}
     return CheckReport(tuple(findings), counted)
 
 
@@ -154,9 +179,15 @@ class _Parties:
     """Names participants in findings (with their DIDs when the chain id is known)."""
 
     chain_id: int | None
+    title_of: TitleOf | None = None
 
     def who(self, address: str) -> str:
         return address if self.chain_id is None else f"{address} ({did_pkh(self.chain_id, address)})"
+
+    def asset(self, asset_id: str) -> str:
+        """An asset (or algorithm) for people: ``0x… (Title)``, the hash alone when no title is known."""
+        title = self.title_of(asset_id) if self.title_of else None
+        return f"{asset_id} ({title})" if title and title != asset_id else asset_id
 
     def anchor(self, a: AnchorRow) -> str:
         """Who sent an anchor: ``<provider>`` or ``<notary key>, a notary key of <provider>``."""
@@ -614,3 +645,133 @@ def _period(start: int, end: int) -> str:
 
 def _when(ts: int) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---- compute ---------------------------------------------------------------
+
+
+def _compute_findings(s: Session, receipts: Sequence[ReceiptEntry], allowed: Sequence[ReceiptEntry],
+                      parties: _Parties) -> list[Finding]:
+    """Every job receipt: its evidence is the receipt's (job_evidence_mismatch, for every line that carries evidence),
+    its algorithm was approved on the asset when it was submitted (job_algorithm_not_approved), and its grant's jobs
+    stayed within the asset's per-grant privacy budget (privacy_budget_exceeded); allowed receipts of compute-only
+    assets without evidence are counted (jobs_unchecked). Only evidence that is the receipt's is checked further
+    (a receipt id once)."""
+    out: list[Finding] = []
+    trusted: dict[str, ReceiptEntry] = {}
+    for e in sorted((e for e in receipts if e.job is not None), key=job_order):
+        problem = _evidence_problem(e, parties)
+        if problem:
+            assert e.job is not None
+            out.append(Finding("error", "job_evidence_mismatch", f"job {e.job.job_id}", problem))
+        else:
+            trusted.setdefault(e.receipt.receipt_id, e)
+    jobs = list(trusted.values())
+    policy = compute_policy(s, {e.receipt.asset_id for e in jobs}) if jobs else ComputePolicy((), ())
+    for e in jobs:
+        out += _approval_findings(e, policy, parties)
+    out += _budget_findings(jobs, policy, parties)
+    out += _unchecked_job_findings(s, {e.receipt.receipt_id for e in receipts if e.job is not None}, allowed, parties)
+    return out
+
+
+def _evidence_problem(e: ReceiptEntry, parties: _Parties) -> str | None:
+    """Why a job's evidence is not its receipt's (None when it is)."""
+    r, j = e.receipt, e.job
+    assert j is not None
+    digest = j.digest()
+    if digest != r.content_hash:
+        return (f"the evidence supplied with receipt {r.receipt_id} (algorithm {parties.asset(j.algorithm_id)}, "
+                f"state {j.state}, epsilon {epsilon_text(j.epsilon_micros)}, finished {human_time(j.finished)}) hashes "
+                f"to {digest}, the receipt's content hash is {r.content_hash}: it is not the evidence the gateway "
+                "wrote, so this job's algorithm and budget were not checked")
+    differs = [f"{what} {mine} where its receipt names {theirs}" for what, mine, theirs in (
+        ("grant", j.grant_id, r.grant_id), ("asset", j.asset_id, r.asset_id),
+        ("consumer", j.consumer, r.consumer.lower())) if mine != theirs.lower()]
+    if differs:
+        return (f"the evidence of receipt {r.receipt_id} hashes to its content hash but names "
+                f"{'; '.join(differs)}: it is the evidence of another job, so this job was not checked further")
+    return None
+
+
+def _approval_findings(e: ReceiptEntry, policy: ComputePolicy, parties: _Parties) -> list[Finding]:
+    """job_algorithm_not_approved: the algorithm was not approved on the asset at the job's time."""
+    r, j = e.receipt, e.job
+    assert j is not None
+    if policy.approved_at(r.asset_id, j.algorithm_id, r.timestamp):
+        return []
+    events = policy.approvals_of(r.asset_id, j.algorithm_id)
+    last = policy.last_change(r.asset_id, j.algorithm_id, r.timestamp)
+    if last is not None:
+        why = (f"its approval was withdrawn {human_time(last.at.timestamp)} in block {last.at.block} by "
+               f"{parties.who(last.by)}")
+    elif events:
+        first = events[0]
+        why = f"it was first approved {human_time(first.at.timestamp)} in block {first.at.block}, after the job"
+    else:
+        why = "it was never approved on this asset"
+    ran = "never ran (its use was given back)" if r.decision == "deny" else f"ran ({j.state})"
+    return [Finding("error", "job_algorithm_not_approved", f"job {j.job_id}",
+                    f"algorithm {parties.asset(j.algorithm_id)} on asset {parties.asset(r.asset_id)}, submitted "
+                    f"{human_time(r.timestamp)} by {parties.who(r.consumer)} under grant {r.grant_id} (receipt "
+                    f"{r.receipt_id}), {ran} without its provider's approval: {why}")]
+
+
+def _budget_findings(jobs: Sequence[ReceiptEntry], policy: ComputePolicy, parties: _Parties) -> list[Finding]:
+    """privacy_budget_exceeded: a grant's jobs, added up in the order they were taken, went over the asset's
+    per-grant budget in force when the job that went over was submitted (one finding per grant)."""
+    out = []
+    by_grant: dict[str, list[ReceiptEntry]] = defaultdict(list)
+    for e in jobs:  # already in the order the gateway took them
+        by_grant[e.receipt.grant_id].append(e)
+    for gid, mine in by_grant.items():
+        spent = 0
+        spending: list[int] = []
+        for e in mine:
+            r, j = e.receipt, e.job
+            assert j is not None
+            if not j.epsilon_micros:
+                continue
+            spent += j.epsilon_micros
+            spending.append(j.epsilon_micros)
+            budget, setting = policy.budget_at(r.asset_id, r.timestamp)
+            if spent <= budget:
+                continue
+            source = (f"set {human_time(setting.at.timestamp)} in block {setting.at.block}" if setting is not None
+                      else "none was ever set, so no differentially private release was allowed")
+            parts = " + ".join(epsilon_text(x) for x in spending) if len(spending) <= 6 else f"{len(spending)} jobs"
+            out.append(Finding("error", "privacy_budget_exceeded", f"grant {gid}",
+                               f"its jobs on asset {parties.asset(r.asset_id)} for {parties.who(r.consumer)} spent "
+                               f"epsilon {epsilon_text(spent)} ({parts}) by {human_time(r.timestamp)}, over the "
+                               f"asset's per-grant privacy budget of epsilon {epsilon_text(budget)} then ({source}); "
+                               f"job {j.job_id} (receipt {r.receipt_id}, algorithm {parties.asset(j.algorithm_id)}) "
+                               "went over"))
+            break
+    return out
+
+
+def _unchecked_job_findings(s: Session, with_evidence: set[str], allowed: Sequence[ReceiptEntry],
+                            parties: _Parties) -> list[Finding]:
+    """jobs_unchecked: allowed receipts of assets compute-only at the time (every allowed access to one is a job)
+    that carry no job evidence."""
+    bare = [e for e in allowed if e.receipt.receipt_id not in with_evidence]
+    if not bare:
+        return []
+    assets = {e.receipt.asset_id for e in bare}
+    policies: dict[str, list[PolicyRow]] = defaultdict(list)
+    for p in sorted(s.exec(select(PolicyRow).where(col(PolicyRow.asset_id).in_(assets))),
+                    key=lambda p: (p.block_number, p.log_index)):
+        policies[p.asset_id].append(p)
+
+    def compute_only(e: ReceiptEntry) -> bool:
+        in_force = [p for p in policies.get(e.receipt.asset_id, []) if p.timestamp <= e.receipt.timestamp]
+        return bool(in_force) and in_force[-1].compute_only
+
+    missing = [e for e in bare if compute_only(e)]
+    if not missing:
+        return []
+    names = ", ".join(parties.asset(a) for a in sorted({e.receipt.asset_id for e in missing}))
+    return [Finding("info", "jobs_unchecked", f"{len(missing)} receipt(s)",
+                    f"allowed receipts of compute-only asset(s) {names} carry no job evidence: their algorithms and "
+                    "privacy budgets were not checked. Pass receipts whose lines carry each job's evidence (\"job\", "
+                    "as the gateway's GET /receipts/{id} returns it)")]

@@ -6,8 +6,11 @@ state that changes over time (participant status, asset activity, grant revocati
 dispute's ruling) is derived from the rows at query time instead of being updated in place. The money half
 has a table per Settlement and Disputes event: pricing, acceptances, escrow locks and releases, settlements
 (period, units, free units, amount, receipts root), revenue (asset, owner, amount, lineage depth), refunds,
-deposits and withdrawals, freezes, deferrals, royalties, disputes, their evidence and rulings. Large integers (uint96 prices,
-uint256 nonces and amounts) are stored as decimal strings: SQLite integers stop at 2**63.
+deposits and withdrawals, freezes, deferrals, royalties, disputes, their evidence and rulings. The compute half
+(ComputePolicies) has a table of algorithm approvals and withdrawals and one of privacy budget settings: the
+approval of an algorithm on an asset, and an asset's per-grant epsilon budget, at any moment are replayed from
+them. Large integers (uint96 prices, uint256 nonces and amounts, uint64 epsilon budgets) are stored as decimal
+strings: SQLite integers stop at 2**63.
 
 The default database is ``sqlite:///<home>/audit.db``; ``TDS_AUDIT_DB_URL`` takes any SQLAlchemy
 URL (``postgresql+psycopg://...``) instead.
@@ -348,11 +351,35 @@ class RulingRow(_FromLog, table=True):
     by: str
 
 
+class ComputeApprovalRow(_FromLog, table=True):
+    """AlgorithmApproved (``approved``) or AlgorithmRejected (not): from this log on, the asset's provider does
+    (not) let ``algorithm_id`` run on ``asset_id``."""
+
+    __tablename__ = "compute_approvals"
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index", name="uq_compute_approvals_log"),)
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: str = Field(index=True)
+    algorithm_id: str = Field(index=True)
+    approved: bool
+    by: str
+
+
+class PrivacyBudgetRow(_FromLog, table=True):
+    """PrivacyBudgetSet: from this log on, each grant on ``asset_id`` may spend ``epsilon_micros`` (millionths)."""
+
+    __tablename__ = "privacy_budgets"
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index", name="uq_privacy_budgets_log"),)
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: str = Field(index=True)
+    epsilon_micros: str  # uint64: a decimal string
+    by: str
+
+
 EVIDENCE_TABLES: tuple[type[SQLModel], ...] = (
     EventRow, ParticipantEventRow, AssetRow, AssetVersionRow, AssetDeactivationRow, LineageRow,
     PolicyRow, PricingRow, GrantRow, AcceptanceRow, RevocationRow, AnchorRow, SettlementRow, RevenueRow,
     EscrowLockRow, EscrowReleaseRow, RefundRow, BalanceRow, FreezeRow, DeferralRow, RoyaltyRow,
-    DisputeRow, EvidenceRow, RulingRow,
+    DisputeRow, EvidenceRow, RulingRow, ComputeApprovalRow, PrivacyBudgetRow,
 )
 """Tables whose rows come from logs (rolled back by block number)."""
 

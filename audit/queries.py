@@ -1,5 +1,7 @@
 """Histories rebuilt from the index alone: an asset's, a participant's, a grant's; a participant's money
-statement (:func:`statement`) and the disputes (:func:`disputes`, :func:`dispute`).
+statement (:func:`statement`) and the disputes (:func:`disputes`, :func:`dispute`); the ComputePolicies history
+replayed (:func:`compute_policy`: which algorithm was approved on an asset, and its per-grant privacy budget, at
+any moment) and the compute jobs of the supplied receipts (:func:`job_entries`).
 
 Results are frozen dataclasses with ``to_json()``; they hold plain values only, so two indexes
 built from the same chain give equal results (compared in the rebuild test).
@@ -13,9 +15,11 @@ participant's ``address``).
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -28,6 +32,7 @@ from audit.db import (
     AssetVersionRow,
     BalanceRow,
     BlockRow,
+    ComputeApprovalRow,
     DeferralRow,
     DisputeRow,
     EscrowLockRow,
@@ -40,6 +45,7 @@ from audit.db import (
     ParticipantEventRow,
     PolicyRow,
     PricingRow,
+    PrivacyBudgetRow,
     RefundRow,
     RevenueRow,
     RevocationRow,
@@ -337,8 +343,59 @@ class LineageEdge:
 
 
 @dataclass(frozen=True)
+class AlgorithmApproval:
+    """An AlgorithmApproved (``approved``) or AlgorithmRejected (the approval withdrawn) of an algorithm on an asset."""
+
+    asset_id: str
+    algorithm_id: str
+    approved: bool
+    by: str
+    at: At
+
+
+@dataclass(frozen=True)
+class BudgetSetting:
+    """A PrivacyBudgetSet: from here on, each grant on the asset may spend ``epsilon_micros`` (millionths)."""
+
+    asset_id: str
+    epsilon_micros: int
+    by: str
+    at: At
+
+
+@dataclass(frozen=True)
+class JobEntry:
+    """One compute job as its receipt and its ``tds-job/1`` evidence tell it.
+
+    ``submitted`` is the receipt's time (when the gateway checked the job's grant, algorithm and budget);
+    ``evidence_matches`` whether the evidence hashes to the receipt's content hash (when it does not, nothing in
+    it can be trusted); ``approved`` whether the algorithm was approved on the asset at ``submitted`` by the
+    replayed ComputePolicies events (None when the evidence does not match). ``decision`` deny: the job never
+    ran (its use was given back)."""
+
+    job_id: str
+    receipt_id: str
+    grant_id: str
+    asset_id: str
+    consumer: str
+    algorithm_id: str
+    state: str
+    epsilon_micros: int
+    exit_status: int | None
+    cpu_ms: int
+    bytes_out: int
+    output_sha256: str
+    decision: str
+    submitted: int
+    started: int
+    finished: int
+    evidence_matches: bool
+    approved: bool | None = None
+
+
+@dataclass(frozen=True)
 class AssetHistory:
-    """Everything the chain says about one asset."""
+    """Everything the chain says about one asset (and the compute jobs of the supplied receipts)."""
 
     asset: AssetRecord
     versions: tuple[AssetVersion, ...]
@@ -352,6 +409,9 @@ class AssetHistory:
     timeline: tuple[TimelineEntry, ...]
     chain_id: int | None = None  # the index's chain: participants' DIDs
     disputes: tuple[DisputeEntry, ...] = ()
+    approvals: tuple[AlgorithmApproval, ...] = ()  # algorithms approved on (or withdrawn from) this asset
+    budgets: tuple[BudgetSetting, ...] = ()  # its per-grant privacy budgets
+    jobs: tuple[JobEntry, ...] = ()  # compute jobs on it, from receipts carrying their evidence
 
     def to_json(self) -> dict[str, Any]:
         """JSON view."""
@@ -403,6 +463,7 @@ class GrantHistory:
     timeline: tuple[TimelineEntry, ...]
     chain_id: int | None = None
     disputes: tuple[DisputeEntry, ...] = ()
+    jobs: tuple[JobEntry, ...] = ()  # compute jobs under the grant, from receipts carrying their evidence
 
     def to_json(self) -> dict[str, Any]:
         """JSON view."""
@@ -467,7 +528,8 @@ def _with_dids(value: Any, chain_id: int) -> Any:
 
 def asset_history(s: Session, asset_id: str, receipts: Sequence[ReceiptEntry] | None = None) -> AssetHistory:
     """An asset's registration, versions, lineage (transitive), policies with their pricing, grants (with their
-    acceptance, escrow and refunds), use, settlements and the disputes on its grants."""
+    acceptance, escrow and refunds), use, settlements, the disputes on its grants, its compute policy (algorithm
+    approvals, privacy budgets) and the compute jobs on it among ``receipts`` (those carrying job evidence)."""
     asset_id = asset_id.lower()
     chain_id = index_chain_id(s)
     record = asset_record(s, asset_id)
@@ -478,10 +540,13 @@ def asset_history(s: Session, asset_id: str, receipts: Sequence[ReceiptEntry] | 
     parents = tuple(r.parent_id for r in s.exec(select(LineageRow).where(LineageRow.child_id == asset_id)))
     children = tuple(r.child_id for r in s.exec(select(LineageRow).where(LineageRow.parent_id == asset_id)))
     found = _disputes(s, [g.grant_id for g in grants], chain_id)
-    timeline = _asset_timeline(record, versions, policies, grants, settlements, chain_id, found)
+    compute = compute_policy(s, [record.asset_id])
+    timeline = [*_asset_timeline(record, versions, policies, grants, settlements, chain_id, found),
+                *_compute_timeline(compute, chain_id)]
     return AssetHistory(
         record, versions, parents, children, _lineage(s, asset_id, up=True), _lineage(s, asset_id, up=False),
-        policies, grants, settlements, timeline, chain_id, found,
+        policies, grants, settlements, tuple(sorted(timeline, key=lambda e: (_order(e.at), e.kind))), chain_id,
+        found, compute.approvals, compute.budgets, job_entries(receipts or (), compute, asset_id=record.asset_id),
     )
 
 
@@ -729,8 +794,9 @@ def grant_history(s: Session, grant_id: str, receipts: Sequence[ReceiptEntry] | 
     chain_id = index_chain_id(s)
     found = _disputes(s, [row.grant_id], chain_id)
     timeline = _grant_timeline([grant], chain_id) + _settlement_timeline(settlements) + _dispute_timeline(found, chain_id)
+    jobs = job_entries(receipts or (), compute_policy(s, [row.asset_id]), grant_id=row.grant_id)
     return GrantHistory(grant, grant.state_at(head), head, settlements,
-                        tuple(sorted(timeline, key=lambda e: (_order(e.at), e.kind))), chain_id, found)
+                        tuple(sorted(timeline, key=lambda e: (_order(e.at), e.kind))), chain_id, found, jobs)
 
 
 def head_timestamp(s: Session) -> int:
@@ -793,6 +859,115 @@ def _checksum(address: str) -> str:
     if not is_address(text):
         raise InputInvalid(f"{address!r} is not an address (0x + 40 hex)")
     return checksum_address(text)
+
+
+# ---- compute ---------------------------------------------------------------
+
+def epsilon_text(micros: int) -> str:
+    """An epsilon in millionths for people: ``400000`` -> ``0.4``."""
+    text = f"{Decimal(int(micros)).scaleb(-6):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@dataclass(frozen=True)
+class ComputePolicy:
+    """The ComputePolicies history of some assets, replayed: approvals and budget settings in chain order.
+
+    Receipt times and block times are both whole seconds: a job and a policy change in the same second are not
+    ordered, so the job is judged by the most lenient state in force at some moment of its second (the state
+    before that second, or the one any change within it set)."""
+
+    approvals: tuple[AlgorithmApproval, ...]
+    budgets: tuple[BudgetSetting, ...]
+
+    def approvals_of(self, asset_id: str, algorithm_id: str) -> tuple[AlgorithmApproval, ...]:
+        """The approvals and withdrawals of one algorithm on one asset, in chain order."""
+        a, g = asset_id.lower(), algorithm_id.lower()
+        return tuple(x for x in self.approvals if x.asset_id == a and x.algorithm_id == g)
+
+    def approved_at(self, asset_id: str, algorithm_id: str, timestamp: int) -> bool:
+        """Whether the algorithm was approved on the asset at some moment of second ``timestamp``."""
+        events = self.approvals_of(asset_id, algorithm_id)
+        before = [x for x in events if x.at.timestamp < timestamp]
+        if before and before[-1].approved:
+            return True
+        return any(x.approved for x in events if x.at.timestamp == timestamp)
+
+    def last_change(self, asset_id: str, algorithm_id: str, timestamp: int) -> AlgorithmApproval | None:
+        """The last approval or withdrawal of the algorithm on the asset at or before ``timestamp``."""
+        events = [x for x in self.approvals_of(asset_id, algorithm_id) if x.at.timestamp <= timestamp]
+        return events[-1] if events else None
+
+    def budget_at(self, asset_id: str, timestamp: int) -> tuple[int, BudgetSetting | None]:
+        """The asset's per-grant budget (millionths) at second ``timestamp`` (the highest in force at some moment
+        of it) and the setting it comes from; (0, None) when none was set yet."""
+        events = [x for x in self.budgets if x.asset_id == asset_id.lower() and x.at.timestamp <= timestamp]
+        before = [x for x in events if x.at.timestamp < timestamp]
+        options: list[tuple[int, BudgetSetting | None]] = [(before[-1].epsilon_micros, before[-1]) if before
+                                                           else (0, None)]
+        options += [(x.epsilon_micros, x) for x in events if x.at.timestamp == timestamp]
+        return max(options, key=lambda o: o[0])
+
+
+def compute_policy(s: Session, asset_ids: Collection[str] | None = None) -> ComputePolicy:
+    """The indexed AlgorithmApproved / AlgorithmRejected / PrivacyBudgetSet events (of ``asset_ids``, or all)."""
+    approvals = select(ComputeApprovalRow)
+    budgets = select(PrivacyBudgetRow)
+    if asset_ids is not None:
+        ids = [a.lower() for a in asset_ids]
+        approvals = approvals.where(col(ComputeApprovalRow.asset_id).in_(ids))
+        budgets = budgets.where(col(PrivacyBudgetRow.asset_id).in_(ids))
+    return ComputePolicy(
+        tuple(AlgorithmApproval(r.asset_id, r.algorithm_id, r.approved, r.by, At.of(r))
+              for r in sorted(s.exec(approvals), key=lambda r: (r.block_number, r.log_index))),
+        tuple(BudgetSetting(r.asset_id, int(r.epsilon_micros), r.by, At.of(r))
+              for r in sorted(s.exec(budgets), key=lambda r: (r.block_number, r.log_index))))
+
+
+def job_order(entry: ReceiptEntry) -> tuple[int, int, str]:
+    """Jobs in the order the gateway took them: receipt time, then the access number of ``rcpt-<ledger>-<n>``."""
+    m = re.search(r"-(\d+)$", entry.receipt.receipt_id)
+    return (entry.receipt.timestamp, int(m.group(1)) if m else 0, entry.receipt.receipt_id)
+
+
+def job_receipts(receipts: Iterable[ReceiptEntry]) -> list[ReceiptEntry]:
+    """The receipts carrying job evidence (the first of each receipt id), in :func:`job_order`."""
+    seen: dict[str, ReceiptEntry] = {}
+    for e in receipts:
+        if e.job is not None:
+            seen.setdefault(e.receipt.receipt_id, e)
+    return sorted(seen.values(), key=job_order)
+
+
+def job_entries(receipts: Iterable[ReceiptEntry], policy: ComputePolicy | None = None, *,
+                asset_id: str | None = None, grant_id: str | None = None) -> tuple[JobEntry, ...]:
+    """The compute jobs among ``receipts`` (of one asset or grant when given), in the order they were taken,
+    each judged against ``policy`` (its algorithm approved at the time) when given."""
+    out = []
+    for e in job_receipts(receipts):
+        r, j = e.receipt, e.job
+        assert j is not None
+        if (asset_id is not None and r.asset_id != asset_id.lower()) or \
+                (grant_id is not None and r.grant_id != grant_id.lower()):
+            continue
+        matches = j.digest() == r.content_hash
+        approved = policy.approved_at(r.asset_id, j.algorithm_id, r.timestamp) if policy and matches else None
+        out.append(JobEntry(j.job_id, r.receipt_id, r.grant_id, r.asset_id, r.consumer, j.algorithm_id, j.state,
+                            j.epsilon_micros, j.exit_status, j.cpu_ms, j.bytes_out, j.output_sha256, r.decision,
+                            r.timestamp, j.started, j.finished, matches, approved))
+    return tuple(out)
+
+
+def _compute_timeline(policy: ComputePolicy, chain_id: int | None) -> list[TimelineEntry]:
+    t = [TimelineEntry(a.at, "algorithm_approved" if a.approved else "algorithm_rejected",
+                       (f"algorithm {a.algorithm_id} approved to run on this asset by {did(chain_id, a.by)}"
+                        if a.approved else
+                        f"approval of algorithm {a.algorithm_id} withdrawn by {did(chain_id, a.by)}"), a.algorithm_id)
+         for a in policy.approvals]
+    t += [TimelineEntry(b.at, "privacy_budget", "per-grant privacy budget set to epsilon "
+                        f"{epsilon_text(b.epsilon_micros)}{'' if b.epsilon_micros else ' (no private release)'} by "
+                        f"{did(chain_id, b.by)}", b.asset_id) for b in policy.budgets]
+    return t
 
 
 # ---- disputes ------------------------------------------------------------

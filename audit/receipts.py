@@ -1,29 +1,85 @@
 """The auditor's receipts file: one JSON object per line, ``{"receipt": {...}, "proof": {...} | null}``.
 
-Lines come from the gateway's receipt store (``Receipt.to_dict()`` and ``ProofDocument.to_dict()``).
+Lines come from the gateway's receipt store (``Receipt.to_dict()`` and ``ProofDocument.to_dict()``). A compute
+job's receipt may carry its evidence beside them, ``"job": {...}``: the ``tds-job/1`` document
+(:mod:`notary.jobs`) whose SHA-256 is the receipt's content hash, as ``GET /receipts/{id}`` returns it.
+Other keys of a line (``consumer_did``) are ignored.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from audit.errors import InputInvalid
 from notary.errors import NotaryError, ProofInvalid
+from notary.jobs import JOB_EVIDENCE_VERSION, evidence_digest
 from notary.merkle import leaf_hash
 from notary.proofs import ProofDocument, verify_offline
 from notary.receipts import RECEIPT_LEAF_ENCODING, Receipt
 
 
+_JOB_TEXT = ("job", "grant", "consumer", "asset", "algorithm", "input_sha256", "params_sha256", "output_sha256",
+             "state")
+_JOB_INTS = ("epsilon_micros", "cpu_ms", "bytes_out", "started", "finished")
+
+
+@dataclass(frozen=True)
+class JobEvidence:
+    """A compute job's ``tds-job/1`` evidence document as supplied (``document``, hashed as given) and its fields."""
+
+    document: Mapping[str, Any] = field(compare=False, hash=False, repr=False)
+    job_id: str
+    grant_id: str
+    consumer: str
+    asset_id: str
+    algorithm_id: str
+    output_sha256: str
+    epsilon_micros: int
+    state: str
+    exit_status: int | None
+    cpu_ms: int
+    bytes_out: int
+    started: int
+    finished: int
+
+    @classmethod
+    def from_dict(cls, data: Any) -> JobEvidence:
+        """Parse the document; InputInvalid names what is missing or of the wrong type."""
+        if not isinstance(data, dict):
+            raise InputInvalid(f"job evidence must be an object, got {type(data).__name__}")
+        if data.get("v") != JOB_EVIDENCE_VERSION:
+            raise InputInvalid(f"job evidence of version {str(data.get('v'))[:40]!r}, "
+                               f"expected {JOB_EVIDENCE_VERSION!r}")
+        for name in _JOB_TEXT:
+            if not isinstance(data.get(name), str):
+                raise InputInvalid(f"job evidence field {name!r} must be a string")
+        for name in _JOB_INTS:
+            value = data.get(name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InputInvalid(f"job evidence field {name!r} must be a whole number >= 0")
+        status = data.get("exit_status")
+        if status is not None and (isinstance(status, bool) or not isinstance(status, int)):
+            raise InputInvalid("job evidence field 'exit_status' must be a whole number or null")
+        return cls(dict(data), data["job"], data["grant"].lower(), data["consumer"].lower(), data["asset"].lower(),
+                   data["algorithm"].lower(), data["output_sha256"].lower(), data["epsilon_micros"], data["state"],
+                   status, data["cpu_ms"], data["bytes_out"], data["started"], data["finished"])
+
+    def digest(self) -> str:
+        """SHA-256 of the document's canonical JSON (what the receipt's content hash must be)."""
+        return evidence_digest(dict(self.document))
+
+
 @dataclass(frozen=True)
 class ReceiptEntry:
-    """A receipt and, once sealed, its proof document."""
+    """A receipt and, once sealed, its proof document; a compute job's receipt may carry its evidence."""
 
     receipt: Receipt
     proof: ProofDocument | None
+    job: JobEvidence | None = None
 
     def proof_problem(self) -> str | None:
         """Why the proof does not prove this receipt (None when it does, or when there is no proof)."""
@@ -42,7 +98,11 @@ class ReceiptEntry:
 
     def to_json(self) -> dict[str, Any]:
         """The file line's object."""
-        return {"receipt": self.receipt.to_dict(), "proof": None if self.proof is None else self.proof.to_dict()}
+        line: dict[str, Any] = {"receipt": self.receipt.to_dict(),
+                                "proof": None if self.proof is None else self.proof.to_dict()}
+        if self.job is not None:
+            line["job"] = dict(self.job.document)
+        return line
 
 
 def parse_line(text: str, where: str = "line") -> ReceiptEntry:
@@ -59,7 +119,11 @@ def parse_line(text: str, where: str = "line") -> ReceiptEntry:
         proof = None if raw is None else ProofDocument.from_dict(raw)
     except NotaryError as exc:
         raise InputInvalid(f"{where}: {exc.reason}") from exc
-    return ReceiptEntry(receipt, proof)
+    try:
+        job = None if data.get("job") is None else JobEvidence.from_dict(data["job"])
+    except InputInvalid as exc:
+        raise InputInvalid(f"{where}: {exc}") from exc
+    return ReceiptEntry(receipt, proof, job)
 
 
 def load_receipts(path: str | Path) -> list[ReceiptEntry]:

@@ -3,7 +3,9 @@
 The page needs nothing but itself: inline CSS, an inline SVG lineage graph, a timeline, the
 grants with their use, each grant as the ODRL Agreement both parties signed (JSON-LD, :mod:`audit.agreement`),
 money next to use per grant (uses, settled units, amounts, payouts, escrow, refunds, disputes), settlements,
-disputes, and the proofs supplied with the receipts. Amounts carry the settlement token's symbol and decimals
+disputes, compute (the algorithms approved on the asset and its privacy budgets over time, and one line per compute
+job among the supplied receipts: date, consumer, algorithm, state, epsilon spent), and the proofs supplied with the
+receipts. Amounts carry the settlement token's symbol and decimals
 when the caller knows them (``token``: :class:`TokenInfo`). Its markup is the
 Jinja2 template ``audit/templates/report.html.j2`` (with ``report.css``), rendered with
 autoescaping on; this module computes what the page shows (cards, the lineage graph's layout). Participants are
@@ -26,7 +28,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlmodel import Session
 
 from audit.agreement import agreement
-from audit.queries import AssetHistory, GrantEntry, asset_history, did, head_timestamp, index_chain_id
+from audit.queries import (
+    AssetHistory, GrantEntry, asset_history, did, epsilon_text, head_timestamp, index_chain_id,
+)
 from audit.receipts import ReceiptEntry
 
 TitleOf = Callable[[str], "str | None"]  # asset id -> its title, when known
@@ -67,13 +71,15 @@ def report_data(s: Session, asset_id: str, receipts: Sequence[ReceiptEntry] | No
     plus the proofs of its receipts.
 
     ``generated_at`` and ``index_head_time`` are ISO 8601 UTC; ``titles`` maps the asset and the
-    assets of its lineage and versions to the titles ``title_of`` knows (the provider's metadata);
+    assets of its lineage and versions, and the algorithms approved on it or run by its jobs, to the titles
+    ``title_of`` knows (the provider's metadata);
     ``agreements`` holds one JSON-LD ``odrl:Agreement`` per grant, ``money`` one entry per grant (amounts in
     the token's base units), ``token`` the token's symbol and decimals (None when unknown).
     """
     history = asset_history(s, asset_id, receipts)
     ids = {history.asset.asset_id, *(v.asset_id for v in history.versions),
-           *(e.parent for e in history.ancestors), *(e.child for e in history.descendants)}
+           *(e.parent for e in history.ancestors), *(e.child for e in history.descendants),
+           *(a.algorithm_id for a in history.approvals), *(j.algorithm_id for j in history.jobs)}
     titles = {i: t for i in sorted(ids) if (t := title_of(i))} if title_of else {}
     proofs = [e.to_json() for e in receipts or () if e.receipt.asset_id == history.asset.asset_id]
     head = head_timestamp(s)
@@ -172,7 +178,7 @@ def _environment() -> Environment:
     """The one Jinja2 environment of the report templates (package data), autoescaping on."""
     env = Environment(loader=PackageLoader("audit", "templates"), autoescape=True,
                       undefined=StrictUndefined)
-    env.filters.update(short=_short, when=_when, period=_period,
+    env.filters.update(short=_short, when=_when, period=_period, epsilon=epsilon_text,
                        json_pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False))
     env.globals["did"] = did
     return env
@@ -186,6 +192,8 @@ def _page(h: AssetHistory, data: dict[str, Any], token: TokenInfo | None = None)
              ("settled units", sum(x.units for x in h.settlements)),
              ("settled", amount_text(sum(x.amount for x in h.settlements), token)),
              ("disputes", len(h.disputes))]
+    if h.approvals or h.budgets or h.jobs:
+        cards.append(("compute jobs", len(h.jobs) if h.jobs else "—"))
     grants: dict[str, GrantEntry] = {g.grant_id: g for g in h.grants}
     return _environment().get_template("report.html.j2").render(
         h=h, data=data, chain_id=data["chain_id"], titles=data["titles"], head=data["index_head_timestamp"],

@@ -14,6 +14,7 @@ from audit.db import (
     AssetRow,
     AssetVersionRow,
     BalanceRow,
+    ComputeApprovalRow,
     DeferralRow,
     DisputeRow,
     EscrowLockRow,
@@ -26,6 +27,7 @@ from audit.db import (
     ParticipantEventRow,
     PolicyRow,
     PricingRow,
+    PrivacyBudgetRow,
     RefundRow,
     RevenueRow,
     RevocationRow,
@@ -190,6 +192,19 @@ def _ruled(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
                          "refund": str(a["refund"]), "by": a["by"]})]
 
 
+def _approval(approved: bool) -> Callable[[dict[str, Any], dict[str, Any]], list[Row]]:
+    def handle(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
+        return [(ComputeApprovalRow, {**where, "asset_id": a["assetId"], "algorithm_id": a["algorithmId"],
+                                      "approved": approved, "by": a["provider"]})]
+
+    return handle
+
+
+def _budget(a: dict[str, Any], where: dict[str, Any]) -> list[Row]:
+    return [(PrivacyBudgetRow, {**where, "asset_id": a["assetId"], "epsilon_micros": str(a["epsilonMicros"]),
+                                "by": a["provider"]})]
+
+
 HANDLERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[Row]]] = {
     "ParticipantOnboarded": _participant("onboarded"),
     "ParticipantSuspended": _participant("suspended"),
@@ -217,6 +232,9 @@ HANDLERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[Row]]] = {
     "EvidenceSubmitted": _evidence_submitted,
     "Evidence": _evidence,
     "DisputeRuled": _ruled,
+    "AlgorithmApproved": _approval(True),
+    "AlgorithmRejected": _approval(False),
+    "PrivacyBudgetSet": _budget,
 }
 """Event name -> rows. Events not listed (OpenZeppelin role changes, ERC-20 transfers, the ERC-1497 Dispute
 and ERC-792 Ruling twins of DisputeOpened and DisputeRuled, ArbitratorSet, SettlementBound) are kept only in

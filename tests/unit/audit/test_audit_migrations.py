@@ -21,7 +21,7 @@ from config.schema import differences
 from tests.integration.postgres import new_database, postgres_url  # noqa: F401  (fixture)
 
 LEGACY = Path(__file__).with_name("data") / "audit_f4a8adc.sql"
-HEAD = "0002"
+HEAD = "0003"
 
 
 def models() -> MetaData:
