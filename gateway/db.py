@@ -398,6 +398,15 @@ class Database:
         with self.session() as s:
             return s.exec(select(ComputeJob).where(col(ComputeJob.access_id) == access_id)).first()
 
+    def evidence_of_accesses(self, access_ids: list[int]) -> tuple[dict[int, ServiceCall], dict[int, ComputeJob]]:
+        """The service calls and compute jobs behind these access records (two queries for a page)."""
+        if not access_ids:
+            return {}, {}
+        with self.session() as s:
+            calls = s.exec(select(ServiceCall).where(col(ServiceCall.access_id).in_(access_ids))).all()
+            jobs = s.exec(select(ComputeJob).where(col(ComputeJob.access_id).in_(access_ids))).all()
+            return {c.access_id: c for c in calls}, {j.access_id: j for j in jobs}
+
     def service_call(self, access_id: int) -> ServiceCall | None:
         """The evidence of a service call's access record, if it is one."""
         with self.session() as s:

@@ -9,6 +9,8 @@ its address (other receipts answer 404, as if absent). GET /receipts/export (JSO
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -70,8 +72,44 @@ def export_receipts(gw: GatewayDep, notary: NotaryDep, caller: SignedParticipant
     """Every receipt with its proof (null while pending), one JSON object per line (provider, auditors)."""
     if not sees_every_receipt(gw, caller):
         raise AccessDenied(f"{caller.address} is neither this gateway's provider nor an auditor")
-    return StreamingResponse(notary.export_jsonl(), media_type="application/x-ndjson",
+    return StreamingResponse(_export_lines(gw, notary), media_type="application/x-ndjson",
                              headers={"Cache-Control": "no-store"})
+
+
+EXPORT_PAGE = 500
+
+
+def _export_lines(gw: Gateway, notary: Any) -> Iterator[str]:
+    """The notary's export, each line with the evidence its content hash commits to, as GET /receipts/{id}
+    gives it: ``call`` for a service call, ``job`` for a finished compute job (``tds audit check`` reads
+    both). Receipts restored from an earlier database have no evidence here."""
+    page: list[dict[str, Any]] = []
+    for entry in notary.export():
+        page.append(entry)
+        if len(page) >= EXPORT_PAGE:
+            yield from _with_evidence(gw, page)
+            page = []
+    yield from _with_evidence(gw, page)
+
+
+def _with_evidence(gw: Gateway, page: list[dict[str, Any]]) -> Iterator[str]:
+    from gateway.jobs import evidence_of
+
+    ids: dict[int, int] = {}  # position in page -> access id in this database's ledger
+    for i, entry in enumerate(page):
+        try:
+            ids[i] = access_id_of(entry["receipt"]["receipt_id"], gw.db.ledger)
+        except ReceiptNotFound:
+            continue
+    calls, jobs = gw.db.evidence_of_accesses(sorted(set(ids.values())))
+    for i, entry in enumerate(page):
+        access_id = ids.get(i)
+        if access_id in calls:
+            entry["call"] = calls[access_id].evidence()
+        job = jobs.get(access_id) if access_id is not None else None
+        if job is not None and job.state not in ("queued", "running"):
+            entry["job"] = evidence_of(job)
+        yield json.dumps(entry, separators=(",", ":")) + "\n"
 
 
 @router.get("/receipts/{receipt_id}", responses=ERRORS, openapi_extra=SIGNED_CALL)
@@ -81,10 +119,11 @@ def get_receipt(receipt_id: ReceiptId, gw: GatewayDep, notary: NotaryDep, caller
     finished compute job's receipt carries ``job`` (``notary.jobs``) the same way."""
     _require_readable(gw, notary, caller, receipt_id)
     doc: dict[str, Any] = notary.status(receipt_id).to_dict(gw.chain_id)
-    call = gw.db.service_call(access_id_of(receipt_id))
+    access_id = access_id_of(receipt_id, gw.db.ledger)
+    call = gw.db.service_call(access_id)
     if call is not None:
         doc["call"] = call.evidence()
-    job = gw.db.job_of_access(access_id_of(receipt_id))
+    job = gw.db.job_of_access(access_id)
     if job is not None and job.state not in ("queued", "running"):
         from gateway.jobs import evidence_of
 

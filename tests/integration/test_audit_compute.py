@@ -1,8 +1,8 @@
 """The auditor and compute-to-data on a real devnet: ComputePolicies events indexed, jobs in an asset's history, its
 grant's and its report, and ``tds audit check`` replaying approvals and budgets against the jobs' evidence.
 
-The receipts file is what an auditor holds: the gateway's export (GET /receipts/export), each job receipt's line
-given its ``job`` evidence from GET /receipts/{id}, as the provider (the export itself does not carry it yet).
+The receipts file is what an auditor holds: the gateway's export (GET /receipts/export, what `tds audit receipts`
+saves), whose job receipts carry their ``job`` evidence as GET /receipts/{id} returns it.
 """
 
 from __future__ import annotations
@@ -63,15 +63,13 @@ class History:
 
 
 def _auditor_file(env: ComputeEnv) -> list[ReceiptEntry]:
-    """The export, each job receipt's line carrying the evidence GET /receipts/{id} returns (as the provider)."""
+    """The export as the auditor gets it; each job line's evidence is the one GET /receipts/{id} shows."""
     entries = []
-    with env.gw.client("provider") as p:
-        for line in p.get_signed("/receipts/export").text.splitlines():
+    with env.gw.client("provider") as a:  # the provider and auditors may export
+        for line in a.get_signed("/receipts/export").text.splitlines():
             data = json.loads(line)
-            job = p.receipt(data["receipt"]["receipt_id"]).get("job")
-            if job is not None:
-                data["job"] = job
-            entries.append(parse_line(json.dumps(data)))
+            assert data.get("job") == a.receipt(data["receipt"]["receipt_id"]).get("job")
+            entries.append(parse_line(line))
     return entries
 
 

@@ -71,6 +71,13 @@ def test_calls_until_the_count_is_used_then_refused_with_provable_answers(svc_en
     assert proof["values"][8] == first.evidence_sha256  # the leaf's content hash (RECEIPT_LEAF_ENCODING)
     verdict = verify_proof(ProofDocument.from_dict(proof), svc_env.gw.chain())
     assert verdict.valid, verdict.reason
+    # the provider's export (an auditor's receipts file) carries each call's evidence beside its receipt
+    with svc_env.gw.client("provider") as p:
+        lines = [json.loads(line) for line in p.get_signed("/receipts/export").text.splitlines()]
+    exported = {line["receipt"]["receipt_id"]: line for line in lines}
+    assert exported[first.receipt_id]["call"] == evidence
+    assert all(evidence_digest(exported[r.receipt_id]["call"]) == exported[r.receipt_id]["receipt"]["content_hash"]
+               for r in results)
 
 
 def test_a_post_with_a_body_is_signed_forwarded_and_hashed(svc_env: ServiceEnv) -> None:
