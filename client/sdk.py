@@ -292,21 +292,25 @@ class GatewayClient:
         headers = {**self.auth_headers("POST", "/compute/jobs", body), "Content-Type": "application/json"}
         return self._json(self.http.post("/compute/jobs", content=body, headers=headers))
 
-    def job(self, job_id: str, logs: bool = False) -> dict[str, Any]:
-        """A job's state, exit status, resource use (and with ``logs`` its log tail)."""
-        target = f"/compute/jobs/{job_id}" + ("?logs=true" if logs else "")
-        return self._json(self.http.get(target, headers=self.auth_headers("GET", target)))
+    def job(self, job_id: str, logs: bool = False, wait_s: float = 0) -> dict[str, Any]:
+        """A job's state, exit status, resource use (and with ``logs`` its log tail). With ``wait_s`` (at most
+        30), the gateway answers once the job ended or after that many seconds (long polling)."""
+        query = [*(["logs=true"] if logs else []), *([f"wait={wait_s:g}"] if wait_s > 0 else [])]
+        target = f"/compute/jobs/{job_id}" + ("?" + "&".join(query) if query else "")
+        timeout = httpx.Timeout(self.http.timeout.read + wait_s if self.http.timeout.read else None,
+                                connect=self.http.timeout.connect)
+        return self._json(self.http.get(target, headers=self.auth_headers("GET", target), timeout=timeout))
 
-    def wait_job(self, job_id: str, timeout_s: float = 600.0, poll_s: float = 0.2) -> dict[str, Any]:
-        """Poll a job until it ends (or ``timeout_s`` passes: TimeoutError)."""
+    def wait_job(self, job_id: str, timeout_s: float = 600.0) -> dict[str, Any]:
+        """Wait until a job ends (long polls of up to 20 s each), or ``timeout_s`` passes: TimeoutError."""
         deadline = time.monotonic() + timeout_s
         while True:
-            job = self.job(job_id)
+            left = deadline - time.monotonic()
+            job = self.job(job_id, wait_s=round(min(20.0, max(left, 0.0)), 3))
             if job["state"] not in ("queued", "running"):
                 return job
             if time.monotonic() > deadline:
                 raise TimeoutError(f"job {job_id} is still {job['state']} after {timeout_s:g} s")
-            time.sleep(poll_s)
 
     def job_result(self, job_id: str) -> bytes:
         """A succeeded job's released result, checked against the X-Content-SHA256 the gateway sent."""

@@ -255,6 +255,8 @@ class JobRunner:
                                        thread_name_prefix="tds-job")
         self.cancels: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
+        self._ended = threading.Condition()
+        self._generation = 0  # bumped (under _ended) each time a job of this process ends
         self._swept = 0.0
 
     def enqueue(self, job_id: str) -> None:
@@ -274,6 +276,21 @@ class JobRunner:
             event = self.cancels.get(job_id)
         if event is not None:
             event.set()
+
+    def wait_ended(self, job_id: str, timeout_s: float) -> ComputeJob | None:
+        """The job once it is no longer queued or running, or as it is after ``timeout_s``. Woken when a job
+        of this process ends; a job run by another process is seen within half a second."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with self._ended:
+                generation = self._generation
+            job = self.gw.db.job(job_id)
+            left = deadline - time.monotonic()
+            if job is None or job.state not in ACTIVE or left <= 0:
+                return job
+            with self._ended:
+                if self._generation == generation:
+                    self._ended.wait(min(left, 0.5))
 
     def recover(self) -> int:
         """At start: jobs a stopped gateway left end as failed (a queued one is not charged). A running job
@@ -407,6 +424,9 @@ class JobRunner:
         if gw.db.finish_job(job.job_id, values, evidence, ran=ran, released=private, states=states) is None \
                 and released is not None:
             result_path(gw, job.job_id).unlink(missing_ok=True)  # another finisher came first
+        with self._ended:
+            self._generation += 1
+            self._ended.notify_all()
 
 
 def evidence_of(job: ComputeJob) -> dict[str, Any]:

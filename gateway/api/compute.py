@@ -26,6 +26,7 @@ from gateway.service import Gateway
 
 router = APIRouter(tags=["compute"])
 JOB_ID_PATTERN = r"^[0-9a-f]{32}$"
+MAX_WAIT_S = 30.0
 _JOB_ID = re.compile(JOB_ID_PATTERN[1:-1])
 _HEX32 = {"type": "string", "pattern": BYTES32_PATTERN}
 _JOB_SCHEMA = {"type": "object", "required": ["asset_id", "algorithm"], "additionalProperties": False, "properties": {
@@ -73,11 +74,17 @@ def post_job(gw: GatewayDep, runner: Runner, caller: ConsumerCall,
 
 
 @router.get("/compute/jobs/{job_id}", responses=ERRORS, openapi_extra=SIGNED_OR_SESSION)
-def get_job(job_id: JobId, gw: GatewayDep, caller: ConsumerCall,
+def get_job(job_id: JobId, gw: GatewayDep, runner: Runner, caller: ConsumerCall,
             logs: Annotated[bool, Query(description="include the log's tail (stdout and stderr)")] = False,
+            wait: Annotated[float, Query(ge=0, le=MAX_WAIT_S, description="answer once the job ended, or after "
+                                         "this many seconds (long polling; 0: at once)")] = 0,
             ) -> dict[str, Any]:
-    """Your job's state, exit status, resource use and result's hash (never the input)."""
-    return job_view(gw, _own(gw, caller, job_id), logs)
+    """Your job's state, exit status, resource use and result's hash (never the input). With ``wait``, the
+    answer comes when the job ends (or the wait is over), so a client need not poll."""
+    job = _own(gw, caller, job_id)
+    if wait > 0 and job.state in ("queued", "running"):
+        job = runner.wait_ended(job_id, wait) or job
+    return job_view(gw, job, logs)
 
 
 @router.get("/compute/jobs/{job_id}/result", responses={**ERRORS, 200: {"description": "the released result",

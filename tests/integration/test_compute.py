@@ -166,3 +166,25 @@ def test_a_raw_access_asset_runs_no_job(compute_env: ComputeEnv) -> None:
             c.submit_job(reg.asset_id, algo, {}, grant_id=grant)
     assert err.value.code == "not_compute_only"
     assert compute_env.gw.gateway.db.used(grant) == 0
+
+
+def test_a_long_poll_answers_when_the_job_ends(compute_env: ComputeEnv) -> None:
+    algo = compute_env.approved_algorithm("import time, json, os\ntime.sleep(1.5)\n"
+                                          "json.dump({'ok': 1}, open(os.environ['TDS_OUTPUT'], 'w'))\n")
+    with compute_env.gw.client("consumer") as c:
+        job = c.submit_job(compute_env.dataset, algo, {}, grant_id=compute_env.grant())
+        started = time.monotonic()
+        done = c.job(job["job_id"], wait_s=20)
+        waited = time.monotonic() - started
+        assert done["state"] == "succeeded", done
+        assert waited < 15  # answered at the job's end, not at the end of the wait
+        assert c.job(job["job_id"], wait_s=20)["state"] == "succeeded"  # an ended job answers at once
+    gw = compute_env.gw
+    for wait in ("31", "-1", "nan"):
+        target = f"/compute/jobs/{job['job_id']}?wait={wait}"
+        resp = httpx.get(gw.url + target, headers=gw.sign("consumer", "GET", target))
+        assert resp.status_code == 422 and resp.json()["error"]["code"], resp.text
+    target = f"/compute/jobs/{job['job_id']}?wait=5"
+    started = time.monotonic()
+    resp = httpx.get(gw.url + target, headers=gw.sign("consumer2", "GET", target))
+    assert resp.status_code == 404 and time.monotonic() - started < 3  # another consumer: not found, no wait
