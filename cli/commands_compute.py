@@ -133,22 +133,20 @@ def list_algorithms(c: CliContext, as_json: bool) -> None:
 @pass_cli
 def show_algorithm(c: CliContext, algorithm_id: str, code: bool, as_json: bool) -> None:
     """An algorithm's manifest (verified against its hash), for review before approving it."""
-    from compute.bundle import _members
+    from compute.bundle import members, read_manifest
     from compute.errors import BundleInvalid, ManifestInvalid
     from gateway.errors import AlgorithmUnknown
-    from gateway.jobs import _bundle
+    from gateway.jobs import algorithm_bundle
 
     gw = _gateway(c)
     try:
-        raw = _bundle(gw, algorithm_id)
-        from compute.bundle import read_manifest
-
+        raw = algorithm_bundle(gw, algorithm_id)
         manifest = read_manifest(raw)
     except AlgorithmUnknown as exc:
         raise NotFound(str(exc)) from None
     except (BundleInvalid, ManifestInvalid) as exc:
         raise CliFailure(f"{algorithm_id}'s bundle is unusable: {exc}", 1) from None
-    files = _members(raw)
+    files = members(raw)
     if as_json:
         doc: dict[str, Any] = {"algorithm_id": algorithm_id, "title": _title(gw.metadata, algorithm_id),
                                "manifest": manifest.to_json(), "files": {k: len(v) for k, v in files.items()}}
@@ -205,7 +203,7 @@ def approve(c: CliContext, asset_id: str, algorithm_id: str, as_json: bool) -> N
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_cli
 def reject(c: CliContext, asset_id: str, algorithm_id: str, as_json: bool) -> None:
-    """Withdraw an approval (or record a rejection): ALGORITHM_ID may no longer run on ASSET_ID."""
+    """Withdraw an approval: ALGORITHM_ID may no longer run on ASSET_ID (jobs already submitted finish)."""
     _set_approval(c, asset_id, algorithm_id, False, as_json)
 
 

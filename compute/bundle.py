@@ -82,12 +82,12 @@ def sha256_of(bundle: bytes) -> str:
 
 def read_manifest(bundle: bytes) -> Manifest:
     """The manifest of a bundle (without unpacking the code)."""
-    return parse(_members(bundle)[MANIFEST_NAME])
+    return parse(members(bundle)[MANIFEST_NAME])
 
 
 def unpack(bundle: bytes, dest: Path) -> Manifest:
     """Write the bundle's files under ``dest`` (created, must not exist), read-only; return its manifest."""
-    files = _members(bundle)
+    files = members(bundle)
     manifest = parse(files[MANIFEST_NAME])
     if manifest.entry not in files:
         raise BundleInvalid(f"the manifest's entry {manifest.entry} is not in the bundle")
@@ -101,7 +101,8 @@ def unpack(bundle: bytes, dest: Path) -> Manifest:
     return manifest
 
 
-def _members(bundle: bytes) -> dict[str, bytes]:
+def members(bundle: bytes) -> dict[str, bytes]:
+    """A bundle's files by name (size-capped, regular files only; BundleInvalid says what is wrong)."""
     if len(bundle) > MAX_BUNDLE_BYTES:
         raise BundleInvalid(f"the bundle is {len(bundle)} bytes; at most {MAX_BUNDLE_BYTES}")
     files: dict[str, bytes] = {}

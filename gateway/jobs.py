@@ -89,10 +89,11 @@ def register_algorithm(gw: Gateway, path: Path, manifest: Path | None = None, *,
 
 def algorithm_manifest(gw: Gateway, algorithm_id: str) -> Manifest:
     """The manifest of an algorithm this gateway holds (its bundle verified against its hash)."""
-    return bundles.read_manifest(_bundle(gw, algorithm_id))
+    return bundles.read_manifest(algorithm_bundle(gw, algorithm_id))
 
 
-def _bundle(gw: Gateway, algorithm_id: str) -> bytes:
+def algorithm_bundle(gw: Gateway, algorithm_id: str) -> bytes:
+    """An algorithm's bundle from this gateway's store, verified against its id (AlgorithmUnknown if absent)."""
     if not gw.store.has(algorithm_id):
         raise AlgorithmUnknown(f"algorithm {algorithm_id} is not held by this gateway "
                                "(its author registers it here with `tds algorithm register`)")
@@ -169,7 +170,7 @@ def _submit(gw: Gateway, runner: "JobRunner", caller: Caller, req: JobRequest, a
         raise AlgorithmNotApproved(f"algorithm {req.algorithm_id} is not approved for asset {req.asset_id} by its "
                                    "provider (`tds compute approve ASSET ALGO`)")
     try:
-        manifest = bundles.read_manifest(_bundle(gw, req.algorithm_id))
+        manifest = bundles.read_manifest(algorithm_bundle(gw, req.algorithm_id))
     except (BundleInvalid, ManifestInvalid) as exc:
         raise AlgorithmUnknown(f"algorithm {req.algorithm_id}'s bundle is unusable: {exc}") from None
     micros = budget = 0
@@ -359,7 +360,7 @@ class JobRunner:
         scratch = Path(tempfile.mkdtemp(prefix="tds-job-", dir=_scratch_root(gw)))
         try:
             os.chmod(scratch, 0o700)
-            raw = _bundle(gw, job.algorithm_id)
+            raw = algorithm_bundle(gw, job.algorithm_id)
             manifest = bundles.unpack(raw, scratch / "alg")
             data = scratch / "input"
             _decrypt(gw, job.asset_id, data)
