@@ -13,7 +13,8 @@ One job, in order (nothing runs before step 4, and a refusal writes a deny recor
    ``privacyBudget``) in one transaction with the job's open access record (``Database.submit_job``);
 4. a worker thread decrypts the input into a private scratch directory (tmpfs when the machine has
    one), unpacks the bundle, runs it in a fresh sandbox under the manifest's limits (clamped to the
-   gateway's), checks the output's kind and size, adds Laplace noise to a private result
+   gateway's) while another thread hashes the input (it must be the asset id, or nothing is released
+   and an incident is recorded), checks the output's kind and size, adds Laplace noise to a private result
    (``compute.privacy``) and keeps the released bytes for the consumer until the retention ends;
 5. the job's evidence (``notary.jobs``) becomes its receipt's content hash. A job that never ran
    (cancelled while queued, the gateway failing before the sandbox) gives its use back; a job that
@@ -364,6 +365,7 @@ class JobRunner:
             manifest = bundles.unpack(raw, scratch / "alg")
             data = scratch / "input"
             _decrypt(gw, job.asset_id, data)
+            input_hash = _InputHash(data)  # the whole file's SHA-256, on another core while the job runs
             limits = _limits(gw, manifest)
 
             def tick() -> None:
@@ -373,6 +375,12 @@ class JobRunner:
 
             outcome = sandbox.run(scratch / "alg", manifest.entry, data, json.loads(job.params_json), limits,
                                   scratch=scratch, cancel=cancel, on_tick=tick)
+            digest = input_hash.result()
+            if digest != job.asset_id.lower():
+                gw.db.record_incident("stored_file_tampered", job.asset_id,
+                                      f"job {job_id}: the decrypted input hashes to {digest}, not to the asset id")
+                raise RuntimeError(f"the stored input does not match asset {job.asset_id} (an incident is "
+                                   "recorded); nothing was released")
         except Exception as exc:  # noqa: BLE001 - the store, the bundle or the sandbox failed: not charged
             log.warning("job %s could not run: %s", job_id, exc)
             self._finish(job, "failed", problem=f"the gateway could not run the job: {str(exc)[:300]}", ran=False)
@@ -461,9 +469,40 @@ def _scratch_root(gw: Gateway) -> Path:
     return root
 
 
+class _InputHash:
+    """SHA-256 of a decrypted input, computed on a thread (hashlib releases the GIL on large blocks) while
+    the sandbox runs: the job's result is released only if it equals the asset id."""
+
+    def __init__(self, path: Path) -> None:
+        self._digest: str | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._hash, args=(path,), name="tds-job-hash", daemon=True)
+        self._thread.start()
+
+    def _hash(self, path: Path) -> None:
+        try:
+            h = hashlib.sha256()
+            with open(path, "rb", buffering=0) as fh:
+                while block := fh.read(4 << 20):
+                    h.update(block)
+            self._digest = "0x" + h.hexdigest()
+        except BaseException as exc:  # noqa: BLE001 - reported by result()
+            self._error = exc
+
+    def result(self) -> str:
+        """The digest (0x hex), once the thread is done."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._digest is not None
+        return self._digest
+
+
 def _decrypt(gw: Gateway, asset_id: str, dest: Path) -> None:
-    """The asset's plaintext into ``dest`` (0600), verified chunk by chunk and against its hash."""
-    reader = gw.store.open_range(asset_id, expected_sha256=bytes.fromhex(asset_id[2:]))
+    """The asset's plaintext into ``dest`` (0600). Every chunk is authenticated (GCM, bound to the asset id,
+    its index and the authenticated header whose SHA-256 must be the asset id) before it is written; the
+    whole file's SHA-256 is checked by :class:`_InputHash` while the job runs, before anything is released."""
+    reader = gw.store.open_range(asset_id, expected_sha256=bytes.fromhex(asset_id[2:]), hash_full=False)
     fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -199,8 +199,10 @@ class ObjectReader(Iterator[bytes]):
         start: int,
         end: int,
         expected_sha256: bytes | None,
+        hash_full: bool = True,
     ) -> None:
         self.stored: StoredObject = header.stored()
+        self._hash_full = hash_full
         self.start = start
         self.end = end
         self._header = header
@@ -234,7 +236,7 @@ class ObjectReader(Iterator[bytes]):
         try:
             if self.start == self.end and self.stored.size:
                 return
-            full = self.start == 0 and self.end == self.stored.size
+            full = self.start == 0 and self.end == self.stored.size and self._hash_full
             yield from (self._full() if full else self._range())
         finally:
             self._data.close()
@@ -477,6 +479,7 @@ class EncryptedStore:
         start: int = 0,
         end: int | None = None,
         expected_sha256: bytes | None = None,
+        hash_full: bool = True,
     ) -> ObjectReader:
         """Iterate over the plaintext bytes ``[start, end)`` (end exclusive).
 
@@ -484,8 +487,9 @@ class EncryptedStore:
         tampered header, bad range, and ``expected_sha256`` against the
         authenticated header hash. A full read (start 0, end None or size)
         then also hashes while streaming and raises StoredFileTampered after
-        the last chunk on mismatch. Any chunk failing GCM raises
-        StoredFileTampered before it is yielded.
+        the last chunk on mismatch, unless ``hash_full`` is False (the caller
+        hashes the plaintext itself, e.g. on another core). Any chunk failing
+        GCM raises StoredFileTampered before it is yielded.
         """
         asset_id = normalize_asset_id(asset_id)
         if expected_sha256 is not None and len(expected_sha256) != 32:
@@ -505,7 +509,7 @@ class EncryptedStore:
         except BaseException:
             data.close()
             raise
-        return ObjectReader(header, data, start, end, expected_sha256)
+        return ObjectReader(header, data, start, end, expected_sha256, hash_full)
 
     def verify(self, asset_id: str, expected_sha256: bytes | None = None) -> bool:
         """Decrypt and hash the whole object; True if intact (and matches).

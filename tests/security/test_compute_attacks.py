@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from client.sdk import GatewayClientError
-from tests.integration.compute_fixtures import AGGREGATE, ComputeEnv, compute_env  # noqa: F401  (fixture)
+from tests.integration.compute_fixtures import (  # noqa: F401  (compute_env: fixture)
+    AGGREGATE, COMPUTE_POLICY, ComputeEnv, compute_env)
 from tests.integration.gateway_fixtures import gw_env  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.integration,
@@ -225,3 +226,51 @@ def test_bombs_through_the_gateway_end_and_the_gateway_keeps_serving(compute_env
         job = c.wait_job(c.submit_job(compute_env.dataset, honest, {}, grant_id=grant)["job_id"], timeout_s=60)
         assert job["state"] == "succeeded", job
         assert json.loads(c.job_result(job["job_id"]))["count"] == 200
+
+
+def test_an_input_swapped_under_the_job_releases_nothing(compute_env: ComputeEnv,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whoever could write a validly encrypted object (the master key's holder) could swap the plaintext the
+    job reads: the whole-file hash, computed while the job runs, must catch it before anything is released."""
+    import gateway.jobs as jobs
+
+    real = jobs._decrypt
+
+    def swapped(gw: object, asset_id: str, dest: object) -> None:
+        real(gw, asset_id, dest)  # type: ignore[arg-type]
+        with open(dest, "r+b") as fh:  # type: ignore[call-overload]
+            fh.seek(20)
+            fh.write(b"9")  # one digit of one income changed
+
+    algo = compute_env.approved_algorithm(AGGREGATE)
+    grant = compute_env.grant()
+    db = compute_env.gw.gateway.db
+    incidents = len(db.incidents())
+    monkeypatch.setattr(jobs, "_decrypt", swapped)
+    with compute_env.gw.client("consumer") as c:
+        job = c.wait_job(c.submit_job(compute_env.dataset, algo, {}, grant_id=grant)["job_id"], timeout_s=60)
+        assert job["state"] == "failed" and "does not match asset" in job["problem"], job
+        assert job["output"]["available"] is False and job["output"]["sha256"] is None
+        with pytest.raises(GatewayClientError):
+            c.job_result(job["job_id"])
+    assert db.used(grant) == 0  # the gateway's fault: not charged
+    new = db.incidents()[incidents:]
+    assert [i.kind for i in new] == ["stored_file_tampered"] and job["job_id"] in new[0].detail
+
+
+def test_a_tampered_stored_input_fails_the_job_before_it_runs(compute_env: ComputeEnv) -> None:
+    raw = compute_env.raw.replace(b"person-0001", b"person-9991")
+    reg = compute_env.gw.new_asset(COMPUTE_POLICY, data=raw)
+    compute_env.gw.gateway.compute_tx().set_budget(reg.asset_id, 1_000_000)
+    algo = compute_env.approved_algorithm(AGGREGATE)
+    compute_env.approve(algo, reg.asset_id)
+    stored = compute_env.gw.gateway.store.root / reg.asset_id[2:].lower() / "data.bin"
+    data = bytearray(stored.read_bytes())
+    data[10] ^= 0x01  # a bit of the ciphertext: GCM fails on that chunk
+    stored.write_bytes(bytes(data))
+    grant = compute_env.grant(asset_id=reg.asset_id)
+    with compute_env.gw.client("consumer") as c:
+        job = c.wait_job(c.submit_job(reg.asset_id, algo, {}, grant_id=grant)["job_id"], timeout_s=60)
+    assert job["state"] == "failed" and job["output"]["available"] is False, job
+    assert "GCM" in job["problem"] or "tampered" in job["problem"], job
+    assert compute_env.gw.gateway.db.used(grant) == 0
