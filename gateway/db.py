@@ -370,7 +370,7 @@ class Database:
         with self._write() as conn:
             done = conn.execute(update(ComputeJob).where(col(ComputeJob.job_id) == job_id,
                                                          col(ComputeJob.state).in_(list(states)))
-                                .values(**values, finished_at=time.time()))
+                                .values(**{"finished_at": time.time(), **values}))
             if int(done.rowcount or 0) != 1:
                 return None
             access_id, grant_id, eps = conn.execute(

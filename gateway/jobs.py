@@ -422,7 +422,8 @@ class JobRunner:
                   "wall_ms": int((outcome.wall_s if outcome else 0) * 1000),
                   "bytes_out": len(released or b""), "output_sha256": digest if released is not None else None,
                   "log_tail": outcome.log_tail if outcome else "", "sandbox": outcome.cgroup if outcome else "",
-                  "result_expires_at": expires}
+                  "result_expires_at": expires,
+                  "finished_at": now}  # the evidence's ``finished`` is int(now): the row must say the same
         private = job.epsilon_micros > 0 and released is not None
         evidence = job_evidence(
             job=job.job_id, grant=job.grant_id, consumer=job.consumer, asset=job.asset_id, algorithm=job.algorithm_id,
