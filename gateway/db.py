@@ -132,6 +132,10 @@ class ServiceCall(SQLModel, table=True):
                              self.bytes)
 
 
+JOB_ACTIVE = ("queued", "running")
+"""A job in these states has not ended: it has no evidence, no result and may still be cancelled."""
+
+
 class ComputeJob(SQLModel, table=True):
     """One compute job (``gateway.jobs``): what was asked, how it ran, what left. Its access record's content
     hash is the SHA-256 of its evidence (``notary.jobs``) once it ends."""
@@ -163,6 +167,15 @@ class ComputeJob(SQLModel, table=True):
     started_at: float | None = None
     finished_at: float | None = None
     result_expires_at: float | None = None
+
+    @property
+    def ended(self) -> bool:
+        """Whether the job left the queue and its run for good (succeeded, failed, cancelled, timed out)."""
+        return self.state not in JOB_ACTIVE
+
+    def result_expired(self, now: float | None = None) -> bool:
+        """Whether the retention of its released result is over."""
+        return self.result_expires_at is not None and self.result_expires_at <= (time.time() if now is None else now)
 
 
 class PrivacySpend(SQLModel, table=True):
@@ -350,7 +363,7 @@ class Database:
         """Ask a queued or running job to stop (its runner sees it within a tick)."""
         with self._write() as conn:
             conn.execute(update(ComputeJob).where(col(ComputeJob.job_id) == job_id,
-                                                  col(ComputeJob.state).in_(["queued", "running"]))
+                                                  col(ComputeJob.state).in_(JOB_ACTIVE))
                          .values(cancel_requested=True))
 
     def cancel_requested(self, job_id: str) -> bool:
@@ -360,7 +373,7 @@ class Database:
                                      .where(col(ComputeJob.job_id) == job_id)).scalar())
 
     def finish_job(self, job_id: str, values: dict[str, Any], evidence: dict[str, Any], *, ran: bool,
-                   released: bool, states: tuple[str, ...] = ("queued", "running")) -> str | None:
+                   released: bool, states: tuple[str, ...] = JOB_ACTIVE) -> str | None:
         """A job ended: its row, its access record (bytes out, content hash = the evidence's SHA-256) in one
         transaction. A job that never ran is a deny (``job_not_run``) and gives its use back; a job that
         released no private result gives its epsilon back. Only a job in one of ``states`` is finished (the

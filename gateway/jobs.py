@@ -48,7 +48,7 @@ from domain.terms import human_time
 from gateway import registration
 from gateway.access import FetchAttempt, choose_grant, record_refusal
 from gateway.auth import Caller
-from gateway.db import ComputeJob
+from gateway.db import JOB_ACTIVE, ComputeJob
 from gateway.errors import (
     REPORTED_ERRORS,
     AlgorithmNotApproved,
@@ -66,7 +66,6 @@ from notary.jobs import job_evidence
 log = logging.getLogger("tds.gateway.jobs")
 EMPTY_SHA256 = "0x" + hashlib.sha256(b"").hexdigest()
 MAX_PARAMS_BYTES = 8192
-ACTIVE = ("queued", "running")
 STALE_S = 30.0
 
 
@@ -224,7 +223,6 @@ def job_view(gw: Gateway, job: ComputeJob, logs: bool = False) -> dict[str, Any]
     def when(ts: float | None) -> str | None:
         return None if ts is None else human_time(int(ts))
 
-    expired = job.result_expires_at is not None and job.result_expires_at <= time.time()
     view: dict[str, Any] = {
         "job_id": job.job_id, "state": job.state, "asset_id": job.asset_id, "algorithm_id": job.algorithm_id,
         "grant_id": job.grant_id, "receipt_id": receipt_of(gw, job), "params": json.loads(job.params_json),
@@ -232,7 +230,7 @@ def job_view(gw: Gateway, job: ComputeJob, logs: bool = False) -> dict[str, Any]
         "resources": {"cpu_s": job.cpu_ms / 1000, "max_rss_mb": round(job.max_rss_kb / 1024, 1),
                       "wall_s": job.wall_ms / 1000, "sandbox_cgroup": job.sandbox or None},
         "output": {"kind": job.output_kind, "bytes": job.bytes_out, "sha256": job.output_sha256,
-                   "available": job.state == "succeeded" and not expired, "expires": when(job.result_expires_at)},
+                   "available": job.state == "succeeded" and not job.result_expired(), "expires": when(job.result_expires_at)},
         "problem": job.problem or None, "created": when(job.created_at), "started": when(job.started_at),
         "finished": when(job.finished_at)}
     if logs:
@@ -288,7 +286,7 @@ class JobRunner:
                 generation = self._generation
             job = self.gw.db.job(job_id)
             left = deadline - time.monotonic()
-            if job is None or job.state not in ACTIVE or left <= 0:
+            if job is None or job.ended or left <= 0:
                 return job
             with self._ended:
                 if self._generation == generation:
@@ -324,7 +322,7 @@ class JobRunner:
         removed = 0
         now = time.time()
         for job in self.gw.db.jobs(state="succeeded"):
-            if job.result_expires_at is not None and job.result_expires_at <= now:
+            if job.result_expired(now):
                 path = result_path(self.gw, job.job_id)
                 if path.exists():
                     path.unlink()
@@ -337,7 +335,7 @@ class JobRunner:
         except Exception:  # noqa: BLE001 - a job's failure must never take the worker down
             log.exception("job %s failed in the gateway", job_id)
             job = self.gw.db.job(job_id)
-            if job is not None and job.state in ACTIVE:
+            if job is not None and not job.ended:
                 self._finish(job, "failed", problem="the gateway failed while running the job",
                              ran=job.state == "running")
         finally:
@@ -404,7 +402,7 @@ class JobRunner:
 
     def _finish(self, job: ComputeJob, state: str, *, problem: str | None, ran: bool,
                 outcome: sandbox.Outcome | None = None, released: bytes | None = None,
-                states: tuple[str, ...] = ACTIVE) -> None:
+                states: tuple[str, ...] = JOB_ACTIVE) -> None:
         gw = self.gw
         now = time.time()
         digest = EMPTY_SHA256 if released is None else "0x" + hashlib.sha256(released).hexdigest()
@@ -425,12 +423,7 @@ class JobRunner:
                   "result_expires_at": expires,
                   "finished_at": now}  # the evidence's ``finished`` is int(now): the row must say the same
         private = job.epsilon_micros > 0 and released is not None
-        evidence = job_evidence(
-            job=job.job_id, grant=job.grant_id, consumer=job.consumer, asset=job.asset_id, algorithm=job.algorithm_id,
-            input_sha256=job.asset_id, params_sha256=job.params_sha256, output_sha256=digest,
-            epsilon_micros=job.epsilon_micros if private else 0, state=state,
-            exit_status=values["exit_status"], cpu_ms=cpu_ms, bytes_out=values["bytes_out"],
-            started=int(job.started_at or job.created_at), finished=int(now))
+        evidence = evidence_of(ComputeJob(**{**job.model_dump(), **values}))  # the row as finish_job writes it
         if gw.db.finish_job(job.job_id, values, evidence, ran=ran, released=private, states=states) is None \
                 and released is not None:
             result_path(gw, job.job_id).unlink(missing_ok=True)  # another finisher came first

@@ -21,7 +21,7 @@ from gateway.api.openapi import ERRORS, SIGNED_OR_SESSION
 from gateway.auth import Caller
 from gateway.db import ComputeJob
 from gateway.errors import JobNotFound, MalformedJson, ResultExpired, ResultNotReady
-from gateway.jobs import JobRequest, JobRunner, job_view, result_path, submit_job
+from gateway.jobs import JobRequest, JobRunner, job_view, receipt_of, result_path, submit_job
 from gateway.service import Gateway
 
 router = APIRouter(tags=["compute"])
@@ -82,7 +82,7 @@ def get_job(job_id: JobId, gw: GatewayDep, runner: Runner, caller: ConsumerCall,
     """Your job's state, exit status, resource use and result's hash (never the input). With ``wait``, the
     answer comes when the job ends (or the wait is over), so a client need not poll."""
     job = _own(gw, caller, job_id)
-    if wait > 0 and job.state in ("queued", "running"):
+    if wait > 0 and not job.ended:
         job = runner.wait_ended(job_id, wait) or job
     return job_view(gw, job, logs)
 
@@ -96,25 +96,25 @@ def get_result(job_id: JobId, gw: GatewayDep, caller: ConsumerCall) -> Response:
         raise ResultNotReady(f"job {job_id} is {job.state}: it has no result"
                              + (f" ({job.problem})" if job.problem else ""))
     path = result_path(gw, job_id)
-    if job.result_expires_at is not None and job.result_expires_at <= time.time():
+    if job.result_expired():
         path.unlink(missing_ok=True)  # the housekeeping sweep would within a minute
     if not path.exists():
         raise ResultExpired(f"job {job_id}'s result was deleted after {gw.settings.compute_result_retention_s:g} s; "
                             "run the job again")
     return Response(path.read_bytes(), media_type=_MEDIA.get(job.output_kind, "application/octet-stream"),
                     headers={"X-Content-SHA256": job.output_sha256, "Cache-Control": "no-store",
-                             "X-TDS-Receipt": job_view(gw, job)["receipt_id"]})
+                             "X-TDS-Receipt": receipt_of(gw, job)})
 
 
 @router.post("/compute/jobs/{job_id}/cancel", responses=ERRORS, openapi_extra=SIGNED_OR_SESSION)
 def cancel_job(job_id: JobId, gw: GatewayDep, runner: Runner, caller: ConsumerCall) -> dict[str, Any]:
     """Stop your queued or running job (a queued one is not charged)."""
     job = _own(gw, caller, job_id)
-    if job.state in ("queued", "running"):
+    if not job.ended:
         runner.cancel(job_id)
     for _ in range(50):  # answer with the state it reached, within a few seconds
         job = _own(gw, caller, job_id)
-        if job.state not in ("queued", "running"):
+        if job.ended:
             break
         time.sleep(0.1)
     return job_view(gw, job)

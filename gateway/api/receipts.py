@@ -23,6 +23,7 @@ from domain.types import Role
 from gateway.api.deps import GatewayDep, NotaryDep, SignedParticipant
 from gateway.api.openapi import ERRORS, SIGNED_CALL
 from gateway.auth import Caller
+from gateway.db import ComputeJob, ServiceCall
 from gateway.errors import AccessDenied
 from gateway.service import Gateway
 
@@ -93,8 +94,6 @@ def _export_lines(gw: Gateway, notary: Any) -> Iterator[str]:
 
 
 def _with_evidence(gw: Gateway, page: list[dict[str, Any]]) -> Iterator[str]:
-    from gateway.jobs import evidence_of
-
     ids: dict[int, int] = {}  # position in page -> access id in this database's ledger
     for i, entry in enumerate(page):
         try:
@@ -104,12 +103,19 @@ def _with_evidence(gw: Gateway, page: list[dict[str, Any]]) -> Iterator[str]:
     calls, jobs = gw.db.evidence_of_accesses(sorted(set(ids.values())))
     for i, entry in enumerate(page):
         access_id = ids.get(i)
-        if access_id in calls:
-            entry["call"] = calls[access_id].evidence()
-        job = jobs.get(access_id) if access_id is not None else None
-        if job is not None and job.state not in ("queued", "running"):
-            entry["job"] = evidence_of(job)
+        if access_id is not None:
+            _add_evidence(entry, calls.get(access_id), jobs.get(access_id))
         yield json.dumps(entry, separators=(",", ":")) + "\n"
+
+
+def _add_evidence(doc: dict[str, Any], call: ServiceCall | None, job: ComputeJob | None) -> None:
+    """``call`` / ``job``: the evidence document a receipt's content hash commits to (a job's once it ended)."""
+    from gateway.jobs import evidence_of
+
+    if call is not None:
+        doc["call"] = call.evidence()
+    if job is not None and job.ended:
+        doc["job"] = evidence_of(job)
 
 
 @router.get("/receipts/{receipt_id}", responses=ERRORS, openapi_extra=SIGNED_CALL)
@@ -120,14 +126,7 @@ def get_receipt(receipt_id: ReceiptId, gw: GatewayDep, notary: NotaryDep, caller
     _require_readable(gw, notary, caller, receipt_id)
     doc: dict[str, Any] = notary.status(receipt_id).to_dict(gw.chain_id)
     access_id = access_id_of(receipt_id, gw.db.ledger)
-    call = gw.db.service_call(access_id)
-    if call is not None:
-        doc["call"] = call.evidence()
-    job = gw.db.job_of_access(access_id)
-    if job is not None and job.state not in ("queued", "running"):
-        from gateway.jobs import evidence_of
-
-        doc["job"] = evidence_of(job)
+    _add_evidence(doc, gw.db.service_call(access_id), gw.db.job_of_access(access_id))
     return doc
 
 
