@@ -34,8 +34,8 @@ A job's parts come from its database row (created/started/finished, the sandbox'
 The bench raises the gateway's compute ceilings (``GatewaySettings.compute_max_*``) and the manifest's
 resources so the large job fits, turns the per-client and per-address rate limits off, and checks free
 space first: the plaintext and the encrypted copy go to the temp dir, the gateway decrypts a job's input
-into /dev/shm when it exists (``gateway.jobs._scratch_root``). When /dev/shm is too small the server
-process is started with that function pointing at the gateway's own directory (on disk), said in the
+into /dev/shm when it exists (``gateway.jobs._scratch_root``). When /dev/shm is too small the gateway's
+``compute_scratch_dir`` is set to its own directory (on disk), said in the
 figures and the JSON (``scratch``); when the temp dir is too small the large-input figures are skipped
 and say so. Everything is deleted at the end; anvil and the gateway are stopped even on error.
 Last line: JSON.
@@ -75,7 +75,6 @@ SESSION_TTL_S = 6 * 3600
 POLICY_MAX_COUNT = 100_000
 LIMIT_S = 3600.0  # compute ceilings and manifest cpu/wall for this run (the large job must fit)
 MEMORY_MB = 512
-SCRATCH_ENV = "TDS_BENCH_COMPUTE_SCRATCH"  # server side: where gateway.jobs decrypts inputs (fallback only)
 TARGETS = {"job_overhead_ms_p50": ("<=", 100.0), "ratio_1gib": ("<=", 1.3)}
 ACTIVE = ("queued", "running")
 LONG_POLL_S = 20.0  # GET /compute/jobs/{id}?wait=: the gateway answers once the job ended (at most 30 s)
@@ -163,7 +162,7 @@ def plan_space(size: int, workdir: Path) -> dict[str, Any]:
         need_tmp = 3 * int(size * 1.02) + margin
         if shm_used:
             print(f"note: /dev/shm has {shm_free / GIB:.2f} GiB free, the job needs {need_shm / GIB:.2f} GiB there: "
-                  "the gateway's scratch root is pointed at its own directory (disk) for this run", flush=True)
+                  "the gateway's compute_scratch_dir is its own directory (disk) for this run", flush=True)
     plan["large_ok"] = tmp_free >= need_tmp
     if not plan["large_ok"]:
         print(f"!! {workdir.parent} has {tmp_free / GIB:.2f} GiB free, the large-input figures need "
@@ -179,13 +178,6 @@ def serve_main() -> None:
     from gateway.server import serve
     from gateway.settings import GatewaySettings
 
-    scratch = os.environ.get(SCRATCH_ENV)
-    if scratch:  # /dev/shm too small for the large input: decrypt into the gateway's own directory instead
-        import gateway.jobs
-
-        root = Path(scratch)
-        root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        gateway.jobs._scratch_root = lambda _gw: root  # type: ignore[assignment]
     serve(GatewaySettings.load(), workers=1)
 
 
@@ -193,10 +185,8 @@ class Server(ServerProcess):
     """The gateway (and its notary process) in its own process group (``bench.gateway.ServerProcess``'s
     readiness and stop; the command is this module's ``--serve``)."""
 
-    def __init__(self, settings: Any, rpc_url: str, scratch: Path | None, log: Path) -> None:
+    def __init__(self, settings: Any, rpc_url: str, log: Path) -> None:
         env = {**os.environ, **settings.to_env(), "TDS_RPC_URL": rpc_url}
-        if scratch is not None:
-            env[SCRATCH_ENV] = str(scratch)
         with open(log, "wb") as err:
             self.proc = subprocess.Popen([sys.executable, "-m", "bench.compute", "--serve"], env=env, cwd=ROOT,
                                          stdout=err, stderr=err, start_new_session=True)
@@ -328,7 +318,7 @@ class Bench:
 
     def run(self) -> dict[str, Any]:
         from client.sdk import GatewayClient
-        from gateway.jobs import _limits, register_algorithm
+        from gateway.jobs import _limits, _scratch_root, register_algorithm
         from gateway.service import Gateway, register_asset
         from gateway.settings import GatewaySettings
         from compute import sandbox
@@ -341,18 +331,16 @@ class Bench:
             sandbox.check_available()
             with start_space() as space:
                 try:
-                    own = space.home / "gateway" / "compute" / "scratch"  # gateway.jobs._scratch_root without shm
-                    scratch = own if plan["fallback"] else None  # handed to the server process (SCRATCH_ENV)
-                    self.scratch_root = Path("/dev/shm") if plan["scratch"] == "/dev/shm" else own
-                    self.scratch_root.mkdir(parents=True, exist_ok=True, mode=0o700)
                     settings = GatewaySettings(
                         home=space.home, port=free_port(), session_ttl_s=SESSION_TTL_S, rate_limit_per_client="",
                         rate_limit_per_address="", compute_max_cpu_s=LIMIT_S, compute_max_wall_s=LIMIT_S,
-                        compute_max_memory_mb=MEMORY_MB, compute_workers=2)
+                        compute_max_memory_mb=MEMORY_MB, compute_workers=2,
+                        compute_scratch_dir="gateway/compute/scratch" if plan["fallback"] else "")
                     self.settings = settings
                     gw = Gateway.open(settings, space.chain.settings, chain=space.chain,
                                       provider=space.keystore.account("provider"))  # bench-side: registers, reads
                     self.gw = gw
+                    self.scratch_root = _scratch_root(gw)  # where the server decrypts, with these settings
                     alg_dir = write_algorithm(work / "alg")
                     manifest = parse((alg_dir / "tds-algorithm.json").read_text())
                     limits = _limits(gw, manifest)
@@ -368,7 +356,7 @@ class Bench:
                     large: dict[str, Any] | None = None
                     if plan["large_ok"]:
                         large = self._large(gw, work, policy, algorithm)
-                    server = Server(settings, space.devnet.rpc_url, scratch, space.home / "server.log")
+                    server = Server(settings, space.devnet.rpc_url, space.home / "server.log")
                     server.wait_ready()
                     consumer = space.keystore.account("consumer")
                     print(f"cores: {os.cpu_count()}; gateway: 1 process (pid {server.proc.pid}), compute_workers "

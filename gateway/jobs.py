@@ -453,12 +453,13 @@ def _limits(gw: Gateway, manifest: Manifest) -> sandbox.Limits:
 
 
 def _scratch_root(gw: Gateway) -> Path:
-    """A private place for decrypted inputs: /dev/shm (memory, never on disk) when it exists, else the
-    gateway's own directory."""
+    """A private place for decrypted inputs: ``compute_scratch_dir`` when set, else /dev/shm (memory, never on
+    disk) when it exists, else the gateway's own directory."""
     shm = Path("/dev/shm")
-    if shm.is_dir() and os.access(shm, os.W_OK):
+    if not gw.settings.compute_scratch_dir and shm.is_dir() and os.access(shm, os.W_OK):
         return shm
-    root = gw.settings.gateway_dir / "compute" / "scratch"
+    root = (gw.settings._resolve(gw.settings.compute_scratch_dir) if gw.settings.compute_scratch_dir
+            else gw.settings.gateway_dir / "compute" / "scratch")
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     return root
 

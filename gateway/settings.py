@@ -73,6 +73,9 @@ class GatewaySettings:
     compute_max_wall_s: float = 900.0
     compute_max_memory_mb: int = 2048
     compute_max_pids: int = 64
+    # where inputs are decrypted for a job: "" = /dev/shm (memory) when writable, else <gateway dir>/compute/scratch;
+    # a path (relative to home) for inputs larger than /dev/shm
+    compute_scratch_dir: str = ""
     # where the notary (seal on size/time, anchor) runs: "process" = one separate process started by
     # `tds gateway serve` / gateway.server.serve (the app runs none); "thread" = inside the app's
     # lifespan (embedded use, tests); "off" = nowhere (seal and anchor with `tds gateway anchor`)
