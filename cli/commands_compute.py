@@ -353,10 +353,11 @@ def compute_job(c: CliContext, asset_id: str, algorithm_id: str, params: tuple[s
             _show_job(job, as_json)
             raise click.exceptions.Exit(_ENDED_EXIT.get(job["state"], 5))
         if as_json:
-            size = _save_result(client, job, output) if output is not None else 0
-            emit_json({**job, **({"saved": str(output), "bytes_saved": size} if output is not None else
-                                 {"result": client_call(lambda: client.job_result(job["job_id"])).decode(
-                                     "utf-8", "replace")})})
+            if output is not None:
+                extra: dict[str, Any] = {"saved": str(output), "bytes_saved": _save_result(client, job, output)}
+            else:
+                extra = {"result": client_call(lambda: client.job_result(job["job_id"])).decode("utf-8", "replace")}
+            emit_json({**job, **extra})
             return
         kv("job succeeded", _job_rows(job))
         _save_result(client, job, output)

@@ -26,9 +26,9 @@ from gateway.api.errors import install_error_handlers
 from gateway.api.middleware import BodyLimit, ClientLimit, LastResort
 from gateway.api.openapi import openapi_document
 from gateway.errors import GatewayError
+from gateway.jobs import JobRunner
 from gateway.ratelimit import RateLimits, RefusalCounter
 from gateway.reconcile import install_ledger_guard
-from gateway.jobs import JobRunner
 from gateway.service import Gateway
 from gateway.settings import GatewaySettings
 

@@ -25,7 +25,6 @@ from chain.view import ChainView
 from gateway.errors import (
     AssetInactive,
     ComputeOnly,
-    NotComputeOnly,
     EscrowMissing,
     GrantAssetMismatch,
     GrantExpired,
@@ -34,6 +33,7 @@ from gateway.errors import (
     GrantNotYours,
     GrantRevoked,
     JurisdictionNotAllowed,
+    NotComputeOnly,
     NotFound,
     PurposeNotAllowed,
 )

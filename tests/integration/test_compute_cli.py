@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cli.main import main as tds
-from tests.integration.compute_fixtures import ComputeEnv, compute_env  # noqa: F401  (fixture)
+from tests.integration.compute_fixtures import AGGREGATE, ComputeEnv, compute_env  # noqa: F401  (fixture)
 from tests.integration.gateway_fixtures import gw_env  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.integration,
@@ -98,3 +98,14 @@ def test_a_failing_job_exits_5_and_prints_its_log(compute_env: ComputeEnv, monke
     assert code == 5, printed
     assert "job failed" in printed.out and "exited with status 7" in printed.out
     assert "no network:" in printed.err
+    exact = compute_env.approved_algorithm(AGGREGATE)
+    consumer = ["--home", str(env.home), "consumer", "--gateway", env.url, "compute", compute_env.dataset, exact,
+                "--wait", "--json"]
+    assert tds(consumer) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["state"] == "succeeded" and json.loads(doc["result"])["count"] == 200
+    saved = env.home / "exact.json"
+    assert tds([*consumer, "-o", str(saved)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["saved"] == str(saved) and doc["bytes_saved"] == saved.stat().st_size
+    assert json.loads(saved.read_bytes())["count"] == 200
