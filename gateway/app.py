@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from anchoring.notary import Notary
 from anchoring.worker import NotaryWorker
 from chain.errors import ChainError
-from gateway.api import catalog, compute, data, grants, meta, receipts, services, sessions
+from gateway.api import catalog, compute, console, data, grants, meta, provider, receipts, services, sessions
 from gateway.api.errors import install_error_handlers
 from gateway.api.middleware import BodyLimit, ClientLimit, LastResort
 from gateway.api.openapi import openapi_document
@@ -34,7 +34,7 @@ from gateway.settings import GatewaySettings
 
 log = logging.getLogger("tds.gateway")
 ROUTERS = (meta.router, catalog.router, grants.router, sessions.router, data.router, services.router,
-           compute.router, receipts.router)
+           compute.router, receipts.router, provider.router)
 """Every router, in the order the app (and its OpenAPI document) lists their routes."""
 
 
@@ -70,6 +70,7 @@ def create_app(
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     for router in ROUTERS:
         app.include_router(router)
+    console.mount(app)  # the web console under /console (pages and static files; not in the OpenAPI document)
     _run_notary_in_lifespan(app, app.state.notary, settings)
     return app
 

@@ -467,6 +467,17 @@ class Database:
                 q = q.where(getattr(AccessRecord, name) == value)
             return int(s.exec(q).one())
 
+    def allowed_uses(self, since: float, asset_id: str | None = None) -> list[tuple[float, str, str, int]]:
+        """(time, asset id, grant id, bytes) of every allowed access since ``since``, oldest first: the rows the
+        usage charts bucket (one narrow row per use, no receipts)."""
+        q = select(AccessRecord.at, AccessRecord.asset_id, AccessRecord.grant_id, AccessRecord.bytes).where(
+            col(AccessRecord.decision) == "allow", col(AccessRecord.at) >= since)
+        if asset_id is not None:
+            q = q.where(col(AccessRecord.asset_id) == asset_id)
+        with self.session() as s:
+            return [(float(at), str(a or ""), str(g or ""), int(b or 0))
+                    for at, a, g, b in s.exec(q.order_by(col(AccessRecord.id))).all()]
+
     def record_incident(self, kind: str, asset_id: str | None, detail: str) -> None:
         """Append an incident."""
         with self._write() as conn:

@@ -23,7 +23,8 @@ Hierarchy::
 
 The vault's ``StoreError`` tree (``vault.errors``), the notary service's ``NotaryServiceError`` tree
 (``anchoring.errors``: receipts not found or not sealed, anchoring failures) and ``domain.errors``
-(``InvalidId``: a malformed id, address or signature) are mapped here too. ``ERROR_TABLE`` maps every
+(``InvalidId``: a malformed id, address or signature; ``InvalidQuery``: a bad catalog search parameter) are
+mapped here too. ``ERROR_TABLE`` maps every
 class to (HTTP status, machine code); ``error_status`` walks the MRO, so a subclass inherits its parent's row unless it has its own. Messages never contain key material.
 """
 
@@ -35,7 +36,7 @@ from typing import Any
 
 from anchoring.errors import NotaryServiceError, ReceiptNotFound, ReceiptNotSealed  # mapped to HTTP below
 from chain.errors import ChainStale, ChainUnavailable  # the chain view refusing (fail closed), mapped below
-from domain.errors import DomainError, InvalidId  # the one id error, mapped to HTTP below
+from domain.errors import DomainError, InvalidId, InvalidQuery  # the id and catalog-search errors, mapped below
 from vault.errors import (  # the vault's errors, mapped to HTTP below
     StoreError,
     InvalidRange,
@@ -137,6 +138,10 @@ class GrantMissing(AccessDenied):
 
 class GrantNotYours(AccessDenied):
     """The grant belongs to another consumer."""
+
+
+class NotProvider(AccessDenied):
+    """A provider route signed by someone other than this gateway's provider."""
 
 
 class GrantAssetMismatch(AccessDenied):
@@ -335,6 +340,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     BadRequest: (400, "bad_request"),
     MalformedJson: (400, "malformed_json"),
     InvalidId: (422, "invalid_id"),
+    InvalidQuery: (400, "invalid_query"),
     BodyTooLarge: (413, "body_too_large"),
     HeadersTooLarge: (431, "headers_too_large"),
     RangeNotSatisfiable: (416, "range_not_satisfiable"),
@@ -354,6 +360,7 @@ ERROR_TABLE: dict[type[Exception], tuple[int, str]] = {
     ParticipantSuspended: (403, "participant_suspended"),
     GrantMissing: (403, "grant_missing"),
     GrantNotYours: (403, "grant_not_yours"),
+    NotProvider: (403, "not_provider"),
     GrantAssetMismatch: (403, "grant_asset_mismatch"),
     GrantRevoked: (403, "grant_revoked"),
     GrantExpired: (403, "grant_expired"),

@@ -60,6 +60,9 @@ class GatewaySettings:
     trusted_proxies: str = ""
     clock_skew_s: int = 30
     catalog_title: str = "TDS provider catalog"
+    # the chain node the console's browser code asks (eth_call) when it checks a proof itself; default: the
+    # gateway's own node URL. Set it when browsers reach the node by another address, or not at all ("off")
+    console_rpc_url: str = ""
     notary_batch_size: int = 1000  # seal as soon as this many receipts are pending (one anchor tx per batch)
     notary_interval_s: float = 5.0  # ...or when the oldest pending receipt is this old; 0 disables the notary
     # a streamed delivery is sealed once it ended or was cut, or this long after its last checkpoint

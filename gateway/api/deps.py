@@ -37,7 +37,7 @@ from gateway.api.models import GrantSubmission, SessionRequest
 from gateway.api.openapi import id_param
 from gateway.auth import Caller, SignedCall, bearer_token
 from chain.view import Head
-from gateway.errors import BadRequest, MalformedJson, NotFound, ParticipantSuspended
+from gateway.errors import BadRequest, MalformedJson, NotFound, NotProvider, ParticipantSuspended
 from gateway.ratelimit import RateLimits
 from gateway.service import Gateway
 
@@ -110,6 +110,19 @@ SignedConsumer = Annotated[Caller, Security(authenticated_caller, scopes=[CONSUM
 """An active consumer, by a signed call only (opening a session)."""
 SignedParticipant = Annotated[Caller, Security(authenticated_caller, scopes=[PARTICIPANT])]
 """Any active participant, by a signed call only (receipt reads)."""
+
+
+def provider_caller(caller: SignedParticipant, gw: GatewayDep) -> Caller:
+    """This gateway's own provider, by a signed call only (403 not_provider for anyone else): the provider
+    routes. A cookie, a session token or another participant's signature never decides a grant."""
+    if caller.address.lower() != gw.provider_address.lower():
+        raise NotProvider(f"{caller.address} is not the provider of this gateway ({gw.provider_address}): "
+                          "sign with the provider's key")
+    return caller
+
+
+SignedProvider = Annotated[Caller, Depends(provider_caller)]
+"""This gateway's provider, by a signed call (grant decisions, incidents, usage and revenue)."""
 
 
 def admit(request: Request, caller: Caller) -> Caller:

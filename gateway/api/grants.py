@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -16,6 +17,30 @@ from gateway.policy import grant_liveness
 from gateway.service import Gateway, submit_grant_request
 
 router = APIRouter(tags=["grants"])
+
+
+@router.get("/grants", responses=ERRORS, openapi_extra=SIGNED_OR_SESSION)
+def list_grants(caller: ConsumerCall, gw: GatewayDep) -> dict[str, Any]:
+    """The caller's grant requests at this gateway, newest first, each with its state, uses left and the
+    asset's title (signed call or session, by the consumer)."""
+    rows = gw.db.grant_requests(consumer=caller.address)
+    rows.reverse()
+    out = []
+    for row in rows[:500]:
+        doc = grant_public(gw, row, caller.block).model_dump()
+        meta = gw.metadata.get(row.asset_id) or {}
+        doc.update(asset_id=row.asset_id, asset_title=meta.get("title") if isinstance(meta.get("title"), str) else "",
+                   kind=_kind(gw, row.asset_id), created_at=int(row.created_at))
+        out.append(doc)
+    return {"grants": out, "total": len(rows)}
+
+
+def _kind(gw: Gateway, asset_id: str) -> str:
+    """What the consumer does with an asset: "dataset" (download), "service" (calls), "compute" (jobs only)."""
+    if gw.services.has(asset_id) and not gw.store.has(asset_id):
+        return "service"
+    policy = gw.view.grants.get_policy(asset_id)
+    return "compute" if policy is not None and policy.compute_only else "dataset"
 
 
 @router.post(

@@ -15,6 +15,7 @@ API = [  # (method, path, route function), in the order the OpenAPI document lis
     ("GET", "/eip712", "gateway.api.meta.eip712"),
     ("GET", "/catalog", "gateway.api.catalog.get_catalog"),
     ("GET", "/assets/{asset_id}", "gateway.api.catalog.get_asset"),
+    ("GET", "/grants", "gateway.api.grants.list_grants"),
     ("POST", "/grants", "gateway.api.grants.post_grant"),
     ("GET", "/grants/{grant_id}", "gateway.api.grants.get_grant"),
     ("POST", "/session", "gateway.api.sessions.post_session"),
@@ -30,6 +31,12 @@ API = [  # (method, path, route function), in the order the OpenAPI document lis
     ("GET", "/receipts/export", "gateway.api.receipts.export_receipts"),
     ("GET", "/receipts/{receipt_id}", "gateway.api.receipts.get_receipt"),
     ("GET", "/receipts/{receipt_id}/proof", "gateway.api.receipts.get_receipt_proof"),
+    ("GET", "/provider/requests", "gateway.api.provider.list_requests"),
+    ("POST", "/provider/grants/{grant_id}/approve", "gateway.api.provider.approve"),
+    ("POST", "/provider/grants/{grant_id}/deny", "gateway.api.provider.deny"),
+    ("POST", "/provider/grants/{grant_id}/revoke", "gateway.api.provider.revoke"),
+    ("GET", "/provider/incidents", "gateway.api.provider.incidents"),
+    ("GET", "/provider/usage", "gateway.api.provider.usage_route"),
 ]
 
 
@@ -59,3 +66,4 @@ def test_the_openapi_document_lists_the_same_operations() -> None:
     assert security["/receipts"] == [{s: [] for s in ("tdsAddress", "tdsGateway", "tdsNonce", "tdsExpiry",
                                                        "tdsSignature")}]
     assert len(security["/assets/{asset_id}/data"]) == 2 and security["/catalog"] is None
+    assert all(security[p] == security["/receipts"] for p in doc["paths"] if p.startswith("/provider/"))  # signed only
