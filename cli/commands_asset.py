@@ -14,6 +14,8 @@ from domain.ids import is_bytes32
 from domain.types import Asset, Policy, PriceModel
 from cli.context import CliContext
 from cli.errors import CliFailure, Mismatch, NotFound
+from cli.help import Group
+from cli.lang import tr
 from cli.output import byte_progress, did, emit_json, kv, table, titled, window
 
 if TYPE_CHECKING:
@@ -26,14 +28,15 @@ def asset_id_arg(value: str) -> str:
     """Validate an asset id: 0x + 64 hex (case-insensitive)."""
     text = value.lower()
     if not is_bytes32(text):
-        raise click.BadParameter(f"{value!r} is not an asset id (0x + 64 hex, the SHA-256 of the bytes)")
+        raise click.BadParameter(tr("{value!r} is not an asset id (0x + 64 hex, the SHA-256 of the bytes)",
+                                    value=value))
     return text
 
 
 def _owner(value: str) -> tuple[str, int]:
     addr, sep, bps = value.partition(":")
     if not sep or not bps.isdigit():
-        raise click.BadParameter(f"{value!r}: expected ADDRESS:BPS, e.g. 0xabc...:7000")
+        raise click.BadParameter(tr("{value!r}: expected ADDRESS:BPS, e.g. 0xabc...:7000", value=value))
     return addr, int(bps)
 
 
@@ -44,7 +47,7 @@ def _policy(value: str | None) -> Policy | None:
     try:
         return Policy.from_json(json.loads(text))
     except (json.JSONDecodeError, TypeError, ValueError) as exc:
-        raise click.BadParameter(f"invalid policy: {exc}", param_hint="--policy") from exc
+        raise click.BadParameter(tr("invalid policy: {error}", error=exc), param_hint="--policy") from exc
 
 
 def _clients(c: CliContext, signer: bool) -> tuple[AssetsClient, GrantsClient]:
@@ -58,11 +61,11 @@ def _clients(c: CliContext, signer: bool) -> tuple[AssetsClient, GrantsClient]:
 def _get(assets: AssetsClient, asset_id: str) -> Asset:
     found = assets.get(asset_id)
     if found is None:
-        raise NotFound(f"no asset {asset_id} on chain {assets.chain.chain_id}")
+        raise NotFound(tr("no asset {asset_id} on chain {chain_id}", asset_id=asset_id, chain_id=assets.chain.chain_id))
     return found
 
 
-@click.group()
+@click.group(cls=Group)
 def asset() -> None:
     """Data assets: content-addressed, anchored on-chain, stored encrypted at the gateway."""
 
@@ -93,11 +96,11 @@ def register(c: CliContext, file: Path, title: str | None, description: str | No
     from vault.store import EncryptedStore
 
     if not file.is_file():
-        raise CliFailure(f"cannot read {file}: no such file", 1)
+        raise CliFailure(tr("cannot read {file}: no such file", file=file), 1)
     parsed_owners = [_owner(o) for o in owners]
     parsed_policy = _policy(policy)
     if version_of and (parents or owners):
-        raise click.UsageError("--version-of carries the previous version's owners; drop --owner/--parent")
+        raise click.UsageError(tr("--version-of carries the previous version's owners; drop --owner/--parent"))
     assets, grants = _clients(c, signer=True)
     carried_from = None
     if version_of and parsed_policy is None:
@@ -108,7 +111,7 @@ def register(c: CliContext, file: Path, title: str | None, description: str | No
     gateway = GatewaySettings.load(c.home)
     if not no_store:
         store = EncryptedStore(gateway.store_path, load_master_key(gateway))
-    with byte_progress(f"hashing {file.name}", file.stat().st_size) as progress:
+    with byte_progress(tr("hashing {name}", name=file.name), file.stat().st_size) as progress:
         reg = register_asset(
             file, assets, grants, store, MetadataStore(gateway.gateway_dir / "metadata"), gateway.base_url,
             title=title, description=description, parents=parents,
@@ -117,7 +120,7 @@ def register(c: CliContext, file: Path, title: str | None, description: str | No
             policy=parsed_policy, progress=progress,
         )
     data = reg.to_json() if carried_from is None else {**reg.to_json(), "policy_carried_from": carried_from}
-    emit_json(data) if as_json else kv("asset registered", data)
+    emit_json(data) if as_json else kv(tr("asset registered"), data)
 
 
 def title_lookup(c: CliContext) -> Callable[[str], str | None]:
@@ -143,39 +146,41 @@ def title_lookup(c: CliContext) -> Callable[[str], str | None]:
 
 def _seconds(value: int) -> str:
     """A period for people: ``30 d``, ``2 h``, ``90 s``."""
-    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
+    for unit, size in ((tr("{n} d"), 86_400), (tr("{n} h"), 3_600), (tr("{n} min"), 60)):
         if value >= size and value % size == 0:
-            return f"{value // size} {unit}"
-    return f"{value} s"
+            return unit.format(n=value // size)
+    return tr("{n} s", n=value)
 
 
 def price_summary(policy: Policy) -> str:
     """How a policy charges, for people (amounts in the settlement token's base units)."""
     model, price = PriceModel(policy.price_model), policy.price_per_access
     if model is PriceModel.FREE:
-        return "free" if not price else f"price {price} per access (no price model: not a valid policy)"
+        return tr("free") if not price else tr("price {price} per access (no price model: not a valid policy)",
+                                                price=price)
     if model is PriceModel.PREPAID:
-        text = f"prepaid: {price} per use, the grant's count locked in escrow when issued"
+        text = tr("prepaid: {price} per use, the grant's count locked in escrow when issued", price=price)
     elif model is PriceModel.PAY_AFTER_USE:
-        text = f"pay after use: {price} per use, settled per period from a signed statement"
+        text = tr("pay after use: {price} per use, settled per period from a signed statement", price=price)
     else:
-        text = f"subscription: {price} per {_seconds(policy.period)}, the grant's periods locked when issued"
+        text = tr("subscription: {price} per {period}, the grant's periods locked when issued", price=price,
+                  period=_seconds(policy.period))
     if policy.free_uses:
-        text += f", first {policy.free_uses} uses free"
+        text += tr(", first {n} uses free", n=policy.free_uses)
     return text
 
 
 def policy_summary(policy: Policy | None) -> str:
     """A policy in one line for people."""
     if policy is None:
-        return "none (cannot be granted)"
-    parts = [f"epoch {policy.epoch}", window(policy.not_before, policy.not_after),
-             f"max {policy.max_count or 'unlimited'} per grant", price_summary(policy),
-             f"purposes {', '.join(policy.purposes) or 'any'}",
-             f"jurisdictions {', '.join(policy.jurisdictions) or 'any'}",
-             f"approval {'automatic' if policy.auto_approve else 'by the provider'}"]
+        return tr("none (cannot be granted)")
+    parts = [tr("epoch {epoch}", epoch=policy.epoch), window(policy.not_before, policy.not_after),
+             tr("max {count} per grant", count=policy.max_count or tr("unlimited")), price_summary(policy),
+             tr("purposes {purposes}", purposes=", ".join(policy.purposes) or tr("any")),
+             tr("jurisdictions {jurisdictions}", jurisdictions=", ".join(policy.jurisdictions) or tr("any")),
+             tr("approval {how}", how=tr("automatic") if policy.auto_approve else tr("by the provider"))]
     if policy.compute_only:
-        parts.append("compute only")
+        parts.append(tr("compute only"))
     return "; ".join(parts)
 
 
@@ -187,7 +192,7 @@ def _print_assets(rows: list[Asset], as_json: bool) -> None:
     title_of = title_lookup(c) if c is not None else (lambda _a: None)
     chain_id = c.chain().chain_id if c is not None else None
     table(["asset id", "title", "bytes", "ver", "status", "provider", "block"],
-          [[a.asset_id, title_of(a.asset_id), a.size, a.version, "active" if a.active else "inactive",
+          [[a.asset_id, title_of(a.asset_id), a.size, a.version, tr("active") if a.active else tr("inactive"),
             did(chain_id, a.provider), a.block] for a in rows])
 
 
@@ -223,7 +228,7 @@ def show(c: CliContext, asset_id: str, as_json: bool) -> None:
         else None
     data.pop("shares_bps")
     data["policy"] = policy_summary(policy)
-    kv(f"asset {titled(asset_id, title_of(asset_id))}", data)
+    kv(tr("asset {asset}", asset=titled(asset_id, title_of(asset_id))), data)
 
 
 @asset.command("versions")
@@ -235,7 +240,7 @@ def versions(c: CliContext, asset_id: str, as_json: bool) -> None:
     assets, _ = _clients(c, signer=False)
     rows = assets.versions(asset_id)
     if not rows:
-        raise NotFound(f"no asset {asset_id}")
+        raise NotFound(tr("no asset {asset_id}", asset_id=asset_id))
     _print_assets(rows, as_json)
 
 
@@ -250,14 +255,14 @@ def verify(c: CliContext, asset_id: str, file: Path, as_json: bool) -> None:
 
     assets, _ = _clients(c, signer=False)
     a = _get(assets, asset_id)
-    with byte_progress(f"hashing {file.name}", file.stat().st_size if file.exists() else 0) as progress:
+    with byte_progress(tr("hashing {name}", name=file.name), file.stat().st_size if file.exists() else 0) as progress:
         digest = "0x" + sha256_file(file, progress).hex()
     ok = digest == a.asset_id
     data = {"asset_id": a.asset_id, "file": str(file), "file_sha256": digest, "match": ok,
             "registered_block": a.block, "registered_tx": a.tx}
-    emit_json(data) if as_json else kv("match" if ok else "MISMATCH", data)
+    emit_json(data) if as_json else kv(tr("match") if ok else tr("MISMATCH"), data)
     if not ok:
-        raise Mismatch(f"{file} does not match asset {asset_id}")
+        raise Mismatch(tr("{file} does not match asset {asset_id}", file=file, asset_id=asset_id))
 
 
 @asset.command("deactivate")
@@ -267,7 +272,7 @@ def deactivate(c: CliContext, asset_id: str) -> None:
     """Deactivate an asset: no new grants."""
     assets, _ = _clients(c, signer=True)
     receipt = assets.deactivate(asset_id)
-    kv("asset deactivated", {"asset_id": asset_id, "tx": receipt["transactionHash"].to_0x_hex()})
+    kv(tr("asset deactivated"), {"asset_id": asset_id, "tx": receipt["transactionHash"].to_0x_hex()})
 
 
 @asset.command("policy")
@@ -281,6 +286,6 @@ def set_policy(c: CliContext, asset_id: str, policy: str) -> None:
     _, grants = _clients(c, signer=True)
     receipt = grants.set_policy(asset_id, parsed)
     stored = grants.get_policy(asset_id) or parsed  # as the chain holds it, with the epoch it assigned
-    kv("policy set", {"asset_id": asset_id, "tx": receipt["transactionHash"].to_0x_hex(),
+    kv(tr("policy set"), {"asset_id": asset_id, "tx": receipt["transactionHash"].to_0x_hex(),
                       "policy": policy_summary(stored)})
 

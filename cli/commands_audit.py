@@ -29,7 +29,9 @@ from chain.logs import RpcLogSource
 from audit.verify import verify_proof_text
 from chain.errors import ChainError
 from cli.context import CliContext
-from cli.errors import EXIT_ENVIRONMENT, EXIT_ERROR, CliFailure, Mismatch, NotFound
+from cli.errors import EXIT_ENVIRONMENT, EXIT_ERROR, CliFailure, Mismatch, NotFound, explain
+from cli.help import Group
+from cli.lang import term, tr
 from domain.ids import is_bytes32
 from cli.output import did, emit_json, err, kv, out, table, titled, when, window, write_text
 
@@ -45,11 +47,11 @@ def _audit_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except NotIndexed as exc:
-            raise NotFound(str(exc)) from exc
+            raise NotFound(explain(exc, str(exc))) from exc
         except (IndexUnavailable, IndexMismatch) as exc:
-            raise CliFailure(str(exc), EXIT_ENVIRONMENT) from exc
+            raise CliFailure(explain(exc, str(exc)), EXIT_ENVIRONMENT) from exc
         except AuditError as exc:
-            raise CliFailure(str(exc), EXIT_ERROR) from exc
+            raise CliFailure(explain(exc, str(exc)), EXIT_ERROR) from exc
 
     return wrapper  # type: ignore[return-value]
 
@@ -57,7 +59,7 @@ def _audit_errors(fn: F) -> F:
 def _id32(value: str, what: str) -> str:
     text = value.lower()
     if not is_bytes32(text):
-        raise click.BadParameter(f"{value!r} is not a {what} (0x + 64 hex)")
+        raise click.BadParameter(tr("{value!r} is not a {what} (0x + 64 hex)", value=value, what=term(what)))
     return text
 
 
@@ -77,7 +79,8 @@ def _refreshed(c: CliContext, refresh: bool) -> IndexDb:
         try:
             index_until_stable(_indexer(c, db))
         except ChainError as exc:
-            err.print(f"[yellow]warning:[/yellow] answering from the index as it stands ({exc})", highlight=False)
+            err.print(f"[yellow]{tr('warning:')}[/yellow] "
+                      f"{tr('answering from the index as it stands ({error})', error=exc)}", highlight=False)
     return db
 
 
@@ -92,7 +95,7 @@ receipts_option = click.option("--receipts", "receipts_file", type=click.Path(di
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
-@click.group()
+@click.group(cls=Group)
 def audit() -> None:
     """Auditor: rebuild histories from chain events, check proofs, receipts and files, export reports."""
 
@@ -126,8 +129,9 @@ def _print_run(run: IndexRun, as_json: bool) -> None:
         emit_json(run.to_json())
         return
     if run.rolled_back_to is not None:
-        out.print(f"reorg: rolled back to block {run.rolled_back_to}", highlight=False)
-    out.print(f"indexed blocks {run.from_block}..{run.to_block}: {run.events} events", highlight=False)
+        out.print(tr("reorg: rolled back to block {block}", block=run.rolled_back_to), highlight=False)
+    out.print(tr("indexed blocks {start}..{end}: {n} events", start=run.from_block, end=run.to_block, n=run.events),
+              highlight=False)
 
 
 @audit.command("asset")
@@ -161,12 +165,13 @@ def _print_asset(h: AssetHistory, title_of: Callable[[str], str | None]) -> None
     def name(asset_id: str) -> str:
         return titled(asset_id, title_of(asset_id))
 
-    kv(f"asset {name(a.asset_id)}", {
-        "provider": did(h.chain_id, a.provider), "size": f"{a.size:,} bytes", "version": a.version,
+    kv(tr("asset {asset}", asset=name(a.asset_id)), {
+        "provider": did(h.chain_id, a.provider), "size": tr("{n:,} bytes", n=a.size), "version": a.version,
         "active": a.active, "metadata": a.metadata_uri,
         "owners": ", ".join(f"{did(h.chain_id, o)} {s / 100:g} %" for o, s in zip(a.owners, a.shares_bps))
         or f"{did(h.chain_id, a.provider)} 100 %",
-        "registered": f"{when(a.registered.timestamp)}, block {a.registered.block}, tx {a.registered.tx}",
+        "registered": tr("{time}, block {block}, tx {tx}", time=when(a.registered.timestamp),
+                         block=a.registered.block, tx=a.registered.tx),
         "deactivated": when(a.deactivated.timestamp) if a.deactivated else False,
         "versions": " -> ".join(f"v{v.version} {name(v.asset_id)}" for v in h.versions),
         "parents": [name(p) for p in h.parents], "derived": [name(x) for x in h.children],
@@ -175,8 +180,8 @@ def _print_asset(h: AssetHistory, title_of: Callable[[str], str | None]) -> None
     if h.grants:
         table(["grant", "consumer", "purpose", "window", "max", "settled", "anchored uses", "revoked"],
               [[g.grant_id, did(h.chain_id, g.consumer), g.purpose, window(g.not_before, g.not_after),
-                g.max_count or "unlimited", g.settled_count, g.anchored_accesses,
-                when(g.revoked.at.timestamp) if g.revoked else False] for g in h.grants], title="grants")
+                g.max_count or tr("unlimited"), g.settled_count, g.anchored_accesses,
+                when(g.revoked.at.timestamp) if g.revoked else False] for g in h.grants], title=tr("grants"))
     _print_compute(h, name)
     _print_jobs(h.jobs, h.chain_id, name)
     _print_timeline(h.timeline, name)
@@ -190,12 +195,13 @@ def _print_compute(h: AssetHistory, name: Callable[[str], str]) -> None:
     for a in h.approvals:
         state[a.algorithm_id] = a.approved
     budget = h.budgets[-1] if h.budgets else None
-    kv("compute", {
-        "approved algorithms": [name(g) for g, ok in state.items() if ok] or "none",
+    kv(tr("compute"), {
+        "approved algorithms": [name(g) for g, ok in state.items() if ok] or tr("none"),
         "withdrawn approvals": [name(g) for g, ok in state.items() if not ok] or False,
-        "privacy budget": f"epsilon {epsilon_text(budget.epsilon_micros)} per grant (set {when(budget.at.timestamp)}, "
-                          f"block {budget.at.block})" if budget else "none set (no differentially private release)",
-        "jobs": len(h.jobs) if h.jobs else "none in the receipts supplied (--receipts FILE with job evidence)",
+        "privacy budget": tr("epsilon {epsilon} per grant (set {time}, block {block})",
+                             epsilon=epsilon_text(budget.epsilon_micros), time=when(budget.at.timestamp),
+                             block=budget.at.block) if budget else tr("none set (no differentially private release)"),
+        "jobs": len(h.jobs) if h.jobs else tr("none in the receipts supplied (--receipts FILE with job evidence)"),
     })
 
 
@@ -206,13 +212,13 @@ def _print_jobs(jobs: tuple[JobEntry, ...], chain_id: int | None, name: Callable
 
     def state(j: JobEntry) -> str:
         if not j.evidence_matches:
-            return f"{j.state} (evidence does not match its receipt)"
-        note = " (never ran, not charged)" if j.decision == "deny" else ""
-        return j.state + note + (" (algorithm not approved then)" if j.approved is False else "")
+            return tr("{state} (evidence does not match its receipt)", state=term(j.state))
+        note = tr(" (never ran, not charged)") if j.decision == "deny" else ""
+        return term(j.state) + note + (tr(" (algorithm not approved then)") if j.approved is False else "")
 
     table(["submitted", "consumer", "algorithm", "state", "epsilon spent", "grant", "job"],
           [[when(j.submitted), did(chain_id, j.consumer), name(j.algorithm_id), state(j),
-            epsilon_text(j.epsilon_micros), j.grant_id, j.job_id] for j in jobs], title="compute jobs")
+            epsilon_text(j.epsilon_micros), j.grant_id, j.job_id] for j in jobs], title=tr("compute jobs"))
 
 
 def _print_timeline(timeline: Any, name: Callable[[str], str] | None = None) -> None:
@@ -220,8 +226,8 @@ def _print_timeline(timeline: Any, name: Callable[[str], str] | None = None) -> 
         return name(t.ref) if name is not None and t.kind in ("algorithm_approved", "algorithm_rejected") else t.ref
 
     table(["time", "block", "event", "what", "ref"],
-          [[when(t.at.timestamp), t.at.block, t.kind.replace("_", " "), t.summary, ref(t)] for t in timeline],
-          title="timeline")
+          [[when(t.at.timestamp), t.at.block, term(t.kind.replace("_", " ")), t.summary, ref(t)] for t in timeline],
+          title=tr("timeline"))
 
 
 @audit.command("participant")
@@ -242,8 +248,9 @@ def participant_cmd(c: CliContext, address: str, refresh: bool, as_json: bool) -
 
 
 def _print_participant(h: ParticipantHistory) -> None:
-    kv(f"participant {did(h.chain_id, h.address)}", {
-        "address": h.address, "status": h.status, "roles": list(h.roles), "jurisdiction": h.jurisdiction,
+    kv(tr("participant {did}", did=did(h.chain_id, h.address)), {
+        "address": h.address, "status": term(h.status), "roles": [term(r) for r in h.roles],
+        "jurisdiction": h.jurisdiction,
         "credential": h.credential_hash, "assets provided": len(h.assets_provided),
         "grants as consumer": len(h.grants_as_consumer), "revocations made": len(h.revocations_made),
         "roots anchored": len(h.anchors), "revenue received": h.revenue_total,
@@ -271,24 +278,25 @@ def grant_cmd(c: CliContext, grant_id: str, receipts_file: Path | None, refresh:
 
 def _print_grant(h: GrantHistory, title_of: Callable[[str], str | None]) -> None:
     g = h.grant
-    kv(f"grant {g.grant_id}", {
+    kv(tr("grant {grant_id}", grant_id=g.grant_id), {
         "asset": titled(g.asset_id, title_of(g.asset_id)), "consumer": did(h.chain_id, g.consumer),
         "purpose": g.purpose, "window": window(g.not_before, g.not_after),
-        "max count": g.max_count or "unlimited", "price": g.price_per_access,
-        "signature": g.signature, "issued": f"{when(g.issued.timestamp)}, block {g.issued.block}, tx {g.issued.tx}",
-        "revoked": f"{when(g.revoked.at.timestamp)}, block {g.revoked.at.block}, by {did(h.chain_id, g.revoked.by)}"
-        if g.revoked else False,
-        "state": h.state_at_head.replace("_", " "), "settled": g.settled_count,
+        "max count": g.max_count or tr("unlimited"), "price": g.price_per_access,
+        "signature": g.signature, "issued": tr("{time}, block {block}, tx {tx}", time=when(g.issued.timestamp),
+                                               block=g.issued.block, tx=g.issued.tx),
+        "revoked": tr("{time}, block {block}, by {who}", time=when(g.revoked.at.timestamp), block=g.revoked.at.block,
+                      who=did(h.chain_id, g.revoked.by)) if g.revoked else False,
+        "state": term(h.state_at_head.replace("_", " ")), "settled": g.settled_count,
         "anchored uses": g.anchored_accesses, "policy epoch": g.policy_epoch,
-        "accepted": f"{when(g.acceptance.at.timestamp)} by {did(h.chain_id, g.acceptance.provider)}"
-        if g.acceptance else False,
+        "accepted": tr("{time} by {who}", time=when(g.acceptance.at.timestamp),
+                       who=did(h.chain_id, g.acceptance.provider)) if g.acceptance else False,
         "acceptance": g.acceptance.signature if g.acceptance else False,
-        "escrow": f"{g.escrow.price_model}, {g.escrow.locked} locked, {g.escrow.released} released"
-        if g.escrow else "none (free)",
+        "escrow": tr("{model}, {locked} locked, {released} released", model=term(g.escrow.price_model),
+                     locked=g.escrow.locked, released=g.escrow.released) if g.escrow else tr("none (free)"),
         "charged": g.settled_amount, "refunded": sum(r.amount for r in g.refunds),
-        "disputes": ", ".join(f"#{d.dispute_id} {d.status}" for d in h.disputes) or False,
-        "compute jobs": f"{len(h.jobs)}, epsilon "
-                        f"{epsilon_text(sum(j.epsilon_micros for j in h.jobs if j.evidence_matches))} spent"
+        "disputes": ", ".join(f"#{d.dispute_id} {term(d.status)}" for d in h.disputes) or False,
+        "compute jobs": tr("{n}, epsilon {epsilon} spent", n=len(h.jobs),
+                           epsilon=epsilon_text(sum(j.epsilon_micros for j in h.jobs if j.evidence_matches)))
                         if h.jobs else False,
     })
 
@@ -313,8 +321,8 @@ def _instant(value: str | None, what: str, end: bool = False) -> int | None:
             return int(datetime.combine(day, datetime.min.time(), timezone.utc).timestamp())
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date: give YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS][+HH:MM] or unix "
-                                 "seconds", param_hint=what) from None
+        raise click.BadParameter(tr("{value!r} is not a date: give YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS][+HH:MM] or unix "
+                                    "seconds", value=value), param_hint=what) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return int(moment.timestamp())
@@ -347,7 +355,7 @@ def statement_cmd(c: CliContext, participant: str, from_date: str | None, to_dat
     root behind each line, and its escrow: deposits, locks, releases, refunds, withdrawals."""
     start, end = _instant(from_date, "--from"), _instant(to_date, "--to", end=True)
     if start is not None and end is not None and end <= start:
-        raise click.BadParameter("--to must be after --from", param_hint="--to")
+        raise click.BadParameter(tr("--to must be after --from"), param_hint="--to")
     address = c.resolve_address(participant)
     with _refreshed(c, refresh).session() as s:
         result = statement(s, address, start, end)
@@ -361,9 +369,10 @@ def _print_statement(st: Statement, token: TokenInfo | None, title_of: Callable[
     def money(v: int) -> str:
         return amount_text(v, token)
 
-    span = f"{when(st.period_start, 'the beginning') if st.period_start is not None else 'the beginning'} to " \
-           f"{when(st.period_end) if st.period_end is not None else 'now'}"
-    kv(f"statement of {did(st.chain_id, st.participant)}", {
+    beginning = tr("the beginning")
+    span = tr("{start} to {end}", start=when(st.period_start, beginning) if st.period_start is not None else beginning,
+              end=when(st.period_end) if st.period_end is not None else tr("now"))
+    kv(tr("statement of {did}", did=did(st.chain_id, st.participant)), {
         "period": span, "paid": money(st.totals["paid"]), "earned (shares)": money(st.totals["earned_shares"]),
         "earned (royalties)": money(st.totals["earned_royalties"]), "deposited": money(st.totals["deposit"]),
         "locked": money(st.totals["lock"]), "released": money(st.totals["release"]),
@@ -375,13 +384,13 @@ def _print_statement(st: Statement, token: TokenInfo | None, title_of: Callable[
         table(["asset", "period", "paid", "units (free)", "earned shares", "earned royalties", "receipts root"],
               [[titled(x.asset_id, title_of(x.asset_id)), f"{when(x.period_start)} .. {when(x.period_end)}",
                 money(x.paid), f"{x.units} ({x.free_units})", money(x.earned_shares), money(x.earned_royalties),
-                "\n".join(x.receipts_roots)] for x in st.lines], title="per asset and period")
+                "\n".join(x.receipts_roots)] for x in st.lines], title=tr("per asset and period"))
     else:
-        out.print("no settled periods in this span", highlight=False)
+        out.print(tr("no settled periods in this span"), highlight=False)
     if st.escrow:
         table(["time", "block", "what", "amount", "grant"],
-              [[when(m.at.timestamp), m.at.block, m.kind.replace("_", " "), money(m.amount), m.grant_id or ""]
-               for m in st.escrow], title="escrow")
+              [[when(m.at.timestamp), m.at.block, term(m.kind.replace("_", " ")), money(m.amount), m.grant_id or ""]
+               for m in st.escrow], title=tr("escrow"))
 
 
 @audit.command("disputes")
@@ -410,27 +419,30 @@ def disputes_cmd(c: CliContext, dispute_id: int | None, grant_id: str | None, on
         emit_json([d.to_json() for d in found])
         return
     if not found:
-        out.print("no disputes", highlight=False)
+        out.print(tr("no disputes"), highlight=False)
         return
     token = _token(c)
     table(["id", "grant", "on", "opened", "by", "status", "ruling", "refund"],
-          [[d.dispute_id, d.grant_id, d.subject, when(d.opened.timestamp), did(d.chain_id, d.opened_by), d.status,
-            d.ruling or "", amount_text(d.refund, token) if d.ruling else ""] for d in found], title="disputes")
+          [[d.dispute_id, d.grant_id, term(d.subject), when(d.opened.timestamp), did(d.chain_id, d.opened_by),
+            term(d.status), term(d.ruling or ""), amount_text(d.refund, token) if d.ruling else ""] for d in found],
+          title=tr("disputes"))
 
 
 def _print_dispute(d: DisputeEntry, token: TokenInfo | None) -> None:
-    kv(f"dispute {d.dispute_id}", {
-        "grant": d.grant_id, "asset": d.asset_id or "not indexed", "consumer": did(d.chain_id, d.consumer or ""),
-        "provider": did(d.chain_id, d.provider or ""), "subject": d.subject,
+    kv(tr("dispute {dispute_id}", dispute_id=d.dispute_id), {
+        "grant": d.grant_id, "asset": d.asset_id or tr("not indexed"), "consumer": did(d.chain_id, d.consumer or ""),
+        "provider": did(d.chain_id, d.provider or ""), "subject": term(d.subject),
         "period end": when(d.period_end) if d.period_end else False,
-        "opened": f"{when(d.opened.timestamp)}, block {d.opened.block}, by {did(d.chain_id, d.opened_by)}",
-        "status": d.status, "ruling": d.ruling or False, "refund": amount_text(d.refund, token) if d.ruled else False,
-        "ruled": f"{when(d.ruled.timestamp)}, block {d.ruled.block}, by {did(d.chain_id, d.ruled_by or '')}"
-        if d.ruled else False,
+        "opened": tr("{time}, block {block}, by {who}", time=when(d.opened.timestamp), block=d.opened.block,
+                     who=did(d.chain_id, d.opened_by)),
+        "status": term(d.status), "ruling": term(d.ruling) if d.ruling else False,
+        "refund": amount_text(d.refund, token) if d.ruled else False,
+        "ruled": tr("{time}, block {block}, by {who}", time=when(d.ruled.timestamp), block=d.ruled.block,
+                    who=did(d.chain_id, d.ruled_by or "")) if d.ruled else False,
     })
     table(["time", "party", "evidence hash", "evidence"],
           [[when(e.at.timestamp), did(d.chain_id, e.party), e.evidence_hash, e.evidence_uri or ""]
-           for e in d.evidence], title="evidence")
+           for e in d.evidence], title=tr("evidence"))
 
 
 @audit.command("check")
@@ -458,16 +470,17 @@ def check_cmd(c: CliContext, receipts_file: Path | None, store_dir: Path | None,
     else:
         for f in report.findings:
             out.print(f.line(), highlight=False, soft_wrap=True)
-        counted = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in report.counted.items())
+        counted = ", ".join(f"{v} {term(k.replace('_', ' '))}" for k, v in report.counted.items())
         warnings = sum(f.severity == "warning" for f in report.findings)
         notes = sum(f.severity == "info" for f in report.findings)
         if notes:
-            counted += f" ({notes} note(s): INFO lines say what was not checked)"
-        verdict = "FAILED" if not report.ok else f"no errors, {warnings} warning(s)" if warnings else "clean"
-        err.print(f"{verdict}: checked {counted}", highlight=False)
+            counted += tr(" ({n} note(s): INFO lines say what was not checked)", n=notes)
+        verdict = tr("FAILED") if not report.ok else tr("no errors, {n} warning(s)", n=warnings) if warnings \
+            else tr("clean")
+        err.print(tr("{verdict}: checked {counted}", verdict=verdict, counted=counted), highlight=False)
     if not report.ok:
         errors = sum(f.severity == "error" for f in report.findings)
-        raise Mismatch(f"audit check failed: {errors} finding(s) do not add up")
+        raise Mismatch(tr("audit check failed: {n} finding(s) do not add up", n=errors))
 
 
 def _usage_grants(c: CliContext) -> str | None:
@@ -524,7 +537,7 @@ def report_cmd(c: CliContext, asset_id: str, fmt: str, output: Path | None, rece
         click.echo(text, nl=False)
     else:
         size = write_text(output, text)
-        err.print(f"wrote {output} ({size:,} bytes)", highlight=False)
+        err.print(tr("wrote {file} ({n:,} bytes)", file=output, n=size), highlight=False)
 
 
 def _chain_id(c: CliContext) -> int | None:
@@ -544,7 +557,7 @@ def verify_proof_cmd(c: CliContext, file: Path, as_json: bool) -> None:
     try:
         text = file.read_bytes()
     except OSError as exc:
-        raise NotFound(f"cannot read proof file {file}: {exc.strerror}") from exc
+        raise NotFound(tr("cannot read proof file {file}: {error}", file=file, error=exc.strerror)) from exc
     verdict = verify_proof_text(text, c.chain())
     if as_json:
         emit_json(verdict.to_json())
@@ -555,4 +568,4 @@ def verify_proof_cmd(c: CliContext, file: Path, as_json: bool) -> None:
         out.print(f"ok  {check}", highlight=False, soft_wrap=True)
     if not verdict.valid:
         raise Mismatch(f"{verdict.reason}")
-    out.print("valid: the proof holds offline and on-chain", highlight=False)
+    out.print(tr("valid: the proof holds offline and on-chain"), highlight=False)

@@ -11,6 +11,8 @@ import click
 from domain.types import did_pkh
 from cli.context import DEFAULT_GATEWAY_URL, DEMO_ACCOUNTS, CliContext
 from cli.errors import EXIT_ENVIRONMENT, CliFailure
+from cli.help import Command, Group
+from cli.lang import tr
 from cli.output import emit_json, kv, out, table
 
 if TYPE_CHECKING:
@@ -33,7 +35,8 @@ def _gateway_url(value: str | None) -> str | None:
         return None
     url = urlparse(value)
     if url.scheme not in ("http", "https") or not url.hostname:
-        raise click.BadParameter(f"{value!r} is not a URL such as http://127.0.0.1:8700", param_hint="--gateway-url")
+        raise click.BadParameter(tr("{value!r} is not a URL such as http://127.0.0.1:8700", value=value),
+                                 param_hint="--gateway-url")
     try:
         url.port  # noqa: B018 - raises ValueError for a port out of range
     except ValueError as exc:
@@ -41,7 +44,7 @@ def _gateway_url(value: str | None) -> str | None:
     return value.rstrip("/")
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--rpc-url", default=None, help="JSON-RPC URL of the chain (default: the embedded devnet).")
 @click.option("--chain-id", type=int, default=None, help="Refuse any node whose chain id differs.")
 @click.option("--poa", is_flag=True, help="The chain is Besu QBFT/Clique (POA extraData).")
@@ -64,8 +67,8 @@ def init(c: CliContext, rpc_url: str | None, chain_id: int | None, poa: bool, ga
     names = [n.strip() for n in accounts.split(",") if n.strip()]
     bad = [n for n in names if not n.isidentifier()]
     if bad:
-        raise click.BadParameter(f"{', '.join(bad)}: account names are letters, digits and _ (e.g. consumer2)",
-                                 param_hint="--accounts")
+        raise click.BadParameter(tr("{names}: account names are letters, digits and _ (e.g. consumer2)",
+                                    names=", ".join(bad)), param_hint="--accounts")
     c.home.mkdir(parents=True, exist_ok=True)
     config_path = c.home / "config.json"
     config = json.loads(config_path.read_text()) if config_path.exists() else {}
@@ -93,12 +96,12 @@ def init(c: CliContext, rpc_url: str | None, chain_id: int | None, poa: bool, ga
     if as_json:
         emit_json({"home": str(c.home), "accounts": created, "config": config})
         return
-    kv(f"initialised {c.home}", {name: addr for name, addr in created.items()})
-    out.print(f"keystores: {c.keystore.directory} (encrypted; passphrase from $TDS_KEYSTORE_PASSWORD "
-              f"or {c.keystore.directory / '.passphrase'})", highlight=False)
+    kv(tr("initialised {home}", home=c.home), {name: addr for name, addr in created.items()}, names=True)
+    out.print(tr("keystores: {directory} (encrypted; passphrase from $TDS_KEYSTORE_PASSWORD or {file})",
+                 directory=c.keystore.directory, file=c.keystore.directory / ".passphrase"), highlight=False)
 
 
-@click.group("chain")
+@click.group("chain", cls=Group)
 def chain_group() -> None:
     """The embedded anvil devnet (state kept in <home>/devnet)."""
 
@@ -113,14 +116,15 @@ def chain_up(c: CliContext, fund: bool) -> None:
     """
     host = urlparse(c.settings.rpc_url).hostname
     if host not in LOOPBACK:
-        raise CliFailure(f"the configured chain {c.settings.rpc_url} is not the embedded devnet (127.0.0.1): "
-                         "`tds chain up` starts only a local anvil; start that node yourself", EXIT_ENVIRONMENT)
+        raise CliFailure(tr("the configured chain {url} is not the embedded devnet (127.0.0.1): `tds chain up` "
+                            "starts only a local anvil; start that node yourself", url=c.settings.rpc_url),
+                         EXIT_ENVIRONMENT)
     devnet = _devnet(c)
     status = devnet.start()
     if fund:
         for name in c.keystore.names():
             devnet.fund(c.keystore.address(name))
-    kv("devnet up", {"rpc": status.rpc_url, "chain id": status.chain_id, "block": status.block, "pid": devnet.pid()})
+    kv(tr("devnet up"), {"rpc": status.rpc_url, "chain id": status.chain_id, "block": status.block, "pid": devnet.pid()})
 
 
 @chain_group.command("down")
@@ -128,7 +132,7 @@ def chain_up(c: CliContext, fund: bool) -> None:
 def chain_down(c: CliContext) -> None:
     """Stop the devnet (its state is saved)."""
     stopped = _devnet(c).stop()
-    out.print("devnet stopped" if stopped else "devnet was not running")
+    out.print(tr("devnet stopped") if stopped else tr("devnet was not running"))
 
 
 @chain_group.command("status")
@@ -146,12 +150,12 @@ def chain_status(c: CliContext, as_json: bool) -> None:
     if as_json:
         emit_json(data)
     else:
-        kv("chain", data)
+        kv(tr("chain"), data)
     if not status.running:
-        raise CliFailure(f"no node at {status.rpc_url}: run `tds chain up`", EXIT_ENVIRONMENT)
+        raise CliFailure(tr("no node at {url}: run `tds chain up`", url=status.rpc_url), EXIT_ENVIRONMENT)
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--force", is_flag=True,
               help="Deploy new contracts even if this chain has this data dir's (orphans them; the old file is kept).")
 @click.option("--token", "token_kind", default=None, metavar="devnet|credits|ADDRESS",
@@ -177,8 +181,8 @@ def deploy(c: CliContext, force: bool, token_kind: str | None, royalty_bps: int 
     money = SettlementSettings.load(c.home)
     token_kind = token_kind or money.token
     if token_kind not in ("devnet", "credits") and not is_address(token_kind):
-        raise click.BadParameter(f"{token_kind!r}: give devnet, credits or the 0x address of an ERC-20",
-                                 param_hint="--token")
+        raise click.BadParameter(tr("{token!r}: give devnet, credits or the 0x address of an ERC-20",
+                                    token=token_kind), param_hint="--token")
     options = {"token": token_kind,
                "royalty_bps": money.royalty_bps if royalty_bps is None else royalty_bps,
                "claim_window_s": money.claim_window_s if claim_window_s is None else claim_window_s}
@@ -190,5 +194,5 @@ def deploy(c: CliContext, force: bool, token_kind: str | None, royalty_bps: int 
         return
     table(["contract", "address", "block", "tx"],
           [[n, d.address, d.block, d.tx] for n, d in deployment.contracts.items()],
-          title=f"deployed on chain {deployment.chain_id} -> {path}")
-    out.print(f"operator: {did_pkh(deployment.chain_id, deployment.deployer)}", highlight=False)
+          title=tr("deployed on chain {chain_id} -> {path}", chain_id=deployment.chain_id, path=path))
+    out.print(tr("operator: {did}", did=did_pkh(deployment.chain_id, deployment.deployer)), highlight=False)

@@ -21,6 +21,8 @@ from cli.commands_asset import asset_id_arg
 from cli.commands_gateway import _gateway, client_call, consumer, consumer_client
 from cli.context import CliContext
 from cli.errors import CliFailure, NotFound
+from cli.help import Group
+from cli.lang import N_, term, tr
 from cli.output import emit_json, kv, table, titled
 
 pass_cli = click.make_pass_decorator(CliContext)
@@ -40,7 +42,7 @@ def _param(value: str) -> tuple[str, Any]:
     """``k=v``: v read as JSON when it is a number, boolean or null, else kept as text."""
     key, sep, text = value.partition("=")
     if not sep or not key:
-        raise click.BadParameter(f"{value!r}: expected NAME=VALUE", param_hint="--param")
+        raise click.BadParameter(tr("{value!r}: expected NAME=VALUE", value=value), param_hint="--param")
     try:
         parsed = json.loads(text)
     except ValueError:
@@ -62,11 +64,12 @@ def _title(meta: Any, asset_id: str) -> str:
 def _manifest_rows(manifest: Any) -> dict[str, Any]:
     r = manifest.resources
     rows: dict[str, Any] = {"name": manifest.name, "entry": manifest.entry, "output": manifest.output_kind,
-                            "max output": f"{manifest.max_output_bytes} bytes",
-                            "resources": f"cpu {r.cpu_s:g} s, memory {r.memory_mb} MB, {r.pids} processes, "
-                                         f"wall {r.wall_s:g} s"}
+                            "max output": tr("{n} bytes", n=manifest.max_output_bytes),
+                            "resources": tr("cpu {cpu:g} s, memory {memory} MB, {pids} processes, wall {wall:g} s",
+                                            cpu=r.cpu_s, memory=r.memory_mb, pids=r.pids, wall=r.wall_s)}
     if manifest.private:
-        rows["private values"] = ", ".join(f"{k} (sensitivity {v:g})" for k, v in manifest.dp_values.items())
+        rows["private values"] = ", ".join(tr("{name} (sensitivity {sensitivity:g})", name=k, sensitivity=v)
+                                           for k, v in manifest.dp_values.items())
     if manifest.description:
         rows["description"] = manifest.description
     return rows
@@ -75,7 +78,7 @@ def _manifest_rows(manifest: Any) -> dict[str, Any]:
 # ---- algorithm authors ---------------------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(cls=Group)
 def algorithm() -> None:
     """Algorithms for compute-to-data: code registered as an asset by its SHA-256, run next to the data."""
 
@@ -102,7 +105,7 @@ def register_algorithm(c: CliContext, path: Path, manifest: Path | None, title: 
     reg, parsed = do_register(gw, path, manifest, title=title, description=description)
     data = {**reg.to_json(), "algorithm_id": reg.asset_id, **_manifest_rows(parsed)}
     emit_json({**reg.to_json(), "algorithm_id": reg.asset_id, "manifest": parsed.to_json()}) if as_json \
-        else kv("algorithm registered", data)
+        else kv(tr("algorithm registered"), data)
 
 
 @algorithm.command("list")
@@ -123,7 +126,7 @@ def list_algorithms(c: CliContext, as_json: bool) -> None:
         emit_json({"algorithms": rows})
     else:
         table(["title", "output", "algorithm id"], [[r["title"], r["output"], r["algorithm_id"]] for r in rows],
-              title="algorithms")
+              title=tr("algorithms"))
 
 
 @algorithm.command("show")
@@ -145,7 +148,8 @@ def show_algorithm(c: CliContext, algorithm_id: str, code: bool, as_json: bool) 
     except AlgorithmUnknown as exc:
         raise NotFound(str(exc)) from None
     except (BundleInvalid, ManifestInvalid) as exc:
-        raise CliFailure(f"{algorithm_id}'s bundle is unusable: {exc}", 1) from None
+        raise CliFailure(tr("{algorithm_id}'s bundle is unusable: {error}", algorithm_id=algorithm_id, error=exc),
+                         1) from None
     files = members(raw)
     if as_json:
         doc: dict[str, Any] = {"algorithm_id": algorithm_id, "title": _title(gw.metadata, algorithm_id),
@@ -154,9 +158,9 @@ def show_algorithm(c: CliContext, algorithm_id: str, code: bool, as_json: bool) 
             doc["entry_source"] = files[manifest.entry].decode("utf-8", "replace")
         emit_json(doc)
         return
-    kv("algorithm", {"algorithm": titled(algorithm_id, _title(gw.metadata, algorithm_id)),
-                     **_manifest_rows(manifest),
-                     "files": ", ".join(f"{k} ({len(v)} bytes)" for k, v in sorted(files.items()))})
+    kv(tr("algorithm"), {"algorithm": titled(algorithm_id, _title(gw.metadata, algorithm_id)),
+                         **_manifest_rows(manifest),
+                         "files": ", ".join(f"{k} ({tr('{n} bytes', n=len(v))})" for k, v in sorted(files.items()))})
     if code:
         click.echo(f"\n--- {manifest.entry} ---")
         click.echo(files[manifest.entry].decode("utf-8", "replace"))
@@ -165,7 +169,7 @@ def show_algorithm(c: CliContext, algorithm_id: str, code: bool, as_json: bool) 
 # ---- providers -----------------------------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(cls=Group)
 def compute() -> None:
     """Compute-to-data on your assets: approve algorithms, set the privacy budget, see the jobs."""
 
@@ -174,16 +178,24 @@ def _set_approval(c: CliContext, asset_id: str, algorithm_id: str, approved: boo
     gw = _gateway(c)
     meta = gw.metadata
     if gw.compute_policies.is_approved(asset_id, algorithm_id) == approved:
-        raise CliFailure(f"{titled(algorithm_id, _title(meta, algorithm_id))} is already "
-                         f"{'approved' if approved else 'not approved'} on {titled(asset_id, _title(meta, asset_id))}: "
-                         "nothing to change (`tds compute policy ASSET` lists the approvals)", 1)
+        message = N_("{algorithm} is already approved on {asset}: nothing to change (`tds compute policy ASSET` "
+                     "lists the approvals)") if approved else \
+            N_("{algorithm} is already not approved on {asset}: nothing to change (`tds compute policy ASSET` lists "
+               "the approvals)")
+        raise CliFailure(tr(message, algorithm=titled(algorithm_id, _title(meta, algorithm_id)),
+                            asset=titled(asset_id, _title(meta, asset_id))), 1)
     receipt = gw.compute_tx().set_approval(asset_id, algorithm_id, approved)
     data = {"asset": titled(asset_id, _title(meta, asset_id)),
             "algorithm": titled(algorithm_id, _title(meta, algorithm_id)), "approved": approved,
             "tx": receipt["transactionHash"].to_0x_hex(), "block": receipt["blockNumber"]}
+    note = N_("jobs already submitted keep running; new ones are refused")
     if not approved:
-        data["note"] = "jobs already submitted keep running; new ones are refused"
-    emit_json(data) if as_json else kv("algorithm approved" if approved else "algorithm rejected", data)
+        data["note"] = note
+    if as_json:
+        emit_json(data)
+    else:
+        kv(tr("algorithm approved") if approved else tr("algorithm rejected"),
+           {**data, "note": tr(note)} if "note" in data else data)
 
 
 @compute.command("approve")
@@ -225,7 +237,7 @@ def budget(c: CliContext, asset_id: str, epsilon: float, as_json: bool) -> None:
     receipt = gw.compute_tx().set_budget(asset_id, micros)
     data = {"asset": titled(asset_id, _title(gw.metadata, asset_id)), "epsilon per grant": micros / privacy.MICROS,
             "block": receipt["blockNumber"]}
-    emit_json(data) if as_json else kv("privacy budget set", data)
+    emit_json(data) if as_json else kv(tr("privacy budget set"), data)
 
 
 @compute.command("policy")
@@ -248,8 +260,8 @@ def policy(c: CliContext, asset_id: str, as_json: bool) -> None:
     if as_json:
         emit_json(data)
         return
-    kv("compute policy", {"asset": titled(asset_id, data["title"]), "epsilon per grant": data["epsilon_per_grant"],
-                          "approved": sum(1 for r in rows if r["approved"]) or "none (no algorithm may run)"})
+    kv(tr("compute policy"), {"asset": titled(asset_id, data["title"]), "epsilon per grant": data["epsilon_per_grant"],
+                              "approved": sum(1 for r in rows if r["approved"]) or tr("none (no algorithm may run)")})
     if rows:
         table(["title", "approved", "algorithm id"], [[r["title"], r["approved"], r["algorithm_id"]] for r in rows])
 
@@ -272,7 +284,8 @@ def jobs(c: CliContext, asset_id: str | None, state: str | None, as_json: bool) 
         return
     table(["created", "job", "consumer", "algorithm", "state", "epsilon", "cpu s", "bytes out"],
           [[v["created"], v["job_id"], v["consumer"], _title(gw.metadata, v["algorithm_id"]) or v["algorithm_id"],
-            v["state"], v["epsilon"], v["resources"]["cpu_s"], v["output"]["bytes"]] for v in views], title="jobs")
+            term(v["state"]), v["epsilon"], v["resources"]["cpu_s"], v["output"]["bytes"]] for v in views],
+          title=tr("jobs"))
 
 
 # ---- consumers -----------------------------------------------------------------------------------------------
@@ -280,12 +293,12 @@ def jobs(c: CliContext, asset_id: str | None, state: str | None, as_json: bool) 
 
 def _job_rows(job: dict[str, Any]) -> dict[str, Any]:
     res, out = job.get("resources") or {}, job.get("output") or {}
-    rows = {"job": job["job_id"], "state": job["state"], "asset": job["asset_id"], "algorithm": job["algorithm_id"],
-            "grant": job["grant_id"], "receipt": job["receipt_id"], "params": job.get("params") or "none",
-            "epsilon": job.get("epsilon"), "exit status": job.get("exit_status"),
-            "cpu": f"{res.get('cpu_s', 0):g} s", "memory": f"{res.get('max_rss_mb', 0):g} MB",
-            "wall": f"{res.get('wall_s', 0):g} s",
-            "output": f"{out.get('kind')} · {out.get('bytes') or 0} bytes"
+    rows = {"job": job["job_id"], "state": term(job["state"]), "asset": job["asset_id"],
+            "algorithm": job["algorithm_id"], "grant": job["grant_id"], "receipt": job["receipt_id"],
+            "params": job.get("params") or tr("none"), "epsilon": job.get("epsilon"),
+            "exit status": job.get("exit_status"), "cpu": tr("{n:g} s", n=res.get("cpu_s", 0)),
+            "memory": tr("{n:g} MB", n=res.get("max_rss_mb", 0)), "wall": tr("{n:g} s", n=res.get("wall_s", 0)),
+            "output": f"{out.get('kind')} · {tr('{n} bytes', n=out.get('bytes') or 0)}"
                       + (f" · sha256 {out['sha256']}" if out.get("sha256") else ""),
             "result kept until": out.get("expires"), "created": job.get("created"), "finished": job.get("finished")}
     if job.get("problem"):
@@ -297,9 +310,9 @@ def _show_job(job: dict[str, Any], as_json: bool, title: str = "job") -> None:
     if as_json:
         emit_json(job)
         return
-    kv(f"{title} {job['state']}", _job_rows(job))
+    kv(f"{term(title)} {term(job['state'])}", _job_rows(job))
     if job.get("log"):
-        click.echo("--- log (stderr tail) ---", err=True)
+        click.echo(tr("--- log (stderr tail) ---"), err=True)
         click.echo(job["log"].rstrip("\n"), err=True)
 
 
@@ -336,7 +349,7 @@ def compute_job(c: CliContext, asset_id: str, algorithm_id: str, params: tuple[s
     result leaves the provider's gateway, never the data. Without --wait, prints the job id to follow with
     `tds consumer job ID`. Exit 0 when the job succeeded (or was queued), 5 when it failed or timed out."""
     if output is not None and not wait:
-        raise click.UsageError("-o/--output needs --wait (or fetch later with `tds consumer result JOB -o FILE`)")
+        raise click.UsageError(tr("-o/--output needs --wait (or fetch later with `tds consumer result JOB -o FILE`)"))
     parsed = dict(_param(p) for p in params)
     with consumer_client(c) as client:
         job = client_call(lambda: client.submit_job(asset_id, algorithm_id, parsed, epsilon=epsilon,
@@ -347,7 +360,8 @@ def compute_job(c: CliContext, asset_id: str, algorithm_id: str, params: tuple[s
         try:
             job = client_call(lambda: client.wait_job(job["job_id"], timeout_s=timeout_s))
         except TimeoutError as exc:
-            raise CliFailure(f"{exc}; follow it with `tds consumer job {job['job_id']}`", 1) from None
+            raise CliFailure(tr("{error}; follow it with `tds consumer job {job_id}`", error=exc, job_id=job["job_id"]),
+                             1) from None
         if job["state"] != "succeeded":
             job = client_call(lambda: client.job(job["job_id"], logs=True))
             _show_job(job, as_json)
@@ -359,10 +373,10 @@ def compute_job(c: CliContext, asset_id: str, algorithm_id: str, params: tuple[s
                 extra = {"result": client_call(lambda: client.job_result(job["job_id"])).decode("utf-8", "replace")}
             emit_json({**job, **extra})
             return
-        kv("job succeeded", _job_rows(job))
+        kv(tr("job succeeded"), _job_rows(job))
         _save_result(client, job, output)
         if output is not None:
-            click.echo(f"result saved to {output}", err=True)
+            click.echo(tr("result saved to {file}", file=output), err=True)
 
 
 @consumer.command("job")
@@ -379,9 +393,10 @@ def job_state(c: CliContext, job_id: str, logs: bool, output: Path | None, as_js
         _show_job(job, as_json)
         if output is not None:
             if job["state"] != "succeeded":
-                raise CliFailure(f"job {job_id} is {job['state']}: there is no result to save", 1)
+                raise CliFailure(tr("job {job_id} is {state}: there is no result to save", job_id=job_id,
+                                    state=term(job["state"])), 1)
             size = _save_result(client, job, output)
-            click.echo(f"result saved to {output} ({size} bytes)", err=True)
+            click.echo(tr("result saved to {file} ({n} bytes)", file=output, n=size), err=True)
 
 
 @consumer.command("cancel")

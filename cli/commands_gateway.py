@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any, Callable
 
 import click
 
 from cli.context import CliContext
-from cli.errors import EXIT_ENVIRONMENT, EXIT_MISMATCH, CliFailure, exit_code_for_status
-from cli.output import emit_json, err, kv, table, window
+from cli.errors import EXIT_ENVIRONMENT, EXIT_MISMATCH, CliFailure, exit_code_for_status, explain_code
+from cli.help import Group
+from cli.lang import N_, term, tr
+from cli.output import emit_json, err, kv, table, when, window
 from client.sdk import GatewayClient, GatewayClientError, IntegrityError
 from gateway.db import GrantState
 from gateway.settings import GatewaySettings
@@ -39,7 +40,7 @@ def _gateway(c: CliContext, settings: GatewaySettings | None = None) -> Any:
 # ---- provider: the gateway process ------------------------------------------------------------------------
 
 
-@click.group("gateway")
+@click.group("gateway", cls=Group)
 def gateway_group() -> None:
     """The provider's gateway (HTTP API on 127.0.0.1)."""
 
@@ -59,10 +60,12 @@ def serve(c: CliContext, port: int | None, workers: int, no_notary: bool, log_le
 
     settings = _serve_settings(c, port=port, notary_mode="off" if no_notary else None)
     gw = _gateway(c, settings)  # fail early (chain, keystore, store) with an exit code
-    running = {"process": "notary process", "thread": "notary thread in each worker"}.get(
-        settings.notary_mode if settings.notary_enabled else "off", "no notary")
-    err.print(f"gateway for {gw.provider_address} on http://{settings.host}:{settings.port} "
-              f"(chain {gw.chain_id}, store {settings.store_path}, {workers} worker(s), {running})", highlight=False)
+    running = {"process": N_("notary process"), "thread": N_("notary thread in each worker")}.get(
+        settings.notary_mode if settings.notary_enabled else "off", N_("no notary"))
+    err.print(tr("gateway for {provider} on http://{host}:{port} (chain {chain_id}, store {store}, {workers} "
+                 "worker(s), {notary})", provider=gw.provider_address, host=settings.host, port=settings.port,
+                 chain_id=gw.chain_id, store=settings.store_path, workers=workers, notary=tr(running)),
+              highlight=False)
     app = create_app(settings, gw) if workers == 1 else None
     serve_http(settings, workers=workers, log_level=log_level, app=app)
 
@@ -83,8 +86,8 @@ def notary(c: CliContext, log_level: str) -> None:
     settings = _serve_settings(c).notary()
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s notary %(levelname)s %(message)s")
     notary = Notary.open(settings, chain=c.chain(), account=c.account_for(settings.account))
-    err.print(f"notary for {notary.provider} (batch {settings.batch_size}, every {settings.interval_s:g} s)",
-              highlight=False)
+    err.print(tr("notary for {provider} (batch {batch}, every {interval:g} s)", provider=notary.provider,
+                 batch=settings.batch_size, interval=settings.interval_s), highlight=False)
     run_notary(settings, notary)
 
 
@@ -108,13 +111,13 @@ def reconcile_cmd(c: CliContext, receipts_files: tuple[Path, ...], journal: Path
     try:
         report = reconcile(_gateway(c), receipts_files, journal)
     except ReconcileRefused as exc:
-        raise CliFailure(f"reconcile refused: {exc}", EXIT_MISMATCH) from exc
+        raise CliFailure(tr("reconcile refused: {error}", error=exc), EXIT_MISMATCH) from exc
     if as_json:
         emit_json(report.to_json())
         return
     restored = sum(b["receipts"] for b in report.restored)
-    floor = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(report.replay_floor))
-    kv("gateway ledger reconciled", {
+    floor = when(report.replay_floor)  # always set by a reconcile (now + request TTL + clock skew)
+    kv(tr("gateway ledger reconciled"), {
         "anchored roots": report.anchored_roots, "already in the database": report.known_roots,
         "batches restored": len(report.restored), "receipts restored": restored,
         "grants whose used count grew": len(report.used), "ledger id": report.ledger_id,
@@ -122,7 +125,7 @@ def reconcile_cmd(c: CliContext, receipts_files: tuple[Path, ...], journal: Path
     if report.used:
         table(["grant id", "used before", "used now"], [[g, b, a] for g, (b, a) in report.used.items()])
     for note in report.skipped:
-        err.print(f"note: {note}", highlight=False)
+        err.print(tr("note: {note}", note=note), highlight=False)
 
 
 def _serve_settings(c: CliContext, port: int | None = None, notary_mode: str | None = None) -> GatewaySettings:
@@ -143,7 +146,7 @@ def _serve_settings(c: CliContext, port: int | None = None, notary_mode: str | N
 # ---- provider: deciding on grants ---------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(cls=Group)
 def grant() -> None:
     """Grant requests at this provider's gateway: list, approve, deny, revoke."""
 
@@ -161,8 +164,8 @@ def grant_list(c: CliContext, state: str | None, as_json: bool) -> None:
         emit_json([r.to_json() for r in rows])
         return
     table(["grant id", "state", "asset", "consumer", "purpose", "count", "window"],
-          [[r.grant_id, r.state, (d := r.to_json()["request"])["asset_id"], d["consumer"], d["purpose"],
-            d["max_count"] or "unlimited", window(int(d["not_before"]), int(d["not_after"]))] for r in rows])
+          [[r.grant_id, term(str(r.state)), (d := r.to_json()["request"])["asset_id"], d["consumer"], d["purpose"],
+            d["max_count"] or tr("unlimited"), window(int(d["not_before"]), int(d["not_after"]))] for r in rows])
 
 
 @grant.command("approve")
@@ -173,7 +176,7 @@ def grant_approve(c: CliContext, grant_id: str) -> None:
     from gateway.service import approve_grant
 
     row = approve_grant(_gateway(c), grant_id)
-    kv("grant issued", {"grant_id": row.grant_id, "state": row.state, "tx": row.tx})
+    kv(tr("grant issued"), {"grant_id": row.grant_id, "state": term(str(row.state)), "tx": row.tx})
 
 
 @grant.command("deny")
@@ -185,7 +188,7 @@ def grant_deny(c: CliContext, grant_id: str, reason: str) -> None:
     from gateway.service import deny_grant
 
     row = deny_grant(_gateway(c), grant_id, reason)
-    kv("grant denied", {"grant_id": row.grant_id, "state": row.state, "reason": row.reason})
+    kv(tr("grant denied"), {"grant_id": row.grant_id, "state": term(str(row.state)), "reason": row.reason})
 
 
 @grant.command("revoke")
@@ -197,14 +200,14 @@ def grant_revoke(c: CliContext, grant_id: str) -> None:
 
     tx = revoke_grant(_gateway(c), grant_id)
     receipt = c.chain().transaction_receipt(tx)  # mined: revoke_grant waited for it
-    kv("grant revoked", {"grant_id": grant_id.lower(), "tx": tx,
+    kv(tr("grant revoked"), {"grant_id": grant_id.lower(), "tx": tx,
                          "block": None if receipt is None else receipt["blockNumber"]})
 
 
 # ---- consumer ------------------------------------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(cls=Group)
 @click.option("--gateway", "gateway_url", default=None, help="Gateway URL (default: config gateway.public_url).")
 @click.pass_context
 def consumer(ctx: click.Context, gateway_url: str | None) -> None:
@@ -226,11 +229,13 @@ def client_call(fn: Callable[[], Any]) -> Any:
     try:
         return fn()
     except IntegrityError as exc:
-        raise CliFailure(f"{exc.code}: {exc}", EXIT_MISMATCH) from exc
+        raise CliFailure(f"{exc.code}: {explain_code(exc.code, str(exc))}", EXIT_MISMATCH) from exc
     except GatewayClientError as exc:
-        raise CliFailure(f"refused by the gateway: {exc}", exit_code_for_status(exc.status)) from exc
+        raise CliFailure(tr("refused by the gateway: {error}", error=explain_code(exc.code, str(exc))),
+                         exit_code_for_status(exc.status)) from exc
     except (httpx.TransportError, OSError) as exc:
-        raise CliFailure(f"cannot reach the gateway: {exc or type(exc).__name__}", EXIT_ENVIRONMENT) from exc
+        raise CliFailure(tr("cannot reach the gateway: {error}", error=exc or type(exc).__name__),
+                         EXIT_ENVIRONMENT) from exc
 
 
 @consumer.command("catalog")
@@ -265,10 +270,10 @@ def _summarise_offer(offer: dict[str, Any]) -> str:
                 right = ", ".join(str(r) for r in right)
             left = str(con.get("odrl:leftOperand", "")).removeprefix("odrl:")
             op = str(con.get("odrl:operator", {}).get("@id", "")).removeprefix("odrl:")
-            parts.append(f"{left} {_OPERATORS.get(op, op)} {right}")
+            parts.append(f"{term(left)} {tr(_OPERATORS[op]) if op in _OPERATORS else op} {right}")
     if any(perm.get("odrl:duty") for perm in offer.get("odrl:permission", [])):
         parts.append(_offer_price(offer))
-    return "; ".join(str(p).removeprefix("odrl:") for p in parts) or "none"
+    return "; ".join(term(str(p).removeprefix("odrl:")) for p in parts) or tr("none")
 
 
 def _offer_price(offer: dict[str, Any]) -> str:
@@ -279,10 +284,10 @@ def _offer_price(offer: dict[str, Any]) -> str:
     try:
         return price_summary(policy_of(offer))
     except (KeyError, TypeError, ValueError, IndexError):
-        return "price terms unreadable"
+        return tr("price terms unreadable")
 
 
-_OPERATORS = {"eq": "=", "lt": "<", "lteq": "<=", "gt": ">", "gteq": ">=", "isAnyOf": "any of"}
+_OPERATORS = {"eq": "=", "lt": "<", "lteq": "<=", "gt": ">", "gteq": ">=", "isAnyOf": N_("any of")}
 
 
 def _grant_view(result: dict[str, Any]) -> dict[str, Any]:
@@ -290,7 +295,10 @@ def _grant_view(result: dict[str, Any]) -> dict[str, Any]:
     req = result.get("request") or {}
     view = {k: v for k, v in result.items() if k not in ("request", "used", "max_count")}
     if "used" in result:
-        view["uses"] = f"{result['used']} of {result.get('max_count') or 'unlimited'}"
+        view["uses"] = tr("{used} of {max}", used=result["used"], max=result.get("max_count") or tr("unlimited"))
+    for key in ("state", "liveness"):
+        if isinstance(view.get(key), str):
+            view[key] = term(view[key])
     if req:
         view.update({"asset": req.get("asset_id"), "consumer": req.get("consumer"), "purpose": req.get("purpose"),
                      "window": window(int(req.get("not_before") or 0), int(req.get("not_after") or 0)),
@@ -311,7 +319,8 @@ def request(c: CliContext, asset_id: str, purpose: str, max_count: int | None, d
     with consumer_client(c) as client:
         result = client_call(
             lambda: client.request_grant(asset_id, purpose, max_count=max_count, duration_s=int(days * 86400)))
-    emit_json(result) if as_json else kv(f"grant {result.get('state')}", _grant_view(result))
+    title = tr("grant {state}", state=term(str(result.get("state"))))
+    emit_json(result) if as_json else kv(title, _grant_view(result))
 
 
 @consumer.command("grant")
@@ -322,7 +331,7 @@ def grant_state(c: CliContext, grant_id: str, as_json: bool) -> None:
     """A grant's state as the gateway sees it (on-chain liveness, uses left)."""
     with consumer_client(c) as client:
         result = client_call(lambda: client.grant(grant_id))
-    emit_json(result) if as_json else kv("grant", _grant_view(result))
+    emit_json(result) if as_json else kv(tr("grant"), _grant_view(result))
 
 
 @consumer.command("fetch")
@@ -339,12 +348,12 @@ def fetch(c: CliContext, asset_id: str, output: Path, grant_id: str | None, purp
 
     with consumer_client(c) as client, Progress("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                                          console=err, transient=True, disable=not err.is_terminal) as bar:
-        task = bar.add_task(f"fetching {asset_id[:10]}…", total=None)
+        task = bar.add_task(tr("fetching {asset}…", asset=asset_id[:10]), total=None)
         result = client_call(lambda: client.fetch(
             asset_id, output, grant_id=grant_id, purpose=purpose,
             progress=lambda done, total: bar.update(task, completed=done, total=total or None)))
     data = {"asset_id": asset_id.lower(), "file": str(result.path), "bytes": result.size,
             "sha256": result.sha256, "verified": True, "grant_id": result.grant_id,
             "receipt_id": result.receipt_id}
-    emit_json(data) if as_json else kv("fetched and verified", data)
+    emit_json(data) if as_json else kv(tr("fetched and verified"), data)
 

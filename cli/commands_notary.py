@@ -10,6 +10,8 @@ import click
 
 from chain.contracts import AnchorsClient
 from cli.context import CliContext
+from cli.help import Command, Group
+from cli.lang import term, tr
 from cli.output import emit_json, kv, table
 from client.sdk import GatewayClient
 
@@ -26,7 +28,7 @@ def register(root: click.Group) -> None:
     groups["audit"].add_command(receipts)
 
 
-@click.command("anchor")
+@click.command("anchor", cls=Command)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_cli
 def anchor_now(c: CliContext, as_json: bool) -> None:
@@ -40,13 +42,13 @@ def anchor_now(c: CliContext, as_json: bool) -> None:
     if as_json:
         emit_json({"sealed": [s.__dict__ for s in sealed], "anchored": rows})
         return
-    kv("notary", {"batches sealed": len(sealed), "receipts sealed": sum(s.leaf_count for s in sealed),
+    kv(tr("notary"), {"batches sealed": len(sealed), "receipts sealed": sum(s.leaf_count for s in sealed),
                   "roots anchored": len(anchored)})
     if rows:
         table(["root", "tx", "block"], [[r["root"], r["tx"], r["block"]] for r in rows])
 
 
-@click.group("notary-key")
+@click.group("notary-key", cls=Group)
 def notary_key() -> None:
     """Provider: keys that may anchor your gateway's receipts roots (AnchorRegistry notary keys).
 
@@ -64,7 +66,7 @@ def _notary_tx(c: CliContext, address: str, action: str) -> None:
     anchors = AnchorsClient(chain, chain.sender(account))
     send = anchors.register_notary if action == "add" else anchors.revoke_notary
     receipt = send(notary)
-    kv("notary key registered" if action == "add" else "notary key revoked (its past anchors stay valid)", {
+    kv(tr("notary key registered") if action == "add" else tr("notary key revoked (its past anchors stay valid)"), {
         "notary key": f"{notary} ({did_pkh(chain.chain_id, notary)})",
         "provider": f"{account.address} ({did_pkh(chain.chain_id, account.address)})",
         "tx": receipt["transactionHash"].to_0x_hex(), "block": int(receipt["blockNumber"]),
@@ -99,15 +101,17 @@ def notary_key_show(c: CliContext, address: str, as_json: bool) -> None:
     notary = c.resolve_address(address, "ADDRESS")
     provider, active = AnchorsClient(chain).notary_of(notary)
     if provider is None:
-        raise NotFound(f"{notary} is not a notary key of any provider: register it with `tds gateway notary-key add`")
+        raise NotFound(tr("{address} is not a notary key of any provider: register it with `tds gateway notary-key "
+                          "add`", address=notary))
     data = {"notary": notary, "provider": provider, "active": active}
     if as_json:
         emit_json(data)
     else:
-        kv(f"notary key {notary}", {"provider": provider, "state": "active" if active else "revoked"})
+        kv(tr("notary key {address}", address=notary),
+           {"provider": provider, "state": tr("active") if active else tr("revoked")})
 
 
-@click.command("anchor-folder")
+@click.command("anchor-folder", cls=Command)
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-o", "--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write one proof document per file here (<name>.proof.json).")
@@ -129,7 +133,7 @@ def anchor_folder(c: CliContext, directory: Path, out_dir: Path | None, as_json:
     if as_json:
         emit_json({**data, "proofs": {str(p): d for p, (d, _) in files.items()}})
     else:
-        kv("folder anchored" if done.sent else "already anchored (nothing sent)", data)
+        kv(tr("folder anchored") if done.sent else tr("already anchored (nothing sent)"), data)
 
 
 def _gateway_get(c: CliContext, gateway_url: str | None, path: str) -> Any:
@@ -139,7 +143,7 @@ def _gateway_get(c: CliContext, gateway_url: str | None, path: str) -> Any:
         return client_call(lambda: client.get_signed(path))
 
 
-@click.command("proof")
+@click.command("proof", cls=Command)
 @click.argument("receipt_id")
 @click.option("--gateway", "gateway_url", default=None, help="Gateway URL (default: config gateway.public_url).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -153,10 +157,11 @@ def proof(c: CliContext, receipt_id: str, gateway_url: str | None, output: Path 
         click.echo(text)
     else:
         output.write_text(text + "\n")
-        kv(f"proof ({doc.get('state')})", {"receipt": receipt_id, "root": doc.get("root"), "file": str(output)})
+        kv(tr("proof ({state})", state=term(str(doc.get("state")))),
+           {"receipt": receipt_id, "root": doc.get("root"), "file": str(output)})
 
 
-@click.command("receipts")
+@click.command("receipts", cls=Command)
 @click.option("--gateway", "gateway_url", default=None, help="Gateway URL (default: config gateway.public_url).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @pass_cli
@@ -164,4 +169,4 @@ def receipts(c: CliContext, gateway_url: str | None, output: Path) -> None:
     """Export every receipt with its proof (JSON lines) from a gateway, for `tds audit check --receipts`."""
     text = _gateway_get(c, gateway_url, "/receipts/export").text
     output.write_text(text)
-    kv("receipts exported", {"file": str(output), "receipts": sum(1 for line in text.splitlines() if line.strip())})
+    kv(tr("receipts exported"), {"file": str(output), "receipts": sum(1 for line in text.splitlines() if line.strip())})

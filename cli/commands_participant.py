@@ -11,6 +11,8 @@ import click
 from domain.types import ParticipantStatus, Role, did_pkh
 from cli.context import CliContext, bytes32_arg
 from cli.errors import NotFound
+from cli.help import Group
+from cli.lang import N_, term, tr
 from cli.output import emit_json, kv, table, when
 
 if TYPE_CHECKING:
@@ -26,7 +28,7 @@ def _client(c: CliContext, signer: bool = True) -> ParticipantsClient:
     return ParticipantsClient(chain, chain.sender(c.account_for("operator")) if signer else None)
 
 
-@click.group()
+@click.group(cls=Group)
 def participant() -> None:
     """Members of the data space (operator commands)."""
 
@@ -38,7 +40,7 @@ def participant() -> None:
 @click.option("--credential", "credential_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Verifiable credential / DID document file; its SHA-256 is recorded.")
 @click.option("--credential-hash", default=None, help="Or the credential's hash (0x + 64 hex).",
-              callback=lambda _c, _p, v: None if v is None else bytes32_arg(v, "a credential hash"))
+              callback=lambda _c, _p, v: None if v is None else bytes32_arg(v, N_("a credential hash")))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_cli
 def onboard(c: CliContext, who: str, roles: str, jurisdiction: str, credential_file: Path | None,
@@ -49,30 +51,31 @@ def onboard(c: CliContext, who: str, roles: str, jurisdiction: str, credential_f
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--roles") from exc
     if len(jurisdiction) != 2 or not jurisdiction.isalpha():
-        raise click.BadParameter("expected an ISO 3166-1 alpha-2 code such as DE", param_hint="--jurisdiction")
+        raise click.BadParameter(tr("expected an ISO 3166-1 alpha-2 code such as DE"), param_hint="--jurisdiction")
     if credential_file is not None and credential_hash is not None:
-        raise click.UsageError("give --credential FILE or --credential-hash HEX, not both")
+        raise click.UsageError(tr("give --credential FILE or --credential-hash HEX, not both"))
     if credential_file is not None:
         credential_hash = "0x" + hashlib.sha256(credential_file.read_bytes()).hexdigest()
     if credential_hash is None:
-        raise click.UsageError("give --credential FILE or --credential-hash HEX")
+        raise click.UsageError(tr("give --credential FILE or --credential-hash HEX"))
     address = c.resolve_address(who, param_hint="WHO")
     client = _client(c)
     receipt = client.onboard(address, role, jurisdiction, credential_hash)
     result = {"address": address, "did": did_pkh(client.chain.chain_id, address), "roles": role.names(),
               "jurisdiction": jurisdiction.upper(), "tx": receipt["transactionHash"].to_0x_hex(),
               "block": receipt["blockNumber"], "gas_used": receipt["gasUsed"]}
-    emit_json(result) if as_json else kv("participant onboarded", result)
+    emit_json(result) if as_json else kv(tr("participant onboarded"),
+                                         {**result, "roles": [term(r) for r in role.names()]})
 
 
-_DONE = {"suspend": "suspended", "reinstate": "reinstated"}
+_DONE = {"suspend": N_("participant suspended"), "reinstate": N_("participant reinstated")}
 
 
 def _status_change(c: CliContext, who: str, action: str) -> None:
     address = c.resolve_address(who, param_hint="WHO")
     client = _client(c)
     receipt = getattr(client, action)(address)
-    kv(f"participant {_DONE[action]}",
+    kv(tr(_DONE[action]),
        {"address": address, "tx": receipt["transactionHash"].to_0x_hex(), "block": receipt["blockNumber"]})
 
 
@@ -101,12 +104,14 @@ def show(c: CliContext, who: str, as_json: bool) -> None:
     client = _client(c, signer=False)
     p = client.get(c.resolve_address(who, param_hint="WHO"))
     if p.status == ParticipantStatus.NONE:
-        raise NotFound(f"{p.address} is not a participant")
+        raise NotFound(tr("{address} is not a participant", address=p.address))
     data = {**p.to_json(), "did": did_pkh(client.chain.chain_id, p.address)}
     if as_json:
         emit_json(data)
         return
-    kv(f"participant {data['did']}", {**data, "onboarded_at": when(p.onboarded_at, zero="never")})
+    kv(tr("participant {did}", did=data["did"]), {**data, "status": term(str(data["status"])),
+                                                  "roles": [term(r) for r in p.roles.names()],
+                                                  "onboarded_at": when(p.onboarded_at, zero=tr("never"))})
 
 
 @participant.command("list")
@@ -120,6 +125,6 @@ def list_participants(c: CliContext, as_json: bool) -> None:
         emit_json([{**p.to_json(), "did": did_pkh(client.chain.chain_id, p.address)} for p in rows])
         return
     table(["participant", "roles", "jurisdiction", "status", "onboarded"],
-          [[did_pkh(client.chain.chain_id, p.address), ", ".join(p.roles.names()), p.jurisdiction,
-            p.status.name.lower(), when(p.onboarded_at, zero="never")] for p in rows])
+          [[did_pkh(client.chain.chain_id, p.address), ", ".join(term(r) for r in p.roles.names()), p.jurisdiction,
+            term(p.status.name.lower()), when(p.onboarded_at, zero=tr("never"))] for p in rows])
 

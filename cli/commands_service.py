@@ -12,6 +12,8 @@ from cli.commands_asset import _owner, _policy, asset_id_arg
 from cli.commands_gateway import _gateway, client_call, consumer, consumer_client
 from cli.context import CliContext
 from cli.errors import CliFailure, NotFound
+from cli.help import Group
+from cli.lang import term, tr
 from cli.output import emit_json, kv, table
 
 pass_cli = click.make_pass_decorator(CliContext)
@@ -25,12 +27,12 @@ def register(root: click.Group) -> None:
 def _header(value: str) -> tuple[str, str]:
     name, sep, text = value.partition(":")
     if not sep or not name.strip():
-        raise click.BadParameter(f"{value!r}: expected 'Name: value' or 'Name: env:VARIABLE'",
+        raise click.BadParameter(tr("{value!r}: expected 'Name: value' or 'Name: env:VARIABLE'", value=value),
                                  param_hint="--backend-header")
     return name.strip(), text.strip()
 
 
-@click.group()
+@click.group(cls=Group)
 def service() -> None:
     """Data services: APIs registered as assets, every call checked, metered and proven by the gateway."""
 
@@ -67,7 +69,7 @@ def register_service(c: CliContext, description_file: Path, backend: str, header
     from services.registry import ServiceConfig, new_secret
 
     if not description_file.is_file():
-        raise CliFailure(f"cannot read {description_file}: no such file", 1)
+        raise CliFailure(tr("cannot read {file}: no such file", file=description_file), 1)
     parsed_owners = [_owner(o) for o in owners]
     config = ServiceConfig(backend=backend, headers=dict(_header(h) for h in headers),
                            secret=f"env:{secret_env}" if secret_env else new_secret(), timeout_s=timeout_s,
@@ -80,7 +82,7 @@ def register_service(c: CliContext, description_file: Path, backend: str, header
     endpoint = f"{gw.settings.base_url.rstrip('/')}/services/{reg.asset_id}"
     data = {**reg.to_json(), "endpoint": endpoint + "/", "description_url": endpoint, **config.public()}
     data.pop("headers", None)
-    emit_json(data) if as_json else kv("service registered", data)
+    emit_json(data) if as_json else kv(tr("service registered"), data)
 
 
 @service.command("list")
@@ -104,8 +106,10 @@ def list_services(c: CliContext, as_json: bool) -> None:
     if as_json:
         emit_json({"services": rows})
     else:
-        table(["title", "service", "backend", "rate"], [[r["title"], r["asset_id"], r["backend"], r["rate"]]
-                                                        for r in rows], title="services")
+        table(["title", "service", "backend", "rate"],
+              [[r["title"], r["asset_id"], r["backend"], tr("none") if r["rate"] == "none" else r["rate"]]
+               for r in rows],
+              title=tr("services"))
 
 
 @service.command("show")
@@ -120,11 +124,11 @@ def show_service(c: CliContext, asset_id: str, as_json: bool) -> None:
     registry = ServiceRegistry(GatewaySettings.load(c.home).gateway_dir)
     config, desc = registry.config(asset_id), registry.description(asset_id)
     if config is None or desc is None:
-        raise NotFound(f"{asset_id} is not a service of this gateway (`tds service list`)")
+        raise NotFound(tr("{asset_id} is not a service of this gateway (`tds service list`)", asset_id=asset_id))
     ops = [f"{o.method} {o.template}" for o in desc.operations()]
     data = {"asset_id": asset_id, "title": desc.title, "version": desc.version, **config.public(), "operations": ops}
-    emit_json(data) if as_json else kv("service", {**data, "operations": ", ".join(ops),
-                                                   "headers": ", ".join(config.headers) or "none"})
+    emit_json(data) if as_json else kv(tr("service"), {**data, "operations": ", ".join(ops),
+                                                       "headers": ", ".join(config.headers) or tr("none")})
 
 
 @service.command("secret")
@@ -137,9 +141,10 @@ def show_secret(c: CliContext, asset_id: str) -> None:
 
     config = ServiceRegistry(GatewaySettings.load(c.home).gateway_dir).config(asset_id)
     if config is None:
-        raise NotFound(f"{asset_id} is not a service of this gateway (`tds service list`)")
+        raise NotFound(tr("{asset_id} is not a service of this gateway (`tds service list`)", asset_id=asset_id))
     if config.secret.startswith("env:"):
-        raise CliFailure(f"the key is read from the environment variable {config.secret[4:]} of the gateway", 1)
+        raise CliFailure(tr("the key is read from the environment variable {variable} of the gateway",
+                            variable=config.secret[4:]), 1)
     click.echo(config.secret)
 
 
@@ -181,7 +186,8 @@ def call(c: CliContext, service_id: str, path: str, method: str | None, data: st
     else:
         if output is None:
             click.echo(result.body.decode("utf-8", "replace"))
-        click.echo(f"{result.status} · receipt {result.receipt_id} · answer sha256 {result.sha256}", err=True)
+        click.echo(tr("{status} · receipt {receipt_id} · answer sha256 {sha256}", status=result.status,
+                      receipt_id=result.receipt_id, sha256=result.sha256), err=True)
     if result.status >= 400:
         raise click.exceptions.Exit(5)
 
@@ -209,10 +215,11 @@ def prove_call(c: CliContext, receipt_id: str, answer: Path, output: Path | None
     with consumer_client(c) as client:
         doc = client_call(lambda: client.receipt(receipt_id))
         if doc.get("call") is None:
-            raise CliFailure(f"{receipt_id} is not the receipt of a service call", 1)
+            raise CliFailure(tr("{receipt_id} is not the receipt of a service call", receipt_id=receipt_id), 1)
         if doc["state"] != "anchored":
-            raise CliFailure(f"{receipt_id} is {doc['state']}, not anchored yet: ask the provider to anchor "
-                             "(`tds gateway anchor`) or wait for the notary, then run this again", 1)
+            raise CliFailure(tr("{receipt_id} is {state}, not anchored yet: ask the provider to anchor (`tds gateway "
+                                "anchor`) or wait for the notary, then run this again", receipt_id=receipt_id,
+                                state=term(str(doc["state"]))), 1)
         proof = client_call(lambda: client.proof(receipt_id))
     evidence = doc["call"]
     got = sha256_hex(body)
@@ -220,15 +227,16 @@ def prove_call(c: CliContext, receipt_id: str, answer: Path, output: Path | None
               "evidence_sha256": evidence_digest(evidence), "receipt_content_hash": doc["receipt"]["content_hash"],
               "leaf_content_hash": proof["values"][8]}
     if got != evidence["response_sha256"]:
-        raise Mismatch(f"the answer in {answer} hashes to {got}, the call's evidence says {evidence['response_sha256']}")
+        raise Mismatch(tr("the answer in {file} hashes to {got}, the call's evidence says {expected}", file=answer,
+                          got=got, expected=evidence["response_sha256"]))
     if not checks["evidence_sha256"] == checks["receipt_content_hash"] == checks["leaf_content_hash"]:
-        raise Mismatch("the call's evidence does not hash to the receipt's content hash")
+        raise Mismatch(tr("the call's evidence does not hash to the receipt's content hash"))
     verdict = verify_proof(ProofDocument.from_dict(proof), c.chain())
     if not verdict.valid:
-        raise Mismatch(f"the receipt's proof does not verify: {verdict.reason}")
+        raise Mismatch(tr("the receipt's proof does not verify: {reason}", reason=verdict.reason))
     if output is not None:
         output.write_text(json.dumps(proof, indent=2))
     data = {"receipt_id": receipt_id, "proven": True, **checks, "status": evidence["status"],
             "target": f"{evidence['method']} {evidence['target']}", "anchor_tx": doc.get("anchor_tx"),
             "anchor_block": doc.get("anchor_block")}
-    emit_json(data) if as_json else kv("answer proven", data)
+    emit_json(data) if as_json else kv(tr("answer proven"), data)

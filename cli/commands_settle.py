@@ -17,6 +17,8 @@ import click
 from cli.commands_asset import title_lookup
 from cli.context import CliContext, bytes32_arg
 from cli.errors import EXIT_NOT_FOUND, EXIT_REJECTED, CliFailure
+from cli.help import Command, Group
+from cli.lang import N_, current, speaking, term, tr
 from cli.output import did, emit_json, kv, out, table, titled, when
 
 pass_cli = click.make_pass_decorator(CliContext)
@@ -67,7 +69,7 @@ def _titles(c: CliContext) -> Callable[[str], str]:
 # ---- tds settle -----------------------------------------------------------------------------------------
 
 
-@click.group("settle")
+@click.group("settle", cls=Group)
 def settle() -> None:
     """Settlement: price anchored use per period and pay the owners (provider), statements, earnings."""
 
@@ -135,7 +137,7 @@ def settle_run(c: CliContext, period_text: str | None, statements_file: Path | N
     if period_text is None and statements:  # settle what the consumers signed: the statements' period
         ends = {e.statement.period_end for e in statements.values()}
         if len(ends) != 1:
-            raise click.UsageError("the statements end at different times: give --period")
+            raise click.UsageError(tr("the statements end at different times: give --period"))
         period = Period(min(e.statement.period_start for e in statements.values()), ends.pop())
     else:
         period = _period(c, period_text)
@@ -155,28 +157,30 @@ def _print_run(c: CliContext, plan: Any, result: Any, as_json: bool) -> None:
                    "anchored": result.anchored if result else [],
                    "payouts": [{**p, "amount": str(p["amount"])} for p in result.payouts] if result else []})
         return
-    sent = "settled" if result is not None else "to settle (dry run)" if plan.batches else "nothing to settle"
-    out.print(f"period {plan.period.describe()}: {len(plan.claims)} grant(s) {sent}", highlight=False)
+    sent = tr("settled") if result is not None else tr("to settle (dry run)") if plan.batches \
+        else tr("nothing to settle")
+    out.print(tr("period {period}: {n} grant(s) {what}", period=plan.period.describe(), n=len(plan.claims), what=sent),
+              highlight=False)
     if plan.claims:
         table(["grant", "asset", "model", "units", "free", "amount"],
-              [[x.grant_id, name(x.asset_id), x.model.label, x.units, x.free_units, money.format(x.amount)]
+              [[x.grant_id, name(x.asset_id), term(x.model.label), x.units, x.free_units, money.format(x.amount)]
                for x in plan.claims])
     if result is not None:
         if result.anchored:
             table(["usage root", "receipts", "anchor tx"], [[a["root"], a["leaves"], a["tx"]] for a in result.anchored])
         totals: dict[tuple[str, str], int] = {}
         for p in result.payouts:
-            kind = "share" if p["depth"] == 0 else f"royalty (lineage step {p['depth']})"
+            kind = tr("share") if p["depth"] == 0 else tr("royalty (lineage step {depth})", depth=p["depth"])
             totals[(p["owner"], kind)] = totals.get((p["owner"], kind), 0) + p["amount"]
         if totals:
             table(["paid to", "as", "amount"],
                   [[did(c.chain().chain_id, o), kind, money.format(v)] for (o, kind), v in sorted(totals.items())],
-                  title="payouts")
+                  title=tr("payouts"))
         gas = sum(t["gas_used"] for t in result.transactions)
-        out.print(f"{len(result.transactions)} settle transaction(s), {gas:,} gas", highlight=False)
+        out.print(tr("{n} settle transaction(s), {gas:,} gas", n=len(result.transactions), gas=gas), highlight=False)
     for w in plan.waiting:
         if w.reason != "free":
-            out.print(f"not settled: {w.grant_id}: {w.detail}", highlight=False)
+            out.print(tr("not settled: {grant_id}: {detail}", grant_id=w.grant_id, detail=w.detail), highlight=False)
 
 
 @settle.command("statements")
@@ -200,7 +204,8 @@ def settle_statements(c: CliContext, period_text: str | None, output: Path) -> N
         table(["grant", "consumer", "units", "amount", "usage root"],
               [[e.statement.grant_id, did(c.chain().chain_id, e.consumer), e.statement.units,
                 money.format(e.statement.amount), e.statement.receipts_root] for e in entries])
-    out.print(f"{n} statement(s) for {period.describe()} -> {output}", highlight=False)
+    out.print(tr("{n} statement(s) for {period} -> {file}", n=n, period=period.describe(), file=output),
+              highlight=False)
 
 
 @settle.command("statement")
@@ -229,7 +234,8 @@ def settle_withdraw(c: CliContext, amount: str) -> None:
 
     value = _amount(c, amount, "AMOUNT")
     receipt = SettlementClient(c.chain(), _sender(c, "provider")).withdraw(value)
-    out.print(f"withdrew {_money(c).format(value)} of earnings (tx {_tx(receipt)})", highlight=False)
+    out.print(tr("withdrew {amount} of earnings (tx {tx})", amount=_money(c).format(value), tx=_tx(receipt)),
+              highlight=False)
 
 
 @settle.command("royalty")
@@ -240,13 +246,13 @@ def settle_royalty(c: CliContext, bps: int) -> None:
     from chain.contracts import SettlementClient
 
     receipt = SettlementClient(c.chain(), _sender(c, "operator")).set_royalty(bps)
-    out.print(f"royalty set to {bps / 100:g} % (tx {_tx(receipt)})", highlight=False)
+    out.print(tr("royalty set to {percent:g} % (tx {tx})", percent=bps / 100, tx=_tx(receipt)), highlight=False)
 
 
 # ---- tds escrow -----------------------------------------------------------------------------------------
 
 
-@click.group("escrow")
+@click.group("escrow", cls=Group)
 def escrow() -> None:
     """Prepaid escrow: deposit, see balances and locks, withdraw the free part, release ended grants."""
 
@@ -264,12 +270,13 @@ def escrow_deposit(c: CliContext, amount: str) -> None:
     tokens = TokenClient(c.chain(), sender)
     balance = tokens.balance_of(sender.address)
     if balance < value:
-        raise CliFailure(f"your wallet holds {_money(c).format(balance)}, less than {_money(c).format(value)}: "
-                         "get tokens first (the operator mints: `tds token mint`)", EXIT_REJECTED)
+        raise CliFailure(tr("your wallet holds {balance}, less than {amount}: get tokens first (the operator mints: "
+                            "`tds token mint`)", balance=_money(c).format(balance), amount=_money(c).format(value)),
+                         EXIT_REJECTED)
     tokens.approve(settlement.contract.address, value)
     receipt = settlement.deposit(value)
-    out.print(f"deposited {_money(c).format(value)}; free deposit now "
-              f"{_money(c).format(settlement.deposit_of(sender.address))} (tx {_tx(receipt)})", highlight=False)
+    out.print(tr("deposited {amount}; free deposit now {deposit} (tx {tx})", amount=_money(c).format(value),
+                 deposit=_money(c).format(settlement.deposit_of(sender.address)), tx=_tx(receipt)), highlight=False)
 
 
 @escrow.command("withdraw")
@@ -281,7 +288,8 @@ def escrow_withdraw(c: CliContext, amount: str) -> None:
 
     value = _amount(c, amount, "AMOUNT")
     receipt = SettlementClient(c.chain(), _sender(c, "consumer")).withdraw_deposit(value)
-    out.print(f"withdrew {_money(c).format(value)} of your deposit (tx {_tx(receipt)})", highlight=False)
+    out.print(tr("withdrew {amount} of your deposit (tx {tx})", amount=_money(c).format(value), tx=_tx(receipt)),
+              highlight=False)
 
 
 @escrow.command("release")
@@ -292,14 +300,15 @@ def escrow_release(c: CliContext, grant_id: str) -> None:
     anyone once the claim window after its end has passed)."""
     from chain.contracts import SettlementClient
 
-    grant_id = bytes32_arg(grant_id, "a grant id", "GRANT_ID")
+    grant_id = bytes32_arg(grant_id, N_("a grant id"), "GRANT_ID")
     settlement = SettlementClient(c.chain(), _sender(c, "provider"))
     before = settlement.account_of(grant_id)
     if before is None:
-        raise CliFailure(f"grant {grant_id} has no escrow (a free grant, or not issued)", EXIT_NOT_FOUND)
+        raise CliFailure(tr("grant {grant_id} has no escrow (a free grant, or not issued)", grant_id=grant_id),
+                         EXIT_NOT_FOUND)
     receipt = settlement.release(grant_id)
-    out.print(f"released {_money(c).format(before.locked)} to {did(c.chain().chain_id, before.consumer)} "
-              f"(tx {_tx(receipt)})", highlight=False)
+    out.print(tr("released {amount} to {consumer} (tx {tx})", amount=_money(c).format(before.locked),
+                 consumer=did(c.chain().chain_id, before.consumer), tx=_tx(receipt)), highlight=False)
 
 
 @escrow.command("show")
@@ -313,15 +322,18 @@ def escrow_show(c: CliContext, who: str | None, grant_id: str | None, as_json: b
 
     settlement, money = SettlementClient(c.chain()), _money(c)
     if grant_id:
-        account = settlement.account_of(bytes32_arg(grant_id, "a grant id", "--grant"))
+        account = settlement.account_of(bytes32_arg(grant_id, N_("a grant id"), "--grant"))
         if account is None:
-            raise CliFailure(f"grant {grant_id} has no escrow (a free grant, or not issued)", EXIT_NOT_FOUND)
-        data = {"grant": account.grant_id, "asset": _titles(c)(account.asset_id),
-                "consumer": did(c.chain().chain_id, account.consumer), "price model": account.price_model.label,
-                "price": money.format(account.price), "locked": money.format(account.locked),
-                "units settled": account.units, "settled until": when(account.settled_until, "never"),
-                "disputed": account.frozen, "released": account.released}
-        emit_json({k: str(v) for k, v in data.items()}) if as_json else kv("escrow account", data)
+            raise CliFailure(tr("grant {grant_id} has no escrow (a free grant, or not issued)", grant_id=grant_id),
+                             EXIT_NOT_FOUND)
+        with speaking("en" if as_json else current()):  # the JSON's values are the same in every language
+            data = {"grant": account.grant_id, "asset": _titles(c)(account.asset_id),
+                    "consumer": did(c.chain().chain_id, account.consumer),
+                    "price model": term(account.price_model.label),
+                    "price": money.format(account.price), "locked": money.format(account.locked),
+                    "units settled": account.units, "settled until": when(account.settled_until, tr("never")),
+                    "disputed": account.frozen, "released": account.released}
+        emit_json({k: str(v) for k, v in data.items()}) if as_json else kv(tr("escrow account"), data)
         return
     address = c.resolve_address(who, "WHO") if who else str(c.account_for(c.account_name or "consumer").address)
     wallet = TokenClient(c.chain()).balance_of(address)
@@ -332,13 +344,13 @@ def escrow_show(c: CliContext, who: str | None, grant_id: str | None, as_json: b
         emit_json({"address": address, "wallet": str(wallet), "deposit": str(settlement.deposit_of(address)),
                    "earnings": str(settlement.earnings_of(address)), "symbol": money.symbol})
         return
-    kv("balances", data)
+    kv(tr("balances"), data)
 
 
 # ---- tds token ------------------------------------------------------------------------------------------
 
 
-@click.group("token")
+@click.group("token", cls=Group)
 def token() -> None:
     """The space's settlement token (devnet token or credits 积分): mint (operator), balances."""
 
@@ -354,8 +366,8 @@ def token_mint(c: CliContext, to: str, amount: str) -> None:
     address, value = c.resolve_address(to, "TO"), _amount(c, amount, "AMOUNT")
     tokens = TokenClient(c.chain(), _sender(c, "operator"))
     receipt = tokens.mint(address, value)
-    out.print(f"minted {_money(c).format(value)} to {did(c.chain().chain_id, address)} (tx {_tx(receipt)})",
-              highlight=False)
+    out.print(tr("minted {amount} to {to} (tx {tx})", amount=_money(c).format(value),
+                 to=did(c.chain().chain_id, address), tx=_tx(receipt)), highlight=False)
 
 
 @token.command("balance")
@@ -373,7 +385,7 @@ def token_balance(c: CliContext, who: str) -> None:
 # ---- tds dispute ----------------------------------------------------------------------------------------
 
 
-@click.group("dispute")
+@click.group("dispute", cls=Group)
 def dispute() -> None:
     """Disputes (争议仲裁): a party opens one with evidence, the operator (or arbitrator) rules."""
 
@@ -385,7 +397,7 @@ def _evidence(path: Path | None, text: str | None) -> tuple[str, str]:
         return "0x" + hashlib.sha256(data).hexdigest(), path.resolve().as_uri()
     if text:
         return "0x" + hashlib.sha256(text.encode()).hexdigest(), "data:text/plain;charset=utf-8," + text
-    raise click.UsageError("give the evidence: --evidence FILE or --note TEXT")
+    raise click.UsageError(tr("give the evidence: --evidence FILE or --note TEXT"))
 
 
 @dispute.command("open")
@@ -404,19 +416,19 @@ def dispute_open(c: CliContext, grant_id: str, about: str, period_end: str | Non
     from chain.contracts import DisputesClient, GrantsClient
     from settlement.periods import parse_instant
 
-    grant_id = bytes32_arg(grant_id, "a grant id", "GRANT_ID")
+    grant_id = bytes32_arg(grant_id, N_("a grant id"), "GRANT_ID")
     digest, uri = _evidence(evidence_file, note)
     request = GrantsClient(c.chain()).request_of(grant_id)
     if request is None:
-        raise CliFailure(f"no grant {grant_id} was issued on this chain", EXIT_NOT_FOUND)
+        raise CliFailure(tr("no grant {grant_id} was issued on this chain", grant_id=grant_id), EXIT_NOT_FOUND)
     end = parse_instant(period_end, _chain_time(c)) if period_end else 0
     disputes = DisputesClient(c.chain(), _sender(c, "consumer"))
     dispute_id, receipt = disputes.open(request, about, end, digest, uri)
     if as_json:
         emit_json({"dispute": dispute_id, "tx": _tx(receipt), "evidence_hash": digest})
         return
-    out.print(f"dispute {dispute_id} opened on grant {grant_id} (evidence {digest}, tx {_tx(receipt)})",
-              highlight=False)
+    out.print(tr("dispute {dispute_id} opened on grant {grant_id} (evidence {evidence}, tx {tx})",
+                 dispute_id=dispute_id, grant_id=grant_id, evidence=digest, tx=_tx(receipt)), highlight=False)
 
 
 @dispute.command("evidence")
@@ -431,7 +443,8 @@ def dispute_evidence(c: CliContext, dispute_id: int, evidence_file: Path | None,
 
     digest, uri = _evidence(evidence_file, note)
     receipt = DisputesClient(c.chain(), _sender(c, "consumer")).submit_evidence(dispute_id, digest, uri)
-    out.print(f"evidence {digest} added to dispute {dispute_id} (tx {_tx(receipt)})", highlight=False)
+    out.print(tr("evidence {evidence} added to dispute {dispute_id} (tx {tx})", evidence=digest,
+                 dispute_id=dispute_id, tx=_tx(receipt)), highlight=False)
 
 
 @dispute.command("rule")
@@ -445,18 +458,19 @@ def dispute_rule(c: CliContext, dispute_id: int, ruling: str | None, refund_text
     from chain.contracts import DisputesClient
 
     if (ruling is None) == (refund_text is None):
-        raise click.UsageError("give exactly one of --uphold and --refund AMOUNT")
+        raise click.UsageError(tr("give exactly one of --uphold and --refund AMOUNT"))
     refund = _amount(c, refund_text, "--refund") if refund_text else 0
     receipt = DisputesClient(c.chain(), _sender(c, "operator")).rule(dispute_id, "refund" if refund else "upheld",
                                                                     refund)
-    verdict = f"refund of {_money(c).format(refund)} to the consumer" if refund else "upheld"
-    out.print(f"dispute {dispute_id} ruled: {verdict} (tx {_tx(receipt)})", highlight=False)
+    verdict = tr("refund of {amount} to the consumer", amount=_money(c).format(refund)) if refund else tr("upheld")
+    out.print(tr("dispute {dispute_id} ruled: {verdict} (tx {tx})", dispute_id=dispute_id, verdict=verdict,
+                 tx=_tx(receipt)), highlight=False)
 
 
 def _dispute_row(c: CliContext, d: Any) -> dict[str, Any]:
-    return {"dispute": d.dispute_id, "grant": d.grant_id, "about": d.subject, "status": d.status,
+    return {"dispute": d.dispute_id, "grant": d.grant_id, "about": term(d.subject), "status": term(d.status),
             "opened by": did(c.chain().chain_id, d.opened_by), "opened": when(d.opened_at),
-            "ruling": d.ruling if d.status == "ruled" else "—",
+            "ruling": term(d.ruling) if d.status == "ruled" else "—",
             "refund": _money(c).format(d.refund) if d.status == "ruled" else "—", "evidence": d.evidence_hash}
 
 
@@ -475,7 +489,7 @@ def dispute_list(c: CliContext, only_open: bool, as_json: bool) -> None:
         emit_json([{**d.__dict__, "refund": str(d.refund)} for d in records])
         return
     if not records:
-        out.print("no disputes", highlight=False)
+        out.print(tr("no disputes"), highlight=False)
         return
     rows = [_dispute_row(c, d) for d in records]
     table(list(rows[0]), [list(r.values()) for r in rows])
@@ -492,13 +506,14 @@ def dispute_show(c: CliContext, dispute_id: int, as_json: bool) -> None:
     disputes = DisputesClient(c.chain())
     d = disputes.get(dispute_id)
     if d is None:
-        raise CliFailure(f"no dispute {dispute_id} (there are {disputes.count()})", EXIT_NOT_FOUND)
+        raise CliFailure(tr("no dispute {dispute_id} (there are {count})", dispute_id=dispute_id,
+                            count=disputes.count()), EXIT_NOT_FOUND)
     evidence = [{"party": str(e["args"]["_party"]), "uri": str(e["args"]["_evidence"]), "block": int(e["blockNumber"])}
                 for e in disputes.events("Evidence", _evidenceGroupID=dispute_id)]
     if as_json:
         emit_json({**d.__dict__, "refund": str(d.refund), "evidence": evidence})
         return
-    kv(f"dispute {dispute_id}", _dispute_row(c, d))
+    kv(tr("dispute {dispute_id}", dispute_id=dispute_id), _dispute_row(c, d))
     if evidence:
         table(["party", "evidence", "block"], [[did(c.chain().chain_id, e["party"]), e["uri"], e["block"]]
                                                for e in evidence])
@@ -507,7 +522,7 @@ def dispute_show(c: CliContext, dispute_id: int, as_json: bool) -> None:
 # ---- tds consumer sign-statements -----------------------------------------------------------------------
 
 
-@click.command("sign-statements")
+@click.command("sign-statements", cls=Command)
 @click.argument("statements_file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="Where to write the signed statements.")
@@ -531,20 +546,21 @@ def sign_statements(c: CliContext, statements_file: Path, output: Path, trust_un
     entries = read_statements(statements_file, c.chain().chain_id, address)
     mine = [e for e in entries if e.consumer.lower() == str(account.address).lower()]
     if not mine:
-        raise CliFailure(f"no statement in {statements_file} is addressed to {account.address}", EXIT_NOT_FOUND)
+        raise CliFailure(tr("no statement in {file} is addressed to {address}", file=statements_file,
+                            address=account.address), EXIT_NOT_FOUND)
     proven = {} if trust_units else _proven_units(c, mine)
     money = _money(c)
     table(["grant", "period", "units", "proven by your receipts", "amount"],
           [[e.statement.grant_id, f"{when(e.statement.period_start)} .. {when(e.statement.period_end)}",
-            e.statement.units, "not checked" if trust_units else proven[e.statement.grant_id],
-            money.format(e.statement.amount)] for e in mine], title="you sign")
+            e.statement.units, tr("not checked") if trust_units else proven[e.statement.grant_id],
+            money.format(e.statement.amount)] for e in mine], title=tr("you sign"))
     write_statements(output, c.chain().chain_id, address, sign(entries, account, c.chain().chain_id, address))
     total = sum(e.statement.amount for e in mine)
     tokens = TokenClient(c.chain(), c.chain().sender(account))
     allowance = tokens.allowance(str(account.address), address)
     tokens.approve(address, allowance + total)
-    out.print(f"signed {len(mine)} statement(s) -> {output}; Settlement may take {money.format(total)} "
-              f"from your wallet when they are settled", highlight=False)
+    out.print(tr("signed {n} statement(s) -> {file}; Settlement may take {amount} from your wallet when they are "
+                 "settled", n=len(mine), file=output, amount=money.format(total)), highlight=False)
 
 
 def _proven_units(c: CliContext, mine: list[Any]) -> dict[str, int]:
@@ -578,7 +594,7 @@ def _proven_units(c: CliContext, mine: list[Any]) -> dict[str, int]:
         checks = [client_call(lambda e=e: check_units(e, receipts_of(e.statement.grant_id), proves)) for e in mine]
     problems = [p for p in (check.problem() for check in checks) if p]
     if problems:
-        raise CliFailure("not signed, nothing written or approved: " + "; ".join(problems)
-                         + ". Ask the provider for the receipts behind it (its statement must match what you "
-                         "used), or wait for the pending ones to be anchored", EXIT_REJECTED)
+        raise CliFailure(tr("not signed, nothing written or approved: {problems}. Ask the provider for the receipts "
+                            "behind it (its statement must match what you used), or wait for the pending ones to be "
+                            "anchored", problems="; ".join(problems)), EXIT_REJECTED)
     return {check.entry.statement.grant_id: check.proven for check in checks}

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from chain.keys import Keystore
 from chain.settings import ChainSettings
 from cli.errors import EXIT_ENVIRONMENT, CliFailure
+from cli.lang import tr
 from domain.ids import is_address, is_bytes32
 
 if TYPE_CHECKING:
@@ -37,8 +38,8 @@ class CliContext:
     def require_home(self) -> None:
         """Fail (exit 3) when the data dir does not exist: nothing but `tds init` can help then."""
         if not self.home.is_dir():
-            raise CliFailure(f"no data dir at {self.home.resolve()}: run `tds init` "
-                             f"(or point --home / TDS_HOME at an existing one)", EXIT_ENVIRONMENT)
+            raise CliFailure(tr("no data dir at {path}: run `tds init` (or point --home / TDS_HOME at an existing "
+                                "one)", path=self.home.resolve()), EXIT_ENVIRONMENT)
 
     def chain(self) -> Chain:
         """Connect once; raises ChainUnavailable / DeploymentMissing / WrongChain."""
@@ -78,18 +79,19 @@ def address_arg(value: str, param_hint: str | None = None) -> str:
 
     if not is_address(value):
         raise click.BadParameter(
-            f"{value!r} is not an address: expected 0x + 40 hex digits, or the name of a keystore account",
-            param_hint=param_hint)
+            tr("{value!r} is not an address: expected 0x + 40 hex digits, or the name of a keystore account",
+               value=value), param_hint=param_hint)
     from eth_utils import to_checksum_address
 
     return str(to_checksum_address(value))
 
 
 def bytes32_arg(value: str, what: str, param_hint: str | None = None) -> str:
-    """A 0x + 64 hex value (lower-cased); anything else is a usage error (exit 2)."""
+    """A 0x + 64 hex value (lower-cased); anything else is a usage error (exit 2). ``what`` is a message id
+    (``N_("a grant id")``)."""
     import click
 
     if not is_bytes32(value):
-        raise click.BadParameter(f"{value!r} is not {what}: expected 0x + 64 hex digits (32 bytes)",
-                                 param_hint=param_hint)
+        raise click.BadParameter(tr("{value!r} is not {what}: expected 0x + 64 hex digits (32 bytes)", value=value,
+                                    what=tr(what)), param_hint=param_hint)
     return value.lower()

@@ -2,6 +2,10 @@
 
 Start-up is lazy: ``tds --help`` and ``tds --version`` import no command module, and a command
 imports only the modules it needs (web3, FastAPI and SQLModel load with the commands that use them).
+
+Language: ``--lang en|zh``, else ``TDS_LANG``, ``LC_ALL``, ``LC_MESSAGES``, ``LANGUAGE``, ``LANG``; English by
+default. :func:`main` resolves it for each invocation (:mod:`cli.lang`); help is translated as it is
+formatted (:mod:`cli.help`), ``--json`` output never.
 """
 
 from __future__ import annotations
@@ -15,7 +19,11 @@ from typing import Any
 import click
 
 from chain.errors import ChainError, ContractRevert
-from cli.errors import EXIT_USAGE, CliFailure, describe_revert, exit_code_for, exit_code_for_status
+from cli import lang
+from cli.errors import EXIT_USAGE, CliFailure, describe_code, describe_revert, explain, exit_code_for, \
+    exit_code_for_status
+from cli.help import Group, short_help
+from cli.lang import tr
 from gateway.errors import REPORTED_ERRORS
 from notary.errors import NotaryError
 from services.errors import ServiceError
@@ -49,7 +57,7 @@ SUMMARIES = {
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(Group):
     """The root group: imports a command's module when the command is used, not at start-up."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -106,8 +114,8 @@ class LazyGroup(click.Group):
             return
         limit = formatter.width - 6 - max(len(n) for n in names)
         rows = [(n, self.commands[n].get_short_help_str(limit) if n in self.commands
-                 else click.utils.make_default_short_help(SUMMARIES[n], limit)) for n in names]
-        with formatter.section("Commands"):
+                 else short_help(SUMMARIES[n], limit)) for n in names]
+        with formatter.section(tr("Commands")):
             formatter.write_dl(rows)
 
 
@@ -117,6 +125,10 @@ class LazyGroup(click.Group):
               help="Data dir: config, keystores, deployments, devnet state, gateway store.")
 @click.option("--as", "account", metavar="NAME", envvar="TDS_ACCOUNT", default=None,
               help="Keystore account to sign with (default: the command's role, e.g. operator, provider).")
+@click.option("--lang", type=click.Choice(lang.LANGS), default=None, expose_value=False, is_eager=True,
+              callback=lambda _c, _p, v: v and lang.use(v),
+              help="Language of help and messages (default: TDS_LANG, LC_ALL, LC_MESSAGES, LANGUAGE, LANG; "
+                   "else English). --json output is never translated.")
 @click.pass_context
 def cli(ctx: click.Context, home: Path, account: str | None) -> None:
     """TDS: a trusted data space on a permissioned EVM chain."""
@@ -127,19 +139,30 @@ def cli(ctx: click.Context, home: Path, account: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``tds``; translate domain errors into a one-line message and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    lang.hook_click()
+    token = lang.use(lang.resolve(args, os.environ))
+    try:
+        return _run(args)
+    finally:
+        lang.restore(token)
+
+
+def _run(args: list[str]) -> int:
     from cli.output import err
 
+    error = tr("error:")
     try:
-        code = cli.main(args=argv, prog_name="tds", standalone_mode=False)
+        code = cli.main(args=args, prog_name="tds", standalone_mode=False)
         if isinstance(code, int) and not isinstance(code, bool):  # click returns a raised Exit's code here
             return code
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.Abort:
-        err.print("aborted")
+        err.print(tr("aborted"))
         return 1
     except CliFailure as exc:
-        err.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        err.print(f"[red]{error}[/red] {exc.message}", highlight=False)
         return exc.exit_code
     except click.ClickException as exc:
         exc.show()
@@ -148,13 +171,13 @@ def main(argv: list[str] | None = None) -> int:
         from gateway.errors import error_status
 
         status, code = error_status(exc)
-        err.print(f"[red]error:[/red] {code}: {exc}", highlight=False)
+        err.print(f"[red]{error}[/red] {describe_code(code, str(exc))}", highlight=False)
         return exit_code_for_status(status)
     except ServiceError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]{error}[/red] {explain(exc, str(exc))}", highlight=False)
         return EXIT_USAGE
     except (ChainError, NotaryError, OSError) as exc:
-        err.print(f"[red]error:[/red] {_describe(exc)}", highlight=False)
+        err.print(f"[red]{error}[/red] {_describe(exc)}", highlight=False)
         if os.environ.get("TDS_DEBUG"):
             raise
         return exit_code_for(exc)
@@ -166,9 +189,9 @@ def _describe(exc: BaseException) -> str:
         return describe_revert(exc)
     text = str(exc)
     if isinstance(exc, (ChainError, NotaryError)):
-        return text  # written for people already; a class name would only be noise
+        return explain(exc, text)  # written for people already; a class name would only be noise
     name = type(exc).__name__
-    return text if name in text else f"{name}: {text}"
+    return explain(exc, text if name in text else f"{name}: {text}")
 
 
 if __name__ == "__main__":

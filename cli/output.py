@@ -6,6 +6,9 @@ joined with ", " ("none" when empty), mappings as ``key value`` pairs; dates go 
 break an id: columns whose cells are single tokens (hashes, DIDs, addresses) are not wrapped, prose
 wraps between words only, and the table is printed as wide as it needs to be (a narrow terminal
 wraps the line, the id stays whole for copy and paste); piped, every row is one line.
+
+In Chinese (``--lang zh``) the words, column headers and keys are translated (:mod:`cli.lang`) and
+dates read ``2026年12月2日 16:20:05 UTC``; ids, hashes, DIDs and paths never change, nor does ``--json``.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.measure import Measurement
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 
+from cli.lang import current, tr
 from domain.types import did_pkh
 
 # Piped output is not wrapped at 80 columns: ids and hashes stay on one line for scripts and logs.
@@ -38,18 +43,24 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
-def when(ts: int | None, zero: str = "open") -> str:
-    """A unix time as ``2026-12-02 16:20:05 UTC``; ``zero`` for 0/None (an open bound)."""
+def when(ts: int | None, zero: str | None = None) -> str:
+    """A unix time as ``2026-12-02 16:20:05 UTC``; ``zero`` (already in the current language; default
+    "open") for 0/None (an open bound)."""
+    zero = tr("open") if zero is None else zero
     if not ts:
         return zero
     if ts >= _MAX_UNIX or ts >= 253402300800:  # past 9999-12-31: an unbounded end
         return zero
+    if current() != "en":
+        import i18n
+
+        return i18n.format_datetime(ts, current(), open_text=zero)
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
 
 
 def window(not_before: int | None, not_after: int | None) -> str:
     """A validity window for people: ``from 2026-12-02 16:20:05 UTC until open``."""
-    return f"from {when(not_before)} until {when(not_after)}"
+    return tr("from {start} until {end}", start=when(not_before), end=when(not_after))
 
 
 def did(chain_id: int | None, address: str | None) -> str:
@@ -76,23 +87,40 @@ def human(value: Any) -> str:
     if value is None:
         return NONE
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return tr("yes") if value else tr("no")
     if isinstance(value, (list, tuple, set, frozenset)):
-        return ", ".join(human(v) for v in value) if value else "none"
+        return ", ".join(human(v) for v in value) if value else tr("none")
     if isinstance(value, Mapping):
-        return "; ".join(f"{k} {human(v)}" for k, v in value.items()) if value else "none"
+        return "; ".join(f"{k} {human(v)}" for k, v in value.items()) if value else tr("none")
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
 
 
-def kv(title: str, rows: Mapping[str, Any]) -> None:
-    """A titled key/value block (keys with underscores read as words)."""
+def label(key: str) -> str:
+    """A key or column name for people: underscores read as spaces, in the current language."""
+    return tr(key.replace("_", " "))
+
+
+def kv(title: str, rows: Mapping[str, Any], names: bool = False) -> None:
+    """A titled key/value block (keys with underscores read as words, translated; ``names``: the keys are
+    names such as account names, printed as they are)."""
     out.print(f"[bold]{title}[/bold]", highlight=False)
-    labels = {key: key.replace("_", " ") for key in rows}
-    width = max((len(v) for v in labels.values()), default=0)
+    labels = {key: key if names else label(key) for key in rows}
+    width = max((cell_len(v) for v in labels.values()), default=0)  # display width: 中文 takes two columns
     for key, value in rows.items():
-        out.print(f"  {labels[key].ljust(width)}  {human(value)}", highlight=False, soft_wrap=True, markup=False)
+        text = labels[key]
+        out.print(f"  {text}{' ' * (width - cell_len(text))}  {human(value)}", highlight=False, soft_wrap=True,
+                  markup=False)
+
+
+def _words(cell: str) -> list[str]:
+    """What a prose cell may not break: words; in Chinese, also each CJK character with its punctuation."""
+    if current() == "en":
+        return cell.split()
+    from cli.help import tokens
+
+    return [t for t in tokens(cell) if not t.isspace()]
 
 
 def _is_token(cell: str) -> bool:
@@ -102,15 +130,16 @@ def _is_token(cell: str) -> bool:
 def table(columns: list[str], rows: list[list[Any]], title: str | None = None) -> None:
     """A table; id columns (one token per cell) never wrap."""
     cells = [[human(v) for v in r] for r in rows]
+    columns = [label(c) for c in columns]
     t = Table(title=title, show_lines=False)
     fixed = 0  # width the unbreakable columns take; every other column gets at least 24
     for i, c in enumerate(columns):
-        longest = max([len(c), *(len(r[i]) for r in cells)])
+        longest = max([cell_len(c), *(cell_len(r[i]) for r in cells)])
         if cells and all(_is_token(r[i]) for r in cells):
             t.add_column(c, no_wrap=True, min_width=longest)
             fixed += longest + 3
         else:  # prose wraps between words, never inside one (a DID in a sentence stays whole)
-            word = max((len(w) for r in cells for w in r[i].split()), default=1)
+            word = max((cell_len(w) for r in cells for w in _words(r[i])), default=1)
             t.add_column(c, overflow="fold", min_width=word)
             fixed += max(min(longest, 24), word) + 3
     for r in cells:
