@@ -10,6 +10,7 @@ block (``config``; never inline script: the Content-Security-Policy allows scrip
 from __future__ import annotations
 
 import contextvars
+import json
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -17,7 +18,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
-from babel.messages.extract import extract_javascript
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -31,6 +31,7 @@ STATIC = HERE / "static"
 COOKIE = "tds_lang"
 PREFIX = "/console"
 _lang: contextvars.ContextVar[str] = contextvars.ContextVar("tds_console_lang", default=i18n.DEFAULT)
+_domains: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("tds_console_domains", default=("console",))
 
 
 def request_lang(request: Request) -> str:
@@ -40,20 +41,25 @@ def request_lang(request: Request) -> str:
 
 
 def _gettext(message: str) -> str:
-    return i18n.translations(_lang.get(), "console").gettext(message)
+    return i18n.translator(_lang.get(), _domains.get()).gettext(message)
 
 
 def _ngettext(singular: str, plural: str, n: int) -> str:
-    return i18n.translations(_lang.get(), "console").ngettext(singular, plural, n)
+    return i18n.translator(_lang.get(), _domains.get()).ngettext(singular, plural, n)
 
 
-def js_messages() -> list[str]:
-    """The message ids of console.js (its ``t("...")`` calls), read with Babel's JavaScript extractor."""
-    path = STATIC / "console.js"
-    if not path.exists():
-        return []
-    with path.open("rb") as f:
-        return sorted({m[2] for m in extract_javascript(f, ["t"], [], {}) if isinstance(m[2], str)})
+_T_CALL = re.compile(r'\bt\("((?:[^"\\\n]|\\.)*)"')
+
+
+def js_messages(scripts: Iterable[str] = ("console.js",)) -> list[str]:
+    """The message ids of the page scripts: the double-quoted literal of every ``t("...")`` call (the scripts'
+    one convention; Babel's JavaScript lexer loses its place after some regular expression literals)."""
+    ids: set[str] = set()
+    for name in scripts:
+        path = STATIC / name
+        if path.exists():
+            ids |= {json.loads(f'"{m}"') for m in _T_CALL.findall(path.read_text(encoding="utf-8"))}
+    return sorted(ids)
 
 
 def short(value: str | None, keep: int = 10) -> str:
@@ -74,7 +80,10 @@ def _filters(env: jinja2.Environment) -> None:
 class Renderer:
     """The console's pages: ``render(request, "catalog.html", ...)`` answers HTML in the request's language."""
 
-    def __init__(self, extra_dirs: Iterable[Path] = (), site: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, extra_dirs: Iterable[Path] = (), site: Mapping[str, Any] | None = None,
+                 domains: tuple[str, ...] = ("console",), scripts: Iterable[str] = ("console.js",)) -> None:
+        """``extra_dirs``: template folders searched before console/templates; ``domains``: the message catalogs,
+        first match wins; ``scripts``: the static scripts whose ``t("...")`` strings the pages hand over."""
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader([*map(str, extra_dirs), str(TEMPLATES)]),
             autoescape=True,  # every value is escaped: titles, descriptions and purposes are user input
@@ -85,22 +94,24 @@ class Renderer:
         self.env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
         _filters(self.env)
         self.site = dict(site or {})
-        self._js_ids = js_messages()
+        self.domains = domains
+        self._js_ids = js_messages(scripts)
 
     def render(self, request: Request, name: str, status: int = 200, *, config: Mapping[str, Any] | None = None,
                connect: Iterable[str] = (), **context: Any) -> HTMLResponse:
         """The page ``name`` with ``context``; ``config`` goes to the page's JavaScript (JSON), ``connect``
         names the extra origins its scripts may call (the chain node, for proof checks)."""
         lang = request_lang(request)
-        token = _lang.set(lang)
+        token, dtoken = _lang.set(lang), _domains.set(self.domains)
         try:
-            js = {"lang": lang, "prefix": PREFIX,
-                  "messages": i18n.gettext_for(lang, "console", self._js_ids), **self.site, **(config or {})}
+            js = {"lang": lang, "prefix": PREFIX, "messages": {m: _gettext(m) for m in self._js_ids}, **self.site,
+                  **(config or {})}
             html = self.env.get_template(name).render(
                 request=request, lang=lang, langs=i18n.LANGUAGE_NAMES, path=_here(request), prefix=PREFIX,
                 site=self.site, config=js, **context)
         finally:
             _lang.reset(token)
+            _domains.reset(dtoken)
         response = HTMLResponse(html, status_code=status)
         secure(response, connect)
         return response

@@ -3,6 +3,7 @@
 One catalog per area, each a gettext domain with the English text as its message id:
 
     i18n/locales/zh/console.po   the web console (Jinja2 templates and its JavaScript's strings)
+    i18n/locales/zh/audit.po     the operator's and auditor's console pages (``tds console serve``)
     i18n/locales/zh/report.po    the HTML audit report
     i18n/locales/zh/cli.po       the ``tds`` CLI's help and messages
 
@@ -39,7 +40,7 @@ LOCALES = {"en": Locale.parse("en_GB"), "zh": Locale.parse("zh_Hans_CN")}
 """Babel locales of each language (British English: day-month-year dates, 24-hour clock)."""
 LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
 LOCALE_DIR = Path(__file__).parent / "locales"
-DOMAINS = ("console", "report", "cli")
+DOMAINS = ("console", "audit", "report", "cli")
 
 
 def normalize(value: str | None) -> str | None:
@@ -97,6 +98,29 @@ def translations(lang: str, domain: str) -> gettext.NullTranslations:
     write_mo(buf, catalog, use_fuzzy=False)
     buf.seek(0)
     return gettext.GNUTranslations(buf)
+
+
+@functools.cache
+def translator(lang: str, domains: tuple[str, ...]) -> gettext.NullTranslations:
+    """One lookup over several catalogs: the first that translates a message wins."""
+    first = None
+    for domain in domains:
+        t = translations(lang, domain)
+        if isinstance(t, gettext.GNUTranslations):
+            t = _copy(t)
+            if first is None:
+                first = t
+            else:
+                first.add_fallback(t)
+    return first or gettext.NullTranslations()
+
+
+def _copy(t: gettext.GNUTranslations) -> gettext.GNUTranslations:
+    """A translations object sharing ``t``'s catalog but with its own fallback chain."""
+    c = gettext.GNUTranslations.__new__(gettext.GNUTranslations)
+    c.__dict__.update(t.__dict__)
+    c._fallback = None
+    return c
 
 
 def catalog_entries(lang: str, domain: str) -> dict[str, str]:

@@ -1,7 +1,7 @@
 // The TDS console's browser code: the wallet (dev keystore or injected), signed calls to this gateway,
 // grant requests, downloads, receipts, proofs checked against the chain, the provider's decisions.
 // No framework; every value from the server goes into the page as text (textContent), never as HTML.
-// Strings go through t("..."): the server hands this page their translation (console/templates/base.html).
+// Strings go through the t() function: the server hands this page their translation (console/templates/base.html).
 (() => {
   "use strict";
   const cfg = JSON.parse(document.getElementById("tds-config").textContent);
