@@ -7,3 +7,4 @@ export {
   toUtf8Bytes, hexlify, isHexString, verifyTypedData, sha256,
 } from "ethers";
 export { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+export { standardLeafHash } from "@openzeppelin/merkle-tree/dist/hashes";

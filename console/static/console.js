@@ -249,6 +249,7 @@
     not_yet_valid: t("not yet valid"), unknown: t("unknown") });
   function stateText(g) {
     if (g.state === "issued" && g.liveness && g.liveness !== "live") return LIVENESS()[g.liveness] || g.liveness;
+    if (g.state === "issued" && g.liveness === "live") return STATES().issued + " · " + LIVENESS().live;
     return STATES()[g.state] || g.state;
   }
   let grantsById = {};
@@ -416,7 +417,7 @@
         throw new Failed("malformed", t("A receipt proof must use the receipt leaf encoding."));
       }
       let leaf;
-      try { leaf = V.StandardMerkleTree.leafHash(doc.leaf_encoding, doc.values); } catch (e) {
+      try { leaf = V.standardLeafHash(doc.leaf_encoding, doc.values); } catch (e) {
         throw new Failed("malformed", t("The values do not fit the leaf encoding: {reason}", { reason: e.message }));
       }
       if (leaf.toLowerCase() !== doc.leaf.toLowerCase()) {
