@@ -8,6 +8,7 @@ Unit tests use any other object with the same four methods (:class:`LogSource`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -74,11 +75,24 @@ class _EventAbi:
 class RpcLogSource:
     """A :class:`LogSource` over a connected :class:`chain.client.Chain`."""
 
-    def __init__(self, chain: Chain, max_range: int = 5000) -> None:
+    def __init__(self, chain: Chain, max_range: int = 5000,
+                 only: Iterable[tuple[str, str]] | None = None) -> None:
+        """``only``: (contract, event) names to read, e.g. ``[("AssetRegistry", "AssetRegistered")]``; the
+        node then sends no other logs (default: every event of every TDS contract)."""
         self.chain = chain
         self.max_range = max_range
         self._by_address = {c.address.lower(): name for name, c in chain.deployment.contracts.items()}
         self._abis = _event_abis(chain)
+        self._topics: list[str] | None = None
+        if only is not None:
+            wanted = set(only)
+            self._abis = {key: abi for key, abi in self._abis.items() if (abi.contract, abi.name) in wanted}
+            missing = wanted - {(abi.contract, abi.name) for abi in self._abis.values()}
+            if missing:
+                raise ChainError(f"the deployment has no event {', '.join(sorted('.'.join(m) for m in missing))}")
+            contracts = {abi.contract for abi in self._abis.values()}
+            self._by_address = {a: name for a, name in self._by_address.items() if name in contracts}
+            self._topics = sorted({topic0 for _contract, topic0 in self._abis})
 
     @property
     def start_block(self) -> int:
@@ -108,13 +122,17 @@ class RpcLogSource:
         return out
 
     def events(self, from_block: int, to_block: int) -> list[ChainEvent]:
-        """``eth_getLogs`` over every TDS contract; ranges are split when the node refuses them."""
+        """``eth_getLogs`` over every TDS contract (or the ``only`` events); ranges are split when the node
+        refuses them."""
         if to_block < from_block:
             return []
         if to_block - from_block + 1 > self.max_range:
             mid = from_block + self.max_range - 1
             return self.events(from_block, mid) + self.events(mid + 1, to_block)
-        params = {"fromBlock": hex(from_block), "toBlock": hex(to_block), "address": list(self._by_address)}
+        params: dict[str, Any] = {"fromBlock": hex(from_block), "toBlock": hex(to_block),
+                                  "address": list(self._by_address)}
+        if self._topics is not None:
+            params["topics"] = [self._topics]
         resp = self._rpc("eth_getLogs", [params])
         if "error" in resp:
             if to_block > from_block:  # "query returned more than N results" and the like

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 from eth_account.signers.local import LocalAccount
@@ -23,6 +24,9 @@ from eth_account.signers.local import LocalAccount
 from chain.eip712 import GatewayDomain, sign_call, sign_grant_request
 from domain.odrl import offered_policy
 from domain.types import GrantRequest
+
+CATALOG_PAGE = 100
+"""Items per page when the client reads the whole catalog (the gateway's maximum)."""
 
 
 class GatewayClientError(Exception):
@@ -111,9 +115,33 @@ class GatewayClient:
             raise GatewayClientError(200, "bad_eip712", f"{self.base_url}/eip712 does not describe a TDS "
                                      f"gateway of this version (missing {exc}): upgrade the gateway or the client")
 
-    def catalog(self) -> dict[str, Any]:
-        """The DCAT catalog."""
-        return self._json(self.http.get("/catalog"))
+    def catalog(self, per_page: int = CATALOG_PAGE) -> dict[str, Any]:
+        """The whole DCAT catalog: every page of ``GET /catalog`` (``per_page`` items each), following
+        ``hydra:next``, merged into one document (``dcat:dataset`` and ``dcat:service`` of all pages,
+        ``hydra:totalItems``; no ``hydra:view`` or ``tds:facets``). Items registered while the pages are
+        read may be missed (newest come first); none is listed twice."""
+        doc = self.search_catalog(per_page=per_page)
+        merged = {k: v for k, v in doc.items() if k not in ("hydra:view", "tds:facets")}
+        seen = {node.get("@id") for key in ("dcat:dataset", "dcat:service") for node in merged.get(key, [])}
+        for _ in range(int(doc.get("hydra:totalItems", 0)) // per_page + 1):  # bounded, whatever the links say
+            target = _next_page(doc)
+            if target is None:
+                break
+            doc = self._json(self.http.get("/catalog", params=target))
+            for key in ("dcat:dataset", "dcat:service"):
+                fresh = [node for node in doc.get(key, []) if node.get("@id") not in seen]
+                seen.update(node.get("@id") for node in fresh)
+                merged[key] = [*merged.get(key, []), *fresh]
+        return merged
+
+    def search_catalog(self, q: str = "", *, kind: str | None = None, provider: str | None = None,
+                       purpose: str | None = None, jurisdiction: str | None = None, price_model: str | None = None,
+                       page: int = 1, per_page: int = 20) -> dict[str, Any]:
+        """One page of ``GET /catalog`` searched and filtered (see the route's description): the DCAT
+        document with ``hydra:totalItems``, ``hydra:view`` (first/previous/next/last links) and ``tds:facets``."""
+        params = {"q": q, "kind": kind, "provider": provider, "purpose": purpose, "jurisdiction": jurisdiction,
+                  "price_model": price_model, "page": page, "per_page": per_page}
+        return self._json(self.http.get("/catalog", params={k: v for k, v in params.items() if v not in (None, "")}))
 
     def asset(self, asset_id: str) -> dict[str, Any]:
         """One dataset document."""
@@ -339,6 +367,16 @@ class GatewayClient:
     def _json(self, resp: httpx.Response) -> dict[str, Any]:
         _raise_for_error(resp)
         return dict(resp.json())
+
+
+def _next_page(doc: dict[str, Any]) -> list[tuple[str, str]] | None:
+    """The query of a catalog page's ``hydra:next`` link (asked of this client's gateway, whatever host the
+    link names), or None on the last page."""
+    view = doc.get("hydra:view")
+    link = view.get("hydra:next") if isinstance(view, dict) else None
+    if not isinstance(link, str):
+        return None
+    return parse_qsl(urlsplit(link).query, keep_blank_values=True)
 
 
 def _raise_for_error(resp: httpx.Response) -> None:

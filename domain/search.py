@@ -13,14 +13,15 @@ The rules:
   starting with ``0x`` also matches the asset ids it is a prefix of. Every term must match (AND).
   Terms are plain text: no pattern syntax (``.*``, ``%``, ``'``) means anything but itself.
 - ``kind``, ``price_model``, ``provider``: equality (``provider`` as a 0x address or a
-  ``did:pkh:eip155:<chain>:<address>``, compared by address, any case).
+  ``did:pkh:eip155:<chain>:<address>``, compared by address, hex digits in any case).
 - ``purpose`` / ``jurisdiction`` follow the contract: a policy with no purposes (no jurisdictions)
   allows any, so filtering for ``research`` lists the assets whose policy names ``research`` *and*
   those whose policy restricts no purpose. An asset without a policy (price model ``none``: it cannot
   be granted) allows no purpose and no jurisdiction and never matches these filters. Purposes match
   exactly (as ``UsageGrants.isPurposeAllowed`` does); jurisdictions are ISO 3166-1 alpha-2 codes, any case.
 - inactive entries are left out unless ``include_inactive``.
-- order: newest registration first (entries without a registration time last), then asset id.
+- order: newest registration first (entries without a registration time last; registrations in the
+  same second by block, the later first), then asset id.
 - facets: for each of ``kind``, ``purpose``, ``jurisdiction``, ``price_model``, ``provider``, how many
   entries would match if that one filter were set to each value, the other filters (and ``q``) as
   given. For ``purpose`` and ``jurisdiction`` a value's count includes the unrestricted policies (the
@@ -39,7 +40,7 @@ from functools import cached_property
 from typing import Any
 
 from domain.errors import InvalidQuery
-from domain.ids import is_address
+from domain.ids import ADDRESS_PATTERN, is_address
 from domain.types import Asset, Policy, PriceModel
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "NOT_OFFERED",
     "PARAMETERS",
     "PRICE_MODELS",
+    "PARAMETER_SCHEMAS",
     "CatalogEntry",
     "CatalogPage",
     "CatalogQuery",
@@ -76,6 +78,18 @@ MAX_PAGE = 1_000_000
 MAX_TEXT = 200
 """Longest ``q`` and ``purpose`` accepted (characters)."""
 
+_ADDRESS = ADDRESS_PATTERN.strip("^$")
+PARAMETER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "q": {"type": "string", "maxLength": MAX_TEXT},
+    "kind": {"type": "string", "enum": ["", *KINDS]},
+    "provider": {"type": "string", "pattern": f"^(|{_ADDRESS}|did:pkh:eip155:[0-9]{{1,20}}:{_ADDRESS})$"},
+    "purpose": {"type": "string", "maxLength": MAX_TEXT},
+    "jurisdiction": {"type": "string", "pattern": "^([A-Za-z]{2})?$"},
+    "price_model": {"type": "string", "enum": ["", *PRICE_MODELS]},
+    "page": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+    "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE},
+}
+"""JSON Schemas of the parameters, as :meth:`CatalogQuery.from_params` checks them (for OpenAPI)."""
 _NUMBER = re.compile(r"[0-9]{1,7}", re.ASCII)
 _JURISDICTION = re.compile(r"[A-Za-z]{2}", re.ASCII)
 _DID_PKH = re.compile(r"did:pkh:eip155:[0-9]{1,20}:(.*)", re.ASCII | re.DOTALL)
@@ -109,6 +123,7 @@ class CatalogEntry:
     active: bool
     registered_at: int | None  # unix seconds (the registration block's timestamp)
     version: int = 1
+    registered_block: int | None = None  # orders registrations within one second
 
     @classmethod
     def of(cls, asset: Asset, policy: Policy | None, metadata: Mapping[str, Any] | None, kind: str,
@@ -123,7 +138,7 @@ class CatalogEntry:
             purposes=policy.purposes if policy else (), jurisdictions=tuple(j.upper() for j in policy.jurisdictions)
             if policy else (), price_model=PriceModel(policy.price_model).label if policy else NOT_OFFERED,
             price=price_in_words(policy), compute_only=bool(policy and policy.compute_only), active=asset.active,
-            registered_at=registered_at, version=asset.version,
+            registered_at=registered_at, version=asset.version, registered_block=asset.block,
         )
 
     @property
@@ -154,16 +169,17 @@ class CatalogEntry:
                 "provider": self.provider, "keywords": list(self.keywords), "purposes": list(self.purposes),
                 "jurisdictions": list(self.jurisdictions), "price_model": self.price_model, "price": self.price,
                 "compute_only": self.compute_only, "active": self.active, "registered_at": self.registered_at,
-                "version": self.version}
+                "version": self.version, "registered_block": self.registered_block}
 
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def order_key(entry: CatalogEntry) -> tuple[bool, int, str]:
-    """The catalog order: newest registration first (unknown times last), then asset id."""
-    return entry.registered_at is None, -(entry.registered_at or 0), entry.asset_id
+def order_key(entry: CatalogEntry) -> tuple[bool, int, int, str]:
+    """The catalog order: newest registration first (unknown times last; within a second, the later
+    block first), then asset id."""
+    return entry.registered_at is None, -(entry.registered_at or 0), -(entry.registered_block or 0), entry.asset_id
 
 
 def price_in_words(policy: Policy | None) -> str:
@@ -204,8 +220,12 @@ class CatalogQuery:
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> "CatalogQuery":
-        """Parse and check URL query parameters (empty values mean "not given"); InvalidQuery names the
-        parameter and what it accepts."""
+        """Parse and check URL query parameters; InvalidQuery names the parameter and what it accepts.
+
+        Exactly what the OpenAPI description of ``GET /catalog`` declares (``PARAMETER_SCHEMAS``), so a
+        client can check a query before sending it: an empty filter means "not given" (an HTML form's
+        "any"), ``page`` and ``per_page`` are decimal numbers (not empty), names are exact (lower case);
+        only ``jurisdiction`` takes either case."""
         unknown = sorted(set(params) - set(PARAMETERS))
         if unknown:
             raise InvalidQuery(f"unknown parameter {_shown(unknown[0])}: the catalog takes "
@@ -213,7 +233,7 @@ class CatalogQuery:
         for name, value in params.items():
             if not isinstance(value, str):
                 raise InvalidQuery(f"{name} must be a string, not {type(value).__name__}", name)
-        given = {k: v.strip() for k, v in params.items() if v.strip()}
+        given = {k: v for k, v in params.items() if v}
         return cls(
             q=_checked_text(given.get("q", ""), "q"),
             kind=_choice(given.get("kind"), "kind", KINDS),
@@ -221,8 +241,8 @@ class CatalogQuery:
             purpose=_checked_text(given.get("purpose", ""), "purpose") or None,
             jurisdiction=_jurisdiction(given.get("jurisdiction")),
             price_model=_choice(given.get("price_model"), "price_model", PRICE_MODELS),
-            page=_number(given.get("page"), "page", 1, MAX_PAGE, 1),
-            per_page=_number(given.get("per_page"), "per_page", 1, MAX_PER_PAGE, DEFAULT_PER_PAGE),
+            page=_number(params.get("page"), "page", 1, MAX_PAGE, 1),
+            per_page=_number(params.get("per_page"), "per_page", 1, MAX_PER_PAGE, DEFAULT_PER_PAGE),
         )
 
     @classmethod
@@ -258,10 +278,9 @@ def _checked_text(value: str, name: str) -> str:
 def _choice(value: str | None, name: str, allowed: tuple[str, ...]) -> str | None:
     if value is None:
         return None
-    key = value.lower().replace("_", "-")
-    if key not in allowed:
+    if value not in allowed:
         raise InvalidQuery(f"{name} must be one of {', '.join(allowed)} (got {_shown(value)})", name)
-    return key
+    return value
 
 
 def _provider(value: str | None) -> str | None:

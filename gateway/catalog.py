@@ -34,6 +34,7 @@ CONTEXT: dict[str, Any] = {
     "spdx": "http://spdx.org/rdf/terms#",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
     "tds": "https://w3id.org/tds/ns#",
+    "hydra": "http://www.w3.org/ns/hydra/core#",
     # values that name a thing are IRIs, not strings (JSON readers still see the compact form)
     "odrl:leftOperand": _IRI,
     "odrl:operator": _IRI,
@@ -44,6 +45,11 @@ CONTEXT: dict[str, Any] = {
     "tds:parents": _IRI,
     "dct:hasVersion": _IRI,
     "dct:conformsTo": _IRI,
+    "hydra:first": _IRI,
+    "hydra:previous": _IRI,
+    "hydra:next": _IRI,
+    "hydra:last": _IRI,
+    "tds:facets": {"@type": "@json"},  # search facet counts: one JSON literal, not a graph of their own
 }
 
 
@@ -146,6 +152,30 @@ def link_versions(datasets: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if previous:
             later.setdefault(previous, []).append(ds["@id"])
     return [{**ds, "dct:hasVersion": later[ds["@id"]]} if ds["@id"] in later else ds for ds in datasets]
+
+
+def catalog_page(datasets: list[dict[str, Any]], services: list[dict[str, Any]], title: str, provider_did: str,
+                 base_url: str, total: int, links: dict[str, str], facets: dict[str, dict[str, int]] | None = None,
+                 ) -> dict[str, Any]:
+    """One page of the catalog: the ``dcat:Catalog`` document holding the page's datasets and services
+    (their ``dct:hasVersion`` links already set, as they may point to other pages), ``hydra:totalItems``
+    (datasets and services matching the search), a ``hydra:PartialCollectionView`` whose ``links`` are
+    ``@id`` (this page) and ``hydra:first`` / ``previous`` / ``next`` / ``last`` (absent when there is none),
+    and the search's ``tds:facets`` (a JSON literal: facet -> value -> count)."""
+    out = {
+        "@context": CONTEXT,
+        "@id": f"{base_url}/catalog",
+        "@type": "dcat:Catalog",
+        "dct:title": title,
+        "dct:publisher": {"@id": provider_did},
+        "dcat:dataset": datasets,
+        "dcat:service": services,
+        "hydra:totalItems": total,
+        "hydra:view": {"@type": "hydra:PartialCollectionView", **links},
+    }
+    if facets is not None:
+        out["tds:facets"] = facets
+    return out
 
 
 def catalog(datasets: list[dict[str, Any]], title: str, provider_did: str, base_url: str,

@@ -77,12 +77,16 @@ class MetadataStore:
         self.directory.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("wb", dir=self.directory, delete=False) as tmp:
             tmp.write(data)
-        os.replace(tmp.name, self.directory / f"{asset_id}.json")
+        os.replace(tmp.name, self.path(asset_id))
         return "0x" + hashlib.sha256(data).hexdigest()
+
+    def path(self, asset_id: str) -> Path:
+        """Where the metadata document of ``asset_id`` is kept (whether or not it exists)."""
+        return self.directory / f"{asset_id}.json"
 
     def get(self, asset_id: str) -> dict[str, Any] | None:
         """The metadata document of ``asset_id`` if this provider has it."""
-        path = self.directory / f"{asset_id}.json"
+        path = self.path(asset_id)
         return json.loads(path.read_bytes()) if path.exists() else None
 
     def ids(self) -> list[str]:

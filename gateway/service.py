@@ -8,6 +8,7 @@ consumer-facing grant submission live here, outside the HTTP layer.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ from gateway.errors import (
     RequestExpired,
 )
 from gateway import registration
+from gateway.catalog_index import CatalogIndex
 from gateway.policy import AccessContext, asset_served, grant_id_of
 from gateway.registration import MetadataStore, Registration
 from notary.errors import FileUnreadable
@@ -85,6 +87,8 @@ class Gateway:
         )
         self._grants_tx: GrantsClient | None = None
         self._settlement: SettlementClient | None = None
+        self._catalog_index: CatalogIndex | None = None
+        self._catalog_lock = threading.Lock()
 
     @classmethod
     def open(
@@ -144,6 +148,14 @@ class Gateway:
         if client is None:
             client = self._compute = ComputeClient(self.chain)
         return client
+
+    @property
+    def catalog_index(self) -> CatalogIndex:
+        """This gateway's catalog rows for search, kept current from chain events (built on first use)."""
+        with self._catalog_lock:
+            if self._catalog_index is None:
+                self._catalog_index = CatalogIndex(self)
+            return self._catalog_index
 
     def compute_tx(self) -> ComputeClient:
         """A ComputePolicies client that signs as the provider (approve, reject, set budgets)."""

@@ -62,6 +62,12 @@ def test_newest_first_then_asset_id_and_unknown_times_last() -> None:
     assert ids(search(rows, CatalogQuery())) == ["04", "02", "09", "01", "03"]
 
 
+def test_registrations_in_one_second_are_ordered_by_block() -> None:
+    rows = [entry(1, registered_block=7), entry(2, registered_at=T0 + 1, registered_block=9),
+            entry(3, registered_at=T0 + 1, registered_block=8), entry(4, registered_at=T0 + 1)]
+    assert ids(search(rows, CatalogQuery())) == ["02", "03", "01", "04"]
+
+
 def test_inactive_entries_are_left_out_unless_asked_for(shelf: list[CatalogEntry]) -> None:
     assert "06" not in ids(search(shelf, CatalogQuery()))
     assert "06" in ids(search(shelf, CatalogQuery(include_inactive=True)))
@@ -203,14 +209,16 @@ def test_price_in_words(policy: Policy | None, words: str) -> None:
 
 
 def test_parameters_parse_and_normalise() -> None:
-    query = CatalogQuery.from_params({"q": "  weather ", "kind": "Dataset", "provider": f"did:pkh:eip155:1:{BOB}",
-                                      "purpose": "research", "jurisdiction": "de", "price_model": "PAY_AFTER_USE",
+    query = CatalogQuery.from_params({"q": " weather ", "kind": "dataset", "provider": f"did:pkh:eip155:1:{BOB}",
+                                      "purpose": "research", "jurisdiction": "de", "price_model": "pay-after-use",
                                       "page": "3", "per_page": "100"})
-    assert query == CatalogQuery("weather", "dataset", BOB.lower(), "research", "DE", "pay-after-use", 3, 100)
+    assert query == CatalogQuery(" weather ", "dataset", BOB.lower(), "research", "DE", "pay-after-use", 3, 100)
+    assert query.terms() == ["weather"]
     assert CatalogQuery.from_params({}) == CatalogQuery() and CatalogQuery().per_page == 20
-    assert CatalogQuery.from_params({"kind": "", "page": " ", "q": ""}) == CatalogQuery()  # empty form fields
+    empty_form = {"q": "", "kind": "", "provider": "", "purpose": "", "jurisdiction": "", "price_model": ""}
+    assert CatalogQuery.from_params(empty_form) == CatalogQuery()  # an HTML form's "any"
     assert set(PRICE_MODELS) == {"free", "prepaid", "pay-after-use", "subscription", "none"}
-    assert query.to_params(page=4) == {"q": "weather", "kind": "dataset", "provider": BOB.lower(),
+    assert query.to_params(page=4) == {"q": " weather ", "kind": "dataset", "provider": BOB.lower(),
                                        "purpose": "research", "jurisdiction": "DE", "price_model": "pay-after-use",
                                        "page": "4", "per_page": "100"}
 
@@ -223,6 +231,11 @@ def test_parameters_parse_and_normalise() -> None:
     ({"per_page": "0"}, "per_page", "per_page must be a whole number from 1 to 100"),
     ({"per_page": "101"}, "per_page", "to 100"), ({"per_page": "1000000"}, "per_page", "to 100"),
     ({"kind": "table"}, "kind", "kind must be one of dataset, service, algorithm"),
+    ({"kind": "Dataset"}, "kind", "(got 'Dataset')"), ({"kind": " dataset"}, "kind", "one of"),
+    ({"price_model": "PAY_AFTER_USE"}, "price_model", "pay-after-use"),
+    ({"page": ""}, "page", "whole number"), ({"page": " 2"}, "page", "whole number"),
+    ({"per_page": ""}, "per_page", "whole number"), ({"provider": " " + BOB}, "provider", "0x address"),
+    ({"q": " " * 201}, "q", "at most 200 characters"),
     ({"price_model": "cheap"}, "price_model", "free, prepaid, pay-after-use, subscription, none"),
     ({"jurisdiction": "DEU"}, "jurisdiction", "ISO 3166-1 alpha-2"), ({"jurisdiction": "D1"}, "jurisdiction", "DE"),
     ({"provider": "alice"}, "provider", "0x address (40 hex digits) or did:pkh:eip155"),
@@ -238,6 +251,36 @@ def test_bad_parameters_name_the_parameter_and_what_it_takes(params: dict[str, s
     assert caught.value.parameter == parameter and says in str(caught.value)
     assert isinstance(caught.value, DomainError) and isinstance(caught.value, ValueError)
     assert len(str(caught.value)) < 300  # a 10 KB value is not echoed back
+
+
+def test_the_openapi_schemas_say_what_the_parser_takes() -> None:
+    """Every value the schemas allow parses; values just outside them do not (a client can check first)."""
+    import re
+
+    from domain.search import PARAMETER_SCHEMAS, PARAMETERS
+
+    assert set(PARAMETER_SCHEMAS) == set(PARAMETERS)
+    for name, schema in PARAMETER_SCHEMAS.items():
+        for value in schema.get("enum", []):
+            CatalogQuery.from_params({name: value})
+        if "pattern" in schema:
+            for value in ("", "DE", BOB, f"did:pkh:eip155:5:{BOB}", "xx", "D", "0x1"):
+                fits = re.fullmatch(schema["pattern"].strip("^$"), value) is not None
+                try:
+                    CatalogQuery.from_params({name: value})
+                    parsed = True
+                except InvalidQuery:
+                    parsed = False
+                assert parsed == fits, (name, value)
+        if schema["type"] == "integer":
+            for value, fits in ((schema["minimum"], True), (schema["maximum"], True), (schema["minimum"] - 1, False),
+                                (schema["maximum"] + 1, False)):
+                try:
+                    CatalogQuery.from_params({name: str(value)})
+                    parsed = True
+                except InvalidQuery:
+                    parsed = False
+                assert parsed == fits, (name, value)
 
 
 def test_a_repeated_parameter_is_refused() -> None:
