@@ -152,7 +152,7 @@ def language_switch(request: Request, lang: str) -> Response:
     ``next`` must be a console path (no open redirect)."""
     chosen = i18n.normalize(lang) or i18n.DEFAULT
     target = request.query_params.get("next") or PREFIX + "/"
-    if not _SAFE_NEXT.match(target) or "//" in target:
+    if not _SAFE_NEXT.match(target) or "//" in target or "@" in target or ".." in target:
         target = PREFIX + "/"
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(COOKIE, chosen, max_age=365 * 24 * 3600, samesite="lax", httponly=False, path="/")
