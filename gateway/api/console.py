@@ -29,7 +29,7 @@ from chain.errors import ChainError
 from console import charts, web, words
 from domain import odrl
 from domain.ids import is_bytes32
-from domain.search import CatalogEntry, CatalogQuery, search
+from domain.search import CatalogQuery
 from domain.types import did_pkh
 from gateway import usage
 from gateway.errors import GatewayError
@@ -86,23 +86,11 @@ def _problem(request: Request, exc: Exception, status: int = 503) -> Response:
 # ---- the catalog ------------------------------------------------------------------------------------------
 
 
-def catalog_entries(gw: Gateway) -> list[CatalogEntry]:
-    """This gateway's active assets as catalog entries (cached per head block)."""
+def _snapshot(gw: Gateway) -> Any:
+    """The gateway's catalog index at a head at most ``head_poll_interval_s`` old (``gateway.catalog_index``:
+    kept current from chain events; fails closed when the chain cannot be read)."""
     head = gw.view.head(max_age_s=gw.settings.head_poll_interval_s)
-    return gw.view.cached(("console-catalog",), head.number, lambda: _build_entries(gw))
-
-
-def _build_entries(gw: Gateway) -> list[CatalogEntry]:
-    out = []
-    for asset in gw.view.assets.list(provider=gw.provider_address):
-        stored, service = gw.store.has(asset.asset_id), gw.services.has(asset.asset_id)
-        if not asset.active or not (stored or service):
-            continue
-        meta = gw.metadata.get(asset.asset_id) or {}
-        kind = "service" if service and not stored else "dataset"
-        out.append(CatalogEntry.of(asset, gw.view.grants.get_policy(asset.asset_id), meta, kind,
-                                   gw.view.block_time(asset.block)))
-    return out
+    return gw.catalog_index.at(head.number), head.number
 
 
 @router.get("/")
@@ -114,7 +102,8 @@ def catalog_page(request: Request) -> Response:
     except ValueError as exc:
         return _page(request, "catalog.html", 400, page=None, query=CatalogQuery(), error=str(exc), facets={})
     try:
-        page = search(catalog_entries(gw), query)
+        head = gw.view.head(max_age_s=gw.settings.head_poll_interval_s)
+        _, page = gw.catalog_index.search(head.number, query)
     except (GatewayError, ChainError) as exc:
         return _problem(request, exc)
     return _page(request, "catalog.html", page=page, query=query, error=None, facets=page.facets,
@@ -155,18 +144,12 @@ def _lineage(gw: Gateway, asset: Any, depth: int = 3) -> tuple[list[list[charts.
             break
         layers.insert(0, above)
         frontier = nxt
-    children = [e for e in catalog_entries(gw) if e.asset_id != asset.asset_id
-                and asset.asset_id in _parents_of(gw, e.asset_id)]
+    snapshot, _ = _snapshot(gw)
+    children = [r.asset.asset_id for r in snapshot.rows.values() if asset.asset_id in r.asset.parents]
     if children:
-        layers.append([node(c.asset_id) for c in children[:8]])
-        edges += [(asset.asset_id, c.asset_id) for c in children[:8]]
+        layers.append([node(c) for c in children[:8]])
+        edges += [(asset.asset_id, c) for c in children[:8]]
     return layers, edges
-
-
-def _parents_of(gw: Gateway, asset_id: str) -> tuple[str, ...]:
-    meta = gw.metadata.get(asset_id) or {}
-    parents = meta.get("parents") or meta.get("tds:parents") or ()
-    return tuple(str(p).lower() for p in parents) if isinstance(parents, list) else ()
 
 
 @router.get("/assets/{asset_id}")

@@ -165,6 +165,7 @@ def test_reading_works_with_javascript_off(browser: Any, console: ConsoleEnv) ->
     assert page.inner_text("#asset-title").startswith("River flow")
     assert T("zh", "Only for consumers in: {places}").format(places="DE, NL") in page.inner_text("#policy-words")
     assert page.is_visible("#usage-chart svg")
+    assert "Flood model input" in page.inner_text("#lineage")  # its derived product below it
     page.goto(f"{console.url}/console/assets/{child.asset_id}")
     graph = page.inner_text("#lineage")
     assert "River flow" in graph and "Flood model input" in graph  # the parent above its derived product
