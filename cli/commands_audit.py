@@ -226,7 +226,8 @@ def _print_timeline(timeline: Any, name: Callable[[str], str] | None = None) -> 
         return name(t.ref) if name is not None and t.kind in ("algorithm_approved", "algorithm_rejected") else t.ref
 
     table(["time", "block", "event", "what", "ref"],
-          [[when(t.at.timestamp), t.at.block, term(t.kind.replace("_", " ")), t.summary, ref(t)] for t in timeline],
+          [[when(t.at.timestamp), t.at.block, term(t.kind.replace("_", " "), "event"), t.summary, ref(t)]
+           for t in timeline],
           title=tr("timeline"))
 
 
@@ -294,7 +295,7 @@ def _print_grant(h: GrantHistory, title_of: Callable[[str], str | None]) -> None
         "escrow": tr("{model}, {locked} locked, {released} released", model=term(g.escrow.price_model),
                      locked=g.escrow.locked, released=g.escrow.released) if g.escrow else tr("none (free)"),
         "charged": g.settled_amount, "refunded": sum(r.amount for r in g.refunds),
-        "disputes": ", ".join(f"#{d.dispute_id} {term(d.status)}" for d in h.disputes) or False,
+        "disputes": ", ".join(f"#{d.dispute_id} {term(d.status, 'dispute')}" for d in h.disputes) or False,
         "compute jobs": tr("{n}, epsilon {epsilon} spent", n=len(h.jobs),
                            epsilon=epsilon_text(sum(j.epsilon_micros for j in h.jobs if j.evidence_matches)))
                         if h.jobs else False,
@@ -389,8 +390,8 @@ def _print_statement(st: Statement, token: TokenInfo | None, title_of: Callable[
         out.print(tr("no settled periods in this span"), highlight=False)
     if st.escrow:
         table(["time", "block", "what", "amount", "grant"],
-              [[when(m.at.timestamp), m.at.block, term(m.kind.replace("_", " ")), money(m.amount), m.grant_id or ""]
-               for m in st.escrow], title=tr("escrow"))
+              [[when(m.at.timestamp), m.at.block, term(m.kind.replace("_", " "), "event"), money(m.amount),
+                m.grant_id or ""] for m in st.escrow], title=tr("escrow"))
 
 
 @audit.command("disputes")
@@ -424,7 +425,8 @@ def disputes_cmd(c: CliContext, dispute_id: int | None, grant_id: str | None, on
     token = _token(c)
     table(["id", "grant", "on", "opened", "by", "status", "ruling", "refund"],
           [[d.dispute_id, d.grant_id, term(d.subject), when(d.opened.timestamp), did(d.chain_id, d.opened_by),
-            term(d.status), term(d.ruling or ""), amount_text(d.refund, token) if d.ruling else ""] for d in found],
+            term(d.status, "dispute"), term(d.ruling or ""), amount_text(d.refund, token) if d.ruling else ""]
+           for d in found],
           title=tr("disputes"))
 
 
@@ -435,7 +437,7 @@ def _print_dispute(d: DisputeEntry, token: TokenInfo | None) -> None:
         "period end": when(d.period_end) if d.period_end else False,
         "opened": tr("{time}, block {block}, by {who}", time=when(d.opened.timestamp), block=d.opened.block,
                      who=did(d.chain_id, d.opened_by)),
-        "status": term(d.status), "ruling": term(d.ruling) if d.ruling else False,
+        "status": term(d.status, "dispute"), "ruling": term(d.ruling) if d.ruling else False,
         "refund": amount_text(d.refund, token) if d.ruled else False,
         "ruled": tr("{time}, block {block}, by {who}", time=when(d.ruled.timestamp), block=d.ruled.block,
                     who=did(d.chain_id, d.ruled_by or "")) if d.ruled else False,

@@ -157,7 +157,7 @@ def proof(c: CliContext, receipt_id: str, gateway_url: str | None, output: Path 
         click.echo(text)
     else:
         output.write_text(text + "\n")
-        kv(tr("proof ({state})", state=term(str(doc.get("state")))),
+        kv(tr("proof ({state})", state=term(str(doc.get("state")), "receipt")),
            {"receipt": receipt_id, "root": doc.get("root"), "file": str(output)})
 
 

@@ -219,7 +219,7 @@ def prove_call(c: CliContext, receipt_id: str, answer: Path, output: Path | None
         if doc["state"] != "anchored":
             raise CliFailure(tr("{receipt_id} is {state}, not anchored yet: ask the provider to anchor (`tds gateway "
                                 "anchor`) or wait for the notary, then run this again", receipt_id=receipt_id,
-                                state=term(str(doc["state"]))), 1)
+                                state=term(str(doc["state"]), "receipt")), 1)
         proof = client_call(lambda: client.proof(receipt_id))
     evidence = doc["call"]
     got = sha256_hex(body)

@@ -468,7 +468,8 @@ def dispute_rule(c: CliContext, dispute_id: int, ruling: str | None, refund_text
 
 
 def _dispute_row(c: CliContext, d: Any) -> dict[str, Any]:
-    return {"dispute": d.dispute_id, "grant": d.grant_id, "about": term(d.subject), "status": term(d.status),
+    return {"dispute": d.dispute_id, "grant": d.grant_id, "about": term(d.subject),
+            "status": term(d.status, "dispute"),
             "opened by": did(c.chain().chain_id, d.opened_by), "opened": when(d.opened_at),
             "ruling": term(d.ruling) if d.status == "ruled" else "—",
             "refund": _money(c).format(d.refund) if d.status == "ruled" else "—", "evidence": d.evidence_hash}

@@ -66,12 +66,16 @@ def short_help(msgid: str, limit: int) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    """Words (runs of narrow characters), single wide characters with their punctuation, and spaces."""
+    """Words (runs of narrow characters), single wide characters with their punctuation, and spaces; a
+    bracketed note such as click's ``[默认：.tds]`` stays one token."""
     found: list[str] = []
+    depth = 0
     for ch in text:
         wide = unicodedata.east_asian_width(ch) in "WF"
         prev = found[-1] if found else ""
-        if ch.isspace():
+        if depth and prev:
+            found[-1] += ch
+        elif ch.isspace():
             if prev.isspace():
                 found[-1] += ch
             else:
@@ -82,6 +86,7 @@ def tokens(text: str) -> list[str]:
             found[-1] += ch
         else:
             found.append(ch)
+        depth += (ch == "[") - (ch == "]") if depth or ch == "[" else 0
     return found
 
 

@@ -106,9 +106,14 @@ def trn(singular: str, plural: str, n: int, /, **values: Any) -> str:
     return text.format(n=n, **values)
 
 
-def term(word: str) -> str:
-    """A word of the code's vocabulary (a state, a role, a kind) for people; unknown words stay as they are."""
-    return word if current() == "en" or not word else _catalog(current()).gettext(word)
+def term(word: str, context: str | None = None) -> str:
+    """A word of the code's vocabulary (a state, a role, a kind) for people; unknown words stay as they are.
+
+    ``context`` tells apart a word that means two things (a dispute is "open", so is a window's end)."""
+    if current() == "en" or not word:
+        return word
+    catalog = _catalog(current())
+    return catalog.pgettext(context, word) if context else catalog.gettext(word)
 
 
 def N_(msgid: str) -> str:  # noqa: N802 - the gettext convention for "translate later"

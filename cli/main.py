@@ -71,11 +71,14 @@ class LazyGroup(Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         """The command, importing its module on first use."""
         if cmd_name not in self.commands:
-            if cmd_name in _OWN_MODULE:
-                module, attribute = _OWN_MODULE[cmd_name]
-                self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
-            else:
-                self.load_all()
+            # in English: click fixes some texts when a command is built (a FILE metavar), and the
+            # commands outlive this invocation (tests run many in one process)
+            with lang.speaking("en"):
+                if cmd_name in _OWN_MODULE:
+                    module, attribute = _OWN_MODULE[cmd_name]
+                    self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+                else:
+                    self.load_all()
         return self.commands.get(cmd_name)
 
     def load_all(self) -> None:
@@ -149,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: list[str]) -> int:
+    from rich.markup import escape
+
     from cli.output import err
 
     error = tr("error:")
@@ -162,7 +167,7 @@ def _run(args: list[str]) -> int:
         err.print(tr("aborted"))
         return 1
     except CliFailure as exc:
-        err.print(f"[red]{error}[/red] {exc.message}", highlight=False)
+        err.print(f"[red]{error}[/red] {escape(exc.message)}", highlight=False)
         return exc.exit_code
     except click.ClickException as exc:
         exc.show()
@@ -171,13 +176,13 @@ def _run(args: list[str]) -> int:
         from gateway.errors import error_status
 
         status, code = error_status(exc)
-        err.print(f"[red]{error}[/red] {describe_code(code, str(exc))}", highlight=False)
+        err.print(f"[red]{error}[/red] {escape(describe_code(code, str(exc)))}", highlight=False)
         return exit_code_for_status(status)
     except ServiceError as exc:
-        err.print(f"[red]{error}[/red] {explain(exc, str(exc))}", highlight=False)
+        err.print(f"[red]{error}[/red] {escape(explain(exc, str(exc)))}", highlight=False)
         return EXIT_USAGE
     except (ChainError, NotaryError, OSError) as exc:
-        err.print(f"[red]{error}[/red] {_describe(exc)}", highlight=False)
+        err.print(f"[red]{error}[/red] {escape(_describe(exc))}", highlight=False)
         if os.environ.get("TDS_DEBUG"):
             raise
         return exit_code_for(exc)
