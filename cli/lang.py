@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from typing import Any
 
-LANGS = ("en", "zh")
+LANGS = ("en", "zh")  # i18n.LANGS (a unit test checks), not imported: Babel loads when a language is resolved
 _LANG: ContextVar[str] = ContextVar("tds_cli_lang", default="en")
 # Root options that take a value, so that their value is not mistaken for the command name.
 _VALUED_ROOT_OPTIONS = ("--home", "--as")
@@ -95,15 +95,6 @@ def tr(msgid: str, /, **values: Any) -> str:
     """``msgid`` in the current language, its ``{placeholders}`` filled with ``values``."""
     text = msgid if current() == "en" else _catalog(current()).gettext(msgid)
     return text.format(**values) if values else text
-
-
-def trn(singular: str, plural: str, n: int, /, **values: Any) -> str:
-    """The singular or plural message for ``n`` (Chinese has one form), formatted with ``n`` and ``values``."""
-    if current() == "en":
-        text = singular if n == 1 else plural
-    else:
-        text = _catalog(current()).ngettext(singular, plural, n)
-    return text.format(n=n, **values)
 
 
 def term(word: str, context: str | None = None) -> str:

@@ -78,7 +78,7 @@ def _called(call: ast.Call) -> str:
 
 
 def code_msgids() -> dict[str, str]:
-    """Literal messages of ``cli/`` -> ``file:line``: first arguments of ``tr``/``trn``/``N_``, column names
+    """Literal messages of ``cli/`` -> ``file:line``: first arguments of ``tr`` and ``N_``, column names
     given to ``table`` and keys of dicts given to ``kv`` (as :func:`cli.output.label` shows them)."""
     found: dict[str, str] = {}
     for path in sorted((ROOT / "cli").glob("*.py")):
@@ -86,8 +86,6 @@ def code_msgids() -> dict[str, str]:
             name, args, texts = _called(call), call.args, []
             if name in ("tr", "N_") and args:
                 texts = [_text(args[0])]
-            elif name == "trn" and len(args) >= 2:
-                texts = [_text(args[0]), _text(args[1])]
             elif name == "table" and args and isinstance(args[0], ast.List):
                 texts = [(_text(e) or "").replace("_", " ") for e in args[0].elts]
             elif name == "kv" and len(args) >= 2 and isinstance(args[1], ast.Dict) \
@@ -269,6 +267,9 @@ def test_help_option_of_a_command_first_shown_in_chinese_stays_english_in_englis
 
 
 def test_language_per_invocation() -> None:
+    import i18n
+
+    assert lang.LANGS == i18n.LANGS
     assert lang.resolve(["--lang", "zh", "asset", "list"], {}) == "zh"
     assert lang.resolve(["--home", "x", "--lang=zh", "asset"], {"LANG": "en_US.UTF-8"}) == "zh"
     assert lang.resolve(["--lang", "en", "asset"], {"LANG": "zh_CN.UTF-8"}) == "en"
