@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 import i18n
 from domain.types import Policy, PriceModel
@@ -21,10 +22,19 @@ def duration(seconds: int, lang: str) -> str:
     return t("{n} seconds").format(n=i18n.format_number(seconds, lang))
 
 
-def price_words(policy: Policy, lang: str) -> str:
-    """How a policy charges (amounts in the settlement token's base units)."""
+def amount(base_units: int, lang: str, token: tuple[str, int] | None = None) -> str:
+    """An amount for people: ``12.5 TDST`` with the token's (symbol, decimals); base units when unknown."""
+    if token is None:
+        return i18n.format_number(base_units, lang)
+    symbol, decimals = token
+    value = Decimal(base_units).scaleb(-decimals) if decimals else Decimal(base_units)
+    return f"{i18n.format_number(value, lang)} {symbol}"
+
+
+def price_words(policy: Policy, lang: str, token: tuple[str, int] | None = None) -> str:
+    """How a policy charges (``token``: the settlement token's symbol and decimals; else base units)."""
     t = _(lang)
-    model, price = PriceModel(policy.price_model), i18n.format_number(policy.price_per_access, lang)
+    model, price = PriceModel(policy.price_model), amount(policy.price_per_access, lang, token)
     if model is PriceModel.FREE:
         return t("Free of charge")
     if model is PriceModel.PREPAID:
@@ -39,7 +49,7 @@ def price_words(policy: Policy, lang: str) -> str:
     return text
 
 
-def policy_lines(policy: Policy | None, lang: str) -> list[str]:
+def policy_lines(policy: Policy | None, lang: str, token: tuple[str, int] | None = None) -> list[str]:
     """The policy as sentences a person reads, one per term."""
     t = _(lang)
     if policy is None:
@@ -59,7 +69,7 @@ def policy_lines(policy: Policy | None, lang: str) -> list[str]:
             end=i18n.format_datetime(policy.not_after, lang, t("open end"))))
     lines.append(t("At most {n} uses per grant").format(n=i18n.format_number(policy.max_count, lang))
                  if policy.max_count else t("No limit on uses per grant"))
-    lines.append(price_words(policy, lang))
+    lines.append(price_words(policy, lang, token))
     lines.append(t("Granted automatically when the terms are met") if policy.auto_approve
                  else t("Each grant is approved by the provider"))
     if policy.compute_only:

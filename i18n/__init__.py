@@ -24,6 +24,7 @@ import datetime as dt
 import functools
 import gettext
 import io
+from decimal import Decimal
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -163,6 +164,6 @@ def format_date(ts: int | float | dt.datetime | None, lang: str, open_text: str 
     return _babel_datetime(_utc(ts), pattern, tzinfo=dt.timezone.utc, locale=LOCALES[lang])
 
 
-def format_number(value: int | float, lang: str) -> str:
+def format_number(value: int | float | Decimal, lang: str) -> str:
     """A number with the locale's grouping: ``12,345.5`` (both languages group by thousands)."""
     return _babel_decimal(value, locale=LOCALES[lang])

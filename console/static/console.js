@@ -367,10 +367,11 @@
     box.hidden = false; box.className = "verdict"; box.textContent = t("Checking…");
     const v = given || await verifyProof(doc);
     box.className = "verdict " + (v.valid ? "valid" : "invalid");
-    box.replaceChildren(
-      el("strong", { class: "verdict-title" }, v.valid ? t("Proof verified") : t("Proof NOT verified ({category})", { category: v.category })),
-      v.valid ? null : el("p", { class: "reason" }, v.reason),
-      el("ul", { class: "checks" }, v.checks.map((c) => el("li", {}, c))));
+    const parts = [el("strong", { class: "verdict-title" }, v.valid ? t("Proof verified") : t("Proof NOT verified ({category})", { category: v.category }))];
+    if (!v.valid) parts.push(el("p", { class: "reason" }, v.reason));
+    parts.push(el("ul", { class: "checks" }, v.checks.map((c) => el("li", {}, c))));
+    box.replaceChildren(...parts);
+    box.scrollIntoView({ block: "nearest" });
   }
 
   // ---- proofs, checked in the browser: the Merkle path, then the chain (eth_call) ----------------------
@@ -548,9 +549,17 @@
     const used = doc.assets.filter((a) => a.uses > 0);
     box.replaceChildren(...(used.length ? used.slice(0, 12).map((a) => el("figure", { class: "chart-box" },
       el("figcaption", {}, a.title || shortHex(a.asset_id), " · ", t("{n} uses", { n: num(a.uses) }), " · ",
-        t("revenue {amount}", { amount: num(BigInt(a.revenue)) })),
+        t("revenue {amount}", { amount: money(a.revenue, doc.token) })),
       barChart(a.buckets.map((b) => [dayLabel(b.start, period), b.uses]))))
       : [el("p", { class: "empty" }, t("No use in this span."))]));
+  }
+  // base units as token units: "12.5 TDST" (exact: BigInt arithmetic; a uint256 exceeds a JavaScript number)
+  function money(baseUnits, token) {
+    const v = BigInt(baseUnits);
+    if (!token) return num(v);
+    const scale = 10n ** BigInt(token.decimals);
+    const whole = v / scale, frac = (v % scale).toString().padStart(token.decimals, "0").replace(/0+$/, "");
+    return num(whole) + (frac ? new Intl.NumberFormat(LOCALE).formatToParts(0.5).find((p) => p.type === "decimal").value + frac : "") + " " + token.symbol;
   }
   function dayLabel(ts, period) {
     const opts = period === "month" ? { year: "numeric", month: "short" } : { month: "short", day: "numeric" };

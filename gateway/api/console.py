@@ -32,6 +32,7 @@ from domain.ids import is_bytes32
 from domain.search import CatalogQuery
 from domain.types import did_pkh
 from gateway import usage
+from gateway.api.provider import token_of
 from gateway.errors import GatewayError
 from gateway.service import Gateway
 
@@ -185,11 +186,11 @@ def asset_page(asset_id: str, request: Request) -> Response:
         [(did_pkh(gw.chain_id, asset.provider), 100.0)]
     return _page(request, "asset.html", asset=asset, meta=meta, title=str(meta.get("title") or asset_id),
                  description=str(meta.get("description") or ""), policy=policy,
-                 policy_lines=words.policy_lines(policy, lang), odrl_json=json.dumps(offer, indent=2, ensure_ascii=False)
+                 policy_lines=words.policy_lines(policy, lang, token_of(gw)), odrl_json=json.dumps(offer, indent=2, ensure_ascii=False)
                  if offer else "", versions=versions, lineage=charts.lineage_graph(layers, edges),
                  has_lineage=len(layers) > 1, usage_chart=chart, uses_30d=sum(b.uses for b in buckets),
                  registered=registered, kind=kind, owners=owners,
-                 purposes=list(policy.purposes) if policy else [], price=words.price_words(policy, lang) if policy else "",
+                 purposes=list(policy.purposes) if policy else [], price=words.price_words(policy, lang, token_of(gw)) if policy else "",
                  now=int(time.time()))
 
 

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from chain.contracts import TokenClient
 from domain.ids import BYTES32_PATTERN
 from domain.types import did_pkh
 from gateway import usage
@@ -117,6 +118,22 @@ def incidents(gw: GatewayDep, caller: SignedProvider,
                           for i in rows[:500]]}
 
 
+_TOKENS: dict[int, tuple[str, int]] = {}
+
+
+def token_of(gw: Gateway) -> tuple[str, int] | None:
+    """The settlement token's (symbol, decimals) for amounts people read, read once per gateway; None (base
+    units) when the deployment has no token or the node does not answer (asked again next time)."""
+    key = id(gw)
+    if key not in _TOKENS:
+        try:
+            tokens = TokenClient(gw.chain)
+            _TOKENS[key] = (tokens.symbol(), tokens.decimals())
+        except Exception:  # noqa: BLE001 - no token contract in this deployment, or no node yet
+            return None
+    return _TOKENS[key]
+
+
 @router.get("/usage", responses=ERRORS, openapi_extra=SIGNED_CALL)
 def usage_route(gw: GatewayDep, caller: SignedProvider,
                 period: Annotated[str, Query(pattern="^(day|week|month)$")] = "day",
@@ -125,6 +142,8 @@ def usage_route(gw: GatewayDep, caller: SignedProvider,
     since = usage.span_start(period, count)
     prices = usage.agreed_prices((r.grant_id, r.request_json) for r in gw.db.grant_requests())
     series = usage.usage_by_asset(gw.db.allowed_uses(since), period, since, prices, gw.metadata.ids())
-    return {"period": period, "since": since, "assets": [
+    token = token_of(gw)
+    return {"period": period, "since": since, "token": {"symbol": token[0], "decimals": token[1]} if token else None,
+            "assets": [
         {"asset_id": u.asset_id, "title": title_of(gw, u.asset_id), "uses": u.uses, "revenue": str(u.revenue),
          "buckets": [b.to_json() for b in u.buckets]} for u in series]}

@@ -50,6 +50,9 @@ def test_approve_a_pending_request_then_revoke_and_the_consumer_is_refused(brows
     page.wait_for_selector("#banner.ok")
     assert page.inner_text("#banner") == T(lang, "Revoked on-chain: refused from the next block on.")
     assert console.env.gateway.db.grant_request(grant_id).state == "revoked"  # type: ignore[union-attr]
+    chart = page.locator("#usage-charts figure", has_text=word)  # the use it got, in the desk's chart
+    chart.wait_for()
+    assert T(lang, "{n} uses").format(n=1) in chart.inner_text() and chart.locator("svg rect").count() >= 30
 
     with console.env.client("consumer2") as c, pytest.raises(GatewayClientError) as refused:
         c.fetch(reg.asset_id, tmp_path / "again.csv", grant_id=grant_id)
