@@ -9,12 +9,18 @@ receipts. Amounts carry the settlement token's symbol and decimals
 when the caller knows them (``token``: :class:`TokenInfo`). Its markup is the
 Jinja2 template ``audit/templates/report.html.j2`` (with ``report.css``), rendered with
 autoescaping on; this module computes what the page shows (cards, the lineage graph's layout). Participants are
-named by their DID (``did:pkh:eip155:<chainId>:<address>``), dates are ISO 8601 UTC, assets carry
-their title beside the hash when the caller knows it (``titles``: the provider's metadata).
+named by their DID (``did:pkh:eip155:<chainId>:<address>``), assets carry their title beside the hash when the
+caller knows it (``titles``: the provider's metadata).
+
+The page speaks the reader's language (``lang``: ``en`` or ``zh``): every string goes through the ``report``
+catalog (``i18n/locales/zh/report.po``, the Jinja2 i18n extension), the timeline's sentences are rebuilt from
+the facts (:mod:`audit.report_words`), dates and numbers follow the locale (English: ISO 8601 UTC, as always).
+The JSON (:func:`report_data`) is never translated.
 """
 
 from __future__ import annotations
 
+import calendar
 import functools
 import json
 import time
@@ -27,11 +33,13 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlmodel import Session
 
+import i18n
 from audit.agreement import agreement
 from audit.queries import (
     AssetHistory, GrantEntry, asset_history, did, epsilon_text, head_timestamp, index_chain_id,
 )
 from audit.receipts import ReceiptEntry
+from audit.report_words import N_, asset_sentences, gettext_of, number, term
 
 TitleOf = Callable[[str], "str | None"]  # asset id -> its title, when known
 
@@ -57,11 +65,16 @@ class TokenInfo:
         return {"symbol": self.symbol, "decimals": self.decimals, "address": self.address}
 
 
-def amount_text(amount: int | None, token: TokenInfo | None) -> str:
+def amount_text(amount: int | None, token: TokenInfo | None, lang: str = i18n.DEFAULT) -> str:
     """An amount with the token's symbol (``10 units`` when the token is unknown; ``—`` for None)."""
     if amount is None:
         return "—"
-    return token.format(amount) if token is not None else f"{int(amount):,} units"
+    if token is not None:
+        return token.format(amount)
+    if lang == i18n.DEFAULT:
+        return f"{int(amount):,} units"
+    _ = gettext_of(lang)
+    return _("{n} units").format(n=number(amount, lang))
 
 
 def report_data(s: Session, asset_id: str, receipts: Sequence[ReceiptEntry] | None = None,
@@ -147,10 +160,12 @@ def money(h: AssetHistory) -> list[dict[str, Any]]:
 
 
 def render_html(s: Session, asset_id: str, receipts: Sequence[ReceiptEntry] | None = None,
-                chain_id: int | None = None, title_of: TitleOf | None = None, token: TokenInfo | None = None) -> str:
-    """The self-contained HTML page."""
+                chain_id: int | None = None, title_of: TitleOf | None = None, token: TokenInfo | None = None,
+                lang: str = i18n.DEFAULT) -> str:
+    """The self-contained HTML page, in ``lang`` (``en`` or ``zh``; anything else: English)."""
+    lang = i18n.normalize(lang) or i18n.DEFAULT
     data = report_data(s, asset_id, receipts, chain_id, title_of, token)
-    return _page(asset_history(s, asset_id, receipts), data, token)
+    return _page(asset_history(s, asset_id, receipts), data, token, lang)
 
 
 def _iso(ts: int) -> str:
@@ -161,48 +176,75 @@ def _short(h: str) -> str:
     return f"{h[:10]}…{h[-6:]}" if isinstance(h, str) and len(h) > 20 else str(h)
 
 
-def _when(ts: int, zero: str = "open") -> str:
+def _when(ts: int, zero: str = "open", lang: str = i18n.DEFAULT) -> str:
     if not ts or ts >= 253402300800:  # 0 or past year 9999: an open bound
         return zero
+    if lang != i18n.DEFAULT:
+        return i18n.format_datetime(ts, lang)
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
 
 
-def _period(start: int, end: int) -> str:
-    """A settled period as dates: ``2026-12-01 00:00 – 2026-12-02 00:00 UTC``."""
+def _period(start: int, end: int, lang: str = i18n.DEFAULT) -> str:
+    """A settled period as dates: ``2026-12-01 00:00 – 2026-12-02 00:00 UTC`` / ``2026年12月1日 00:00 – …``."""
+    if lang != i18n.DEFAULT:
+        return f"{_minute(start, lang)} – {_minute(end, lang)} UTC"
     fmt = "%Y-%m-%d %H:%M"
     return f"{time.strftime(fmt, time.gmtime(start))} – {time.strftime(fmt, time.gmtime(end))} UTC"
 
 
+def _minute(ts: int, lang: str) -> str:
+    """A moment to the minute in ``lang`` (no ``UTC``: the period says it once)."""
+    return i18n.format_datetime(ts, lang).removesuffix(" UTC").rsplit(":", 1)[0]
+
+
 @functools.cache
-def _environment() -> Environment:
-    """The one Jinja2 environment of the report templates (package data), autoescaping on."""
+def _environment(lang: str = i18n.DEFAULT) -> Environment:
+    """The Jinja2 environment of the report templates (package data) in ``lang``, autoescaping on."""
     env = Environment(loader=PackageLoader("audit", "templates"), autoescape=True,
-                      undefined=StrictUndefined)
-    env.filters.update(short=_short, when=_when, period=_period, epsilon=epsilon_text,
+                      undefined=StrictUndefined, extensions=["jinja2.ext.i18n"])
+    t = i18n.translations(lang, "report")
+    env.install_gettext_callables(t.gettext, t.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    opened = t.pgettext("window", "open")  # an open bound of a window ("open" alone is a dispute's status)
+    env.filters.update(short=_short, when=lambda ts, zero=opened: _when(ts, zero, lang),
+                       period=lambda start, end: _period(start, end, lang), epsilon=epsilon_text,
+                       term=lambda word: term(word, lang), num=lambda n: number(n, lang),
                        json_pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False))
-    env.globals["did"] = did
+    env.globals.update(did=did, lang=lang)
     return env
 
 
-def _page(h: AssetHistory, data: dict[str, Any], token: TokenInfo | None = None) -> str:
+CARDS = (N_("version"), N_("size (bytes)"), N_("grants"), N_("anchored accesses"), N_("settled units"),
+         N_("settled"), N_("disputes"), N_("compute jobs"))
+"""The labels of the cards at the top of the page."""
+
+
+def _page(h: AssetHistory, data: dict[str, Any], token: TokenInfo | None = None, lang: str = i18n.DEFAULT) -> str:
     a = h.asset
+    t = gettext_of(lang)
     uses = sum(g.anchored_accesses or 0 for g in h.grants)
-    cards = [("version", a.version), ("size (bytes)", f"{a.size:,}"), ("grants", len(h.grants)),
+    cards = [("version", a.version), ("size (bytes)", number(a.size, lang)), ("grants", len(h.grants)),
              ("anchored accesses", uses if any(g.anchored_accesses is not None for g in h.grants) else "—"),
              ("settled units", sum(x.units for x in h.settlements)),
-             ("settled", amount_text(sum(x.amount for x in h.settlements), token)),
+             ("settled", amount_text(sum(x.amount for x in h.settlements), token, lang)),
              ("disputes", len(h.disputes))]
     if h.approvals or h.budgets or h.jobs:
         cards.append(("compute jobs", len(h.jobs) if h.jobs else "—"))
     grants: dict[str, GrantEntry] = {g.grant_id: g for g in h.grants}
-    return _environment().get_template("report.html.j2").render(
+    generated = data["generated_at"] if lang == i18n.DEFAULT else _when(_epoch(data["generated_at"]), "—", lang)
+    return _environment(lang).get_template("report.html.j2").render(
         h=h, data=data, chain_id=data["chain_id"], titles=data["titles"], head=data["index_head_timestamp"],
-        cards=cards, owners=list(zip(a.owners, a.shares_bps)), lineage=_lineage(h, data["titles"]),
-        grant_of=grants, money=data["money"], agreements=list(zip(h.grants, data["agreements"])),
-        amount=lambda v: amount_text(v, token))
+        cards=[(t(k), v) for k, v in cards], owners=list(zip(a.owners, a.shares_bps)),
+        lineage=_lineage(h, data["titles"], t), grant_of=grants, money=data["money"],
+        agreements=list(zip(h.grants, data["agreements"])), amount=lambda v: amount_text(v, token, lang),
+        say=asset_sentences(h, lang), generated=generated)
 
 
-def _lineage(h: AssetHistory, titles: Mapping[str, str]) -> dict[str, Any]:
+def _epoch(iso: str) -> int:
+    """Unix seconds of ``generated_at`` (``2025-12-02T18:26:40Z``)."""
+    return calendar.timegm(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def _lineage(h: AssetHistory, titles: Mapping[str, str], _: Callable[[str], str] = str) -> dict[str, Any]:
     """The lineage graph's geometry: one column per generation, edges as cubic curves."""
     depth: dict[str, int] = {h.asset.asset_id: 0}
     for e in h.ancestors:
@@ -224,7 +266,7 @@ def _lineage(h: AssetHistory, titles: Mapping[str, str]) -> dict[str, Any]:
     for n, (x, y) in pos.items():
         me = n == h.asset.asset_id
         fill, stroke = ("#1d2b4f", "#1d2b4f") if me else ("#fff", "#8a9bbf")
-        role = "this asset" if me else ("ancestor" if depth[n] < 0 else "derived")
+        role = _("this asset") if me else (_("ancestor") if depth[n] < 0 else _("derived"))
         if titles.get(n):
             role = f"{role} · {titles[n][:18]}"
         nodes.append({"id": n, "x": x, "y": y, "fill": fill, "stroke": stroke, "color": "#fff" if me else "#1d2330",

@@ -31,7 +31,7 @@ from chain.errors import ChainError
 from cli.context import CliContext
 from cli.errors import EXIT_ENVIRONMENT, EXIT_ERROR, CliFailure, Mismatch, NotFound, explain
 from cli.help import Group
-from cli.lang import term, tr
+from cli.lang import current, term, tr
 from domain.ids import is_bytes32
 from cli.output import did, emit_json, err, kv, out, table, titled, when, window, write_text
 
@@ -531,7 +531,7 @@ def report_cmd(c: CliContext, asset_id: str, fmt: str, output: Path | None, rece
     token = _token(c)
     with _refreshed(c, refresh).session() as s:
         if fmt == "html":
-            text = render_html(s, asset_id, receipts, chain_id, title_of, token)
+            text = render_html(s, asset_id, receipts, chain_id, title_of, token, lang=current())  # --lang / locale
         else:
             text = json.dumps(report_data(s, asset_id, receipts, chain_id, title_of, token), indent=2,
                               ensure_ascii=False) + "\n"
