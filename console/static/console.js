@@ -273,7 +273,10 @@
       actions.append(el("button", { type: "button", class: "download", onclick: (e) => download(g, e.target) }, t("Download")));
     }
     if (live && left > 0 && g.kind === "service") {
-      actions.append(el("button", { type: "button", onclick: () => openCall(g) }, t("Call")));
+      actions.append(el("button", { type: "button", class: "call", onclick: () => openCall(g) }, t("Call")));
+    }
+    if (live && left > 0 && g.kind === "compute") {
+      actions.append(el("button", { type: "button", class: "run-job", onclick: () => openCompute(g) }, t("Run a job")));
     }
     if (g.reason && g.state !== "issued") actions.append(el("span", { class: "reason" }, g.reason));
     return el("tr", { "data-grant": g.grant_id },
@@ -321,6 +324,61 @@
       out.textContent = await r.text();
       await loadConsumer();
     } catch (e) { fail(e, out); }
+  }
+
+  // ---- compute-to-data: a job under the grant, its state, its result ---------------------------------
+  async function openCompute(g) {
+    clearBanner();
+    const section = $("#compute");
+    section.dataset.grant = g.grant_id; section.dataset.asset = g.asset_id;
+    try {
+      const r = await fetch(cfg.prefix + "/assets/" + g.asset_id + "/algorithms", { credentials: "omit" });
+      if (!r.ok) throw await refusal(r);
+      const doc = await r.json();
+      const select = $("#compute-algorithm");
+      select.replaceChildren(...doc.algorithms.map((a) => el("option", { value: a.algorithm_id, "data-dp": a.dp ? "1" : "" },
+        (a.title || shortHex(a.algorithm_id)) + (a.dp ? " · " + t("differentially private") : ""))));
+      if (!doc.algorithms.length) select.append(el("option", { value: "" }, t("No algorithm is approved on this data yet: nothing can run.")));
+      section.hidden = false;
+      section.scrollIntoView({ block: "nearest" });
+    } catch (e) { fail(e); }
+  }
+  const JOB_STATES = () => ({ queued: t("queued"), running: t("running"), succeeded: t("succeeded"), failed: t("failed"),
+    cancelled: t("cancelled") });
+  async function submitJob(ev) {
+    ev.preventDefault();
+    clearBanner();
+    const section = $("#compute"), state = $("#compute-state"), answer = $("#compute-answer");
+    const option = $("#compute-algorithm").selectedOptions[0];
+    answer.textContent = ""; state.className = "result";
+    let params;
+    try { params = JSON.parse($("#compute-params").value || "{}"); } catch { params = null; }
+    if (!params || typeof params !== "object" || Array.isArray(params)) {
+      state.textContent = t("Parameters must be a JSON object, e.g. {\"column\": \"income\"}."); state.className = "result error"; return;
+    }
+    const body = { asset_id: section.dataset.asset, algorithm: option ? option.value : "", params, grant: section.dataset.grant };
+    if (option && option.dataset.dp) body.epsilon = Number($("#compute-epsilon").value);
+    try {
+      state.textContent = t("Signing and submitting the job…");
+      let job = await signedJson("POST", "/compute/jobs", JSON.stringify(body));
+      const started = Date.now();
+      while (job.state === "queued" || job.state === "running") {
+        state.textContent = t("Job {job}: {state}…", { job: shortHex(job.job_id), state: JOB_STATES()[job.state] || job.state });
+        if (Date.now() - started > 15 * 60 * 1000) break; // a bounded wait: the job page keeps its state
+        job = await signedJson("GET", "/compute/jobs/" + job.job_id + "?wait=25");
+      }
+      if (job.state !== "succeeded") {
+        state.textContent = t("Job {job} {state}: {problem}", { job: shortHex(job.job_id), state: JOB_STATES()[job.state] || job.state, problem: job.problem || "" });
+        state.className = "result error";
+      } else {
+        const r = await signedFetch("GET", "/compute/jobs/" + job.job_id + "/result");
+        const text = await r.text();
+        state.textContent = t("Job {job} succeeded: {n} bytes of result, SHA-256 {sha}.", { job: shortHex(job.job_id), n: num(text.length), sha: shortHex(r.headers.get("X-Content-SHA256") || "") });
+        state.className = "result ok";
+        answer.textContent = text.length > 20000 ? text.slice(0, 20000) + "…" : text;
+      }
+      await loadConsumer();
+    } catch (e) { fail(e, state); }
   }
 
   async function loadReceipts() {
@@ -613,6 +671,7 @@
       loadConsumer();
       $("#proof-file").addEventListener("change", verifyFile);
       $("#call-form").addEventListener("submit", callService);
+      $("#compute-form").addEventListener("submit", submitJob);
     }
     if (page === "provider") {
       loadProvider();

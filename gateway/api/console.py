@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 import i18n
 from chain.errors import ChainError
@@ -171,6 +171,7 @@ def asset_page(asset_id: str, request: Request) -> Response:
         versions = gw.view.assets.versions(asset_id)
         layers, edges = _lineage(gw, asset)
         registered = gw.view.block_time(asset.block)
+        algorithms = approved_algorithms(gw, asset_id) if policy is not None and policy.compute_only else []
     except (GatewayError, ChainError) as exc:
         return _problem(request, exc)
     meta = gw.metadata.get(asset_id) or {}
@@ -189,9 +190,46 @@ def asset_page(asset_id: str, request: Request) -> Response:
                  policy_lines=words.policy_lines(policy, lang, token_of(gw)), odrl_json=json.dumps(offer, indent=2, ensure_ascii=False)
                  if offer else "", versions=versions, lineage=charts.lineage_graph(layers, edges),
                  has_lineage=len(layers) > 1, usage_chart=chart, uses_30d=sum(b.uses for b in buckets),
-                 registered=registered, kind=kind, owners=owners,
+                 registered=registered, kind=kind, owners=owners, algorithms=algorithms,
                  purposes=list(policy.purposes) if policy else [], price=words.price_words(policy, lang, token_of(gw)) if policy else "",
                  now=int(time.time()))
+
+
+def approved_algorithms(gw: Gateway, asset_id: str) -> list[dict[str, Any]]:
+    """The algorithms approved on ``asset_id`` now (ComputePolicies events, the latest per algorithm wins), with
+    what the consumer needs to choose one: title, description, output kind, whether it is differentially
+    private (then it spends epsilon)."""
+    head = gw.view.head(max_age_s=gw.settings.head_poll_interval_s)
+    events = gw.view.cached(("console-approvals", asset_id), head.number,
+                            lambda: gw.compute_policies.approvals(asset_id))
+    state: dict[str, bool] = {}
+    for e in events:
+        state[e["algorithm_id"]] = bool(e["approved"])
+    out = []
+    for algorithm_id, approved in state.items():
+        if not approved:
+            continue
+        meta = gw.metadata.get(algorithm_id) or {}
+        manifest = meta.get("manifest") if isinstance(meta.get("manifest"), dict) else {}
+        output = manifest.get("output") if isinstance(manifest.get("output"), dict) else {}
+        out.append({"algorithm_id": algorithm_id, "title": str(meta.get("title") or ""),
+                    "description": str(meta.get("description") or ""),
+                    "output": str(output.get("kind") or manifest.get("output_kind") or ""),
+                    "dp": bool(output.get("values") or manifest.get("dp_values"))})
+    return out
+
+
+@router.get("/assets/{asset_id}/algorithms")
+def algorithms_json(asset_id: str, request: Request) -> Response:
+    """The algorithms approved on a compute-only asset, as JSON (the consumer page's job form reads it)."""
+    gw = _gw(request)
+    if not is_bytes32(asset_id):
+        return web.secure(JSONResponse({"error": {"code": "invalid_id", "message": "an asset id is 0x and 64 hex "
+                                                  "digits"}}, status_code=422))
+    try:
+        return web.secure(JSONResponse({"algorithms": approved_algorithms(gw, asset_id.lower())}))
+    except (GatewayError, ChainError) as exc:
+        return web.secure(JSONResponse({"error": {"code": "chain_unavailable", "message": str(exc)}}, status_code=503))
 
 
 # ---- the signed-in pages (their data comes from the API, signed in the browser) ----------------------------
