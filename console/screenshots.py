@@ -67,6 +67,10 @@ def take(url: str, keystore: Path, out: Path, consumer: str = "consumer", provid
                 en.wait_for_selector("#proof-verdict.valid, #proof-verdict.invalid")  # type: ignore[attr-defined]
                 en.locator("#proof-verdict").scroll_into_view_if_needed()  # type: ignore[attr-defined]
             shot(en, "console-consumer-proof-en.png")
+            if proof.count():
+                path = out / "console-proof-check-en.png"  # the check alone, for the README
+                en.locator("section.verify").screenshot(path=str(path))  # type: ignore[attr-defined]
+                shots.append(path)
             _unlock(zh, url, keystore, provider)
             zh.goto(f"{url}/console/provider")  # type: ignore[attr-defined]
             zh.wait_for_selector("#issued tbody tr")  # type: ignore[attr-defined]
