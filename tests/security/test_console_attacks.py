@@ -161,3 +161,21 @@ def test_the_console_changes_nothing_itself(gw_env: GatewayEnv) -> None:
     assert methods <= {"GET", "HEAD"}
     r = httpx.post(gw_env.url + "/console/", content=b"x")
     assert r.status_code == 405
+
+
+def test_pages_refuse_when_the_chain_cannot_be_read(gw_env: GatewayEnv, pending: dict[str, Any],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail closed: no catalog or asset page from a chain view that cannot be read; a 503 page that says so."""
+    from chain.errors import ChainUnavailable
+
+    def unreachable(*_a: Any, **_k: Any) -> Any:
+        raise ChainUnavailable("node at http://127.0.0.1:1 is unreachable")
+
+    monkeypatch.setattr(gw_env.gateway.view, "head", unreachable)
+    for page in ("/console/", f"/console/assets/{pending['asset']}", "/console/?q=x"):
+        r = httpx.get(gw_env.url + page)
+        assert r.status_code == 503, page
+        assert "This page cannot be shown right now." in r.text and "unreachable" in r.text
+        assert 'id="results"' not in r.text and 'id="request-form"' not in r.text
+    monkeypatch.undo()
+    assert httpx.get(gw_env.url + "/console/").status_code == 200  # back by itself once the chain answers
