@@ -119,8 +119,21 @@ def _page_link(query: CatalogQuery, number: int) -> str:
 # ---- one asset --------------------------------------------------------------------------------------------
 
 
-def _lineage(gw: Gateway, asset: Any, depth: int = 3) -> tuple[list[list[charts.Node]], list[tuple[str, str]]]:
-    """Ancestors (up to ``depth`` generations) above the asset, its derived assets among this gateway's below."""
+def _versions(snapshot: Any, asset: Any) -> list[Any]:
+    """The version chain holding ``asset``, oldest first (from the index's rows: this provider's assets)."""
+    chain = [asset]
+    while chain[0].previous_version and chain[0].previous_version in snapshot.rows and len(chain) < 100:
+        chain.insert(0, snapshot.rows[chain[0].previous_version].asset)
+    later = {r.asset.previous_version: r.asset for r in snapshot.rows.values() if r.asset.previous_version}
+    while chain[-1].asset_id in later and len(chain) < 200:
+        chain.append(later[chain[-1].asset_id])
+    return chain
+
+
+def _lineage(gw: Gateway, snapshot: Any, asset: Any, depth: int = 3
+             ) -> tuple[list[list[charts.Node]], list[tuple[str, str]]]:
+    """Ancestors (up to ``depth`` generations) above the asset, its derived assets among this gateway's below.
+    Parents of other providers are read from the chain (AssetRegistry); this provider's from the index."""
     def node(a_id: str, current: bool = False) -> charts.Node:
         meta = gw.metadata.get(a_id) or {}
         href = f"{web.PREFIX}/assets/{a_id}" if meta or current else None
@@ -138,14 +151,14 @@ def _lineage(gw: Gateway, asset: Any, depth: int = 3) -> tuple[list[list[charts.
                 if p not in seen:
                     seen.add(p)
                     above.append(node(p))
-                    parent = gw.view.assets.get(p)
+                    known = snapshot.rows.get(p)
+                    parent = known.asset if known is not None else gw.view.assets.get(p)
                     if parent is not None:
                         nxt.append(parent)
         if not above:
             break
         layers.insert(0, above)
         frontier = nxt
-    snapshot, _ = _snapshot(gw)
     children = [r.asset.asset_id for r in snapshot.rows.values() if asset.asset_id in r.asset.parents]
     if children:
         layers.append([node(c) for c in children[:8]])
@@ -163,14 +176,15 @@ def asset_page(asset_id: str, request: Request) -> Response:
         return _page(request, "problem.html", 404, problem=t("Not an asset id: an asset id is 0x and 64 hex digits."))
     asset_id = asset_id.lower()
     try:
-        asset = gw.view.assets.get(asset_id)
-        if asset is None or asset.provider.lower() != gw.provider_address.lower():
+        snapshot, _ = _snapshot(gw)  # this provider's assets, policies and lineage, kept current from chain events
+        row = snapshot.rows.get(asset_id)
+        if row is None:
             return _page(request, "problem.html", 404, problem=t("This gateway serves no asset {asset_id}.").format(
                 asset_id=asset_id))
-        policy = gw.view.grants.get_policy(asset_id)
-        versions = gw.view.assets.versions(asset_id)
-        layers, edges = _lineage(gw, asset)
-        registered = gw.view.block_time(asset.block)
+        asset, policy = row.asset, row.policy
+        versions = _versions(snapshot, asset)
+        layers, edges = _lineage(gw, snapshot, asset)
+        registered = row.registered_at or gw.view.block_time(asset.block)
         algorithms = approved_algorithms(gw, asset_id) if policy is not None and policy.compute_only else []
     except (GatewayError, ChainError) as exc:
         return _problem(request, exc)

@@ -138,10 +138,11 @@ def token_of(gw: Gateway) -> tuple[str, int] | None:
 def usage_route(gw: GatewayDep, caller: SignedProvider,
                 period: Annotated[str, Query(pattern="^(day|week|month)$")] = "day",
                 count: Annotated[int | None, Query(ge=1, le=366)] = None) -> dict[str, Any]:
-    """Uses, bytes and revenue (at the price per use each consumer signed) per asset and period, UTC."""
+    """Uses, bytes and revenue (at the price per use each consumer signed) per asset used in the span and period,
+    UTC, most used first."""
     since = usage.span_start(period, count)
     prices = usage.agreed_prices((r.grant_id, r.request_json) for r in gw.db.grant_requests())
-    series = usage.usage_by_asset(gw.db.allowed_uses(since), period, since, prices, gw.metadata.ids())
+    series = usage.usage_by_asset(gw.db.allowed_uses(since), period, since, prices)  # the assets used in the span
     token = token_of(gw)
     return {"period": period, "since": since, "token": {"symbol": token[0], "decimals": token[1]} if token else None,
             "assets": [
