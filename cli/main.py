@@ -34,6 +34,7 @@ _OWN_MODULE = {
     "chain": ("cli.commands_chain", "chain_group"),
     "deploy": ("cli.commands_chain", "deploy"),
     "participant": ("cli.commands_participant", "participant"),
+    "console": ("cli.commands_console", "console"),
 }
 # What `tds --help` lists without importing anything (a unit test checks it against the commands).
 # Every other name loads all commands, since several modules add subcommands to each other's groups.
@@ -43,6 +44,7 @@ SUMMARIES = {
     "audit": "Auditor: rebuild histories from chain events, check proofs, receipts and files, export reports.",
     "chain": "The embedded anvil devnet (state kept in <home>/devnet).",
     "compute": "Compute-to-data on your assets: approve algorithms, set the privacy budget, see the jobs.",
+    "console": "The web console for operators and auditors (over the audit index), in 中文 and English.",
     "consumer": "Consumer side: browse a gateway's catalog, request grants, fetch data (signs with your key).",
     "deploy": "Compile and deploy every TDS contract; the signer becomes the operator.",
     "dispute": "Disputes (争议仲裁): a party opens one with evidence, the operator (or arbitrator) rules.",
@@ -94,6 +96,9 @@ class LazyGroup(Group):
         self.add_command(commands_participant.participant)
         self.add_command(commands_asset.asset)
         self.add_command(commands_audit.audit)
+        from cli import commands_console
+
+        self.add_command(commands_console.console)
         try:
             from cli import commands_gateway
         except ImportError:  # the gateway commands need the gateway package's optional parts
