@@ -9,12 +9,14 @@ rate-limited) is counted in ``app.state.refusals`` (GET /health ``refused``).
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from gateway.errors import REPORTED_ERRORS, DatabaseUnavailable, error_body, error_headers, error_status
 
@@ -79,8 +81,33 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
 async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     _refused(request, exc.status_code, code)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed(request) or headers.get("Allow", "")
     return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code,
-                        headers=exc.headers)  # 405 keeps its Allow header
+                        headers=headers)
+
+
+def _allowed(request: Request) -> str:
+    """Every method some route of this path takes (Starlette's 405 names only the first route's: GET /grants
+    and POST /grants are two routes)."""
+    scope = {**request.scope, "method": "\0"}  # a method no route takes: a matching path answers PARTIAL
+    methods: set[str] = set()
+    for route in flat_routes(request.app.router.routes):
+        if route.matches(scope)[0] is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
+def flat_routes(routes: Any) -> Any:
+    """The app's routes with included routers opened up (FastAPI keeps an included APIRouter as one entry
+    whose ``original_router`` holds its routes, their paths already prefixed)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from flat_routes(inner.routes)
+        else:
+            yield route
 
 
 async def _database(request: Request, exc: sa_exc.SQLAlchemyError) -> JSONResponse:
