@@ -36,6 +36,8 @@ from domain.types import Asset, Policy, PriceModel
 
 DEFAULT_MAX_LAG = 10
 """Blocks the index may trail the chain before the pages say it is behind."""
+MISSING_TTL_S = 5.0
+"""How long a metadata document found missing is not looked for again."""
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,7 @@ class Titles:
     def __init__(self, directory: Path | None, session_factory: Callable[[], Session]) -> None:
         self.directory = directory
         self._session = session_factory
-        self._cache: dict[str, tuple[str, dict[str, Any] | None]] = {}
+        self._cache: dict[str, tuple[str, dict[str, Any] | None, float]] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -221,11 +223,12 @@ class Titles:
             metadata_hash = row.metadata_hash
         with self._lock:
             cached = self._cache.get(asset_id)
-            if cached is not None and cached[0] == metadata_hash:
+            if cached is not None and cached[0] == metadata_hash and (cached[1] is not None or
+                                                                    time.monotonic() < cached[2]):
                 return cached[1]
         doc = self._read(asset_id, metadata_hash)
-        with self._lock:
-            self._cache[asset_id] = (metadata_hash, doc)
+        with self._lock:  # a document not found (yet: it is written after the registration) is looked for again
+            self._cache[asset_id] = (metadata_hash, doc, time.monotonic() + MISSING_TTL_S)
         return doc
 
     def _read(self, asset_id: str, metadata_hash: str) -> dict[str, Any] | None:

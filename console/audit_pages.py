@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -50,10 +51,11 @@ from console.audit_words import (
 )
 from domain.errors import InvalidQuery
 from domain.ids import is_address, is_bytes32
-from domain.search import CatalogQuery, search
+from domain.search import CatalogEntry, CatalogQuery, search
 
 TEMPLATES = Path(__file__).parent / "templates" / "audit"
 PER_PAGE = 50
+CATALOG_TTL_S = 5.0
 SEVERITIES = ("error", "warning", "info")
 
 
@@ -71,6 +73,7 @@ class AuditConsole:
     token: TokenInfo | None = None
     max_lag: int = DEFAULT_MAX_LAG
     _checks: dict[int | None, CheckReport] = field(default_factory=dict, repr=False)
+    _entries: dict[int | None, tuple[float, list[CatalogEntry]]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def freshness(self) -> Freshness:
@@ -89,6 +92,19 @@ class AuditConsole:
         with self._lock:
             self._checks = {block: report}
         return report
+
+    def catalog(self, block: int | None) -> list[CatalogEntry]:
+        """Every indexed asset as a catalog entry, as of the index's ``block`` (kept for that block, at most
+        :data:`CATALOG_TTL_S`: a provider writes an asset's metadata document just after its registration)."""
+        with self._lock:
+            made = self._entries.get(block)
+            if made is not None and time.monotonic() - made[0] < CATALOG_TTL_S:
+                return made[1]
+        with self.db.session() as s:
+            entries = catalog_entries(s, self.titles)
+        with self._lock:
+            self._entries = {block: (time.monotonic(), entries)}
+        return entries
 
 
 _RENDERER: web.Renderer | None = None
@@ -219,12 +235,11 @@ def audit_pages(console: AuditConsole) -> APIRouter:
         except (InvalidQuery, ValueError) as exc:
             return _page(request, console, "space_catalog.html", 400, page=None, query=CatalogQuery(),
                          error=str(exc), facets={}, inactive=inactive, prev_link=None, next_link=None)
-        with console.db.session() as s:
-            entries = catalog_entries(s, console.titles)
-        found = search(entries, query)
+        fresh = console.freshness()
+        found = search(console.catalog(fresh.index_block), query)
         extra = {"inactive": "1"} if inactive else {}
         link = lambda n: f"{web.PREFIX}/catalog?" + urlencode({**query.to_params(page=n), **extra})  # noqa: E731
-        return _page(request, console, "space_catalog.html", page=found, query=query, error=None,
+        return _page(request, console, "space_catalog.html", fresh=fresh, page=found, query=query, error=None,
                      facets=found.facets, inactive=inactive,
                      prev_link=link(found.page - 1) if found.page > 1 else None,
                      next_link=link(found.page + 1) if found.page < found.pages else None)

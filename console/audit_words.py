@@ -123,6 +123,7 @@ EVENTS: dict[str, str] = {
 }
 """A sentence per TDS event; other events (tokens, access control) are named with their arguments."""
 OTHER_EVENT = N_("{contract} emitted {event}")
+ANCHORED_BY_ITSELF = N_("{provider} anchored a root of {n} {what}: {root}")
 RULING_WORDS = {"refused": N_("refused"), "upheld": N_("upheld"), "refund": N_("refund")}
 SUBJECT_WORDS = {"grant": N_("the digital contract"), "settlement": N_("the settlement")}
 ANCHOR_WORDS = {1: N_("receipts"), 2: N_("asset hashes")}
@@ -137,6 +138,8 @@ def event_sentence(name: str, contract: str, args: Mapping[str, Any], lang: str,
     template = EVENTS.get(name)
     if template is None:
         return fill(_(OTHER_EVENT), {"contract": contract, "event": Ref("text", name)})
+    if name == "RootAnchored" and str(args.get("anchorer", "")).lower() == str(args.get("provider", "")).lower():
+        template = ANCHORED_BY_ITSELF  # not through a notary key: one party
     return fill(_(template), _values(name, args, lang, title_of))
 
 
