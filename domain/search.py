@@ -31,14 +31,18 @@ The rules:
 
 from __future__ import annotations
 
+import itertools
 import math
+import operator
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from domain import terms
 from domain.errors import InvalidQuery
 from domain.ids import ADDRESS_PATTERN, is_address
 from domain.types import Asset, Policy, PriceModel
@@ -150,18 +154,31 @@ class CatalogEntry:
     def _text(self) -> str:
         return _fold("\n".join((self.title, self.description, *self.keywords)))
 
-    def matches_text(self, terms: Sequence[str]) -> bool:
-        """Whether every (folded) term is in the title, description or keywords, or prefixes the id."""
+    @cached_property
+    def _order(self) -> tuple[bool, int, int, str]:
+        return self.registered_at is None, -(self.registered_at or 0), -(self.registered_block or 0), self.asset_id
+
+    @cached_property
+    def _purpose_keys(self) -> tuple[str, ...]:
+        """What the entry counts under in the purpose facet (none when not offered; ANY when unrestricted)."""
+        return (tuple(dict.fromkeys(self.purposes)) or (ANY,)) if self.offered else ()
+
+    @cached_property
+    def _jurisdiction_keys(self) -> tuple[str, ...]:
+        return (tuple(dict.fromkeys(self.jurisdictions)) or (ANY,)) if self.offered else ()
+
+    def matches_text(self, words: Sequence[str]) -> bool:
+        """Whether every (folded) keyword term is in the title, description or keywords, or prefixes the id."""
         text = self._text
-        return all(t in text or (t.startswith("0x") and self.asset_id.startswith(t)) for t in terms)
+        return all(t in text or (t.startswith("0x") and self.asset_id.startswith(t)) for t in words)
 
     def allows_purpose(self, purpose: str) -> bool:
-        """Whether the policy allows ``purpose`` (no purposes listed: any)."""
-        return self.offered and (not self.purposes or purpose in self.purposes)
+        """Whether the policy allows ``purpose`` (no purposes listed: any; no policy: none)."""
+        return self.offered and terms.purpose_allowed(self.purposes, purpose)
 
     def allows_jurisdiction(self, code: str) -> bool:
-        """Whether the policy allows consumers of jurisdiction ``code`` (upper case; none listed: any)."""
-        return self.offered and (not self.jurisdictions or code in self.jurisdictions)
+        """Whether the policy allows consumers of jurisdiction ``code`` (none listed: any; no policy: none)."""
+        return self.offered and terms.jurisdiction_allowed(self.jurisdictions, code)
 
     def to_json(self) -> dict[str, Any]:
         """JSON view."""
@@ -179,7 +196,7 @@ def _text(value: Any) -> str:
 def order_key(entry: CatalogEntry) -> tuple[bool, int, int, str]:
     """The catalog order: newest registration first (unknown times last; within a second, the later
     block first), then asset id."""
-    return entry.registered_at is None, -(entry.registered_at or 0), -(entry.registered_block or 0), entry.asset_id
+    return entry._order
 
 
 def price_in_words(policy: Policy | None) -> str:
@@ -338,32 +355,39 @@ def search(entries: Sequence[CatalogEntry], query: CatalogQuery) -> CatalogPage:
     """The page of ``entries`` that ``query`` asks for, in catalog order, with its facets."""
     tests = _tests(query)
     matched: list[CatalogEntry] = []
-    facets: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+    near: dict[str, list[CatalogEntry]] = {name: [] for name in FACETS}  # failing that facet's filter only
     for entry in entries:
         if not (entry.active or query.include_inactive):
             continue
-        failed = [name for name, test in tests if not test(entry)]
+        failed = [name for name, test in tests if not test(entry)] if tests else ()
         if not failed:
             matched.append(entry)
-            for name in FACETS:
-                _count(facets[name], name, entry)
-        elif len(failed) == 1 and failed[0] in facets:  # counts in the one facet it fails
-            _count(facets[failed[0]], failed[0], entry)
-    for name in ("purpose", "jurisdiction"):
-        unrestricted = facets[name].get(ANY, 0)
-        facets[name] = {k: v + unrestricted if k != ANY else v for k, v in facets[name].items()}
-    matched.sort(key=order_key)
+        elif len(failed) == 1 and failed[0] in near:
+            near[failed[0]].append(entry)
+    matched.sort(key=_ORDER)
     start = (query.page - 1) * query.per_page
-    return CatalogPage(matched[start:start + query.per_page], len(matched), query.page, query.per_page,
-                       {name: dict(sorted(counts.items())) for name, counts in facets.items()})
+    facets = {name: _facet(name, itertools.chain(matched, near[name])) for name in FACETS}
+    return CatalogPage(matched[start:start + query.per_page], len(matched), query.page, query.per_page, facets)
+
+
+_ORDER = operator.attrgetter("_order")
+
+
+def _facet(name: str, entries: Iterable[CatalogEntry]) -> dict[str, int]:
+    """Counts of each value of facet ``name`` among ``entries`` (purpose and jurisdiction: see the rules)."""
+    if name not in ("purpose", "jurisdiction"):
+        return dict(sorted(Counter(map(operator.attrgetter(name), entries)).items()))
+    counts = Counter(itertools.chain.from_iterable(map(operator.attrgetter(f"_{name}_keys"), entries)))
+    unrestricted = counts.get(ANY, 0)
+    return {k: v + unrestricted if k != ANY else v for k, v in sorted(counts.items())}
 
 
 def _tests(query: CatalogQuery) -> list[tuple[str, Any]]:
     """(name, predicate) of every filter the query sets (``q`` first: it has no facet)."""
     tests: list[tuple[str, Any]] = []
-    terms = query.terms()
-    if terms:
-        tests.append(("q", lambda e: e.matches_text(terms)))
+    words = query.terms()
+    if words:
+        tests.append(("q", lambda e: e.matches_text(words)))
     if query.kind:
         kind = query.kind
         tests.append(("kind", lambda e: e.kind == kind))
@@ -380,15 +404,3 @@ def _tests(query: CatalogQuery) -> list[tuple[str, Any]]:
         model = query.price_model
         tests.append(("price_model", lambda e: e.price_model == model))
     return tests
-
-
-def _count(counts: dict[str, int], facet: str, entry: CatalogEntry) -> None:
-    if facet in ("purpose", "jurisdiction"):
-        if not entry.offered:
-            return
-        values = entry.purposes if facet == "purpose" else entry.jurisdictions
-        for value in dict.fromkeys(values) or (ANY,):
-            counts[value] = counts.get(value, 0) + 1
-        return
-    value = getattr(entry, facet)
-    counts[value] = counts.get(value, 0) + 1

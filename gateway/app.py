@@ -102,14 +102,17 @@ def _lifespan(gw: Gateway, settings: GatewaySettings) -> Any:
 
 
 def _housekeeping(gw: Gateway, stop: threading.Event, jobs: JobRunner) -> None:
-    """Keep the head view warm (for /health and catalog reads), forget expired nonces and delete job results
-    whose retention ended (every minute)."""
+    """Keep the head view and the catalog index warm (for /health and catalog reads: the index is built
+    here after start and follows the head, so catalog requests seldom wait for a node read), forget
+    expired nonces and delete job results whose retention ended (every minute)."""
     last_prune = 0.0
     while not stop.wait(gw.settings.head_poll_interval_s):
         try:
-            gw.view.head()
+            head = gw.view.head()
         except (GatewayError, ChainError) as exc:  # the view fails closed with chain.errors' ChainUnavailable/Stale
             log.warning("chain view: %s", exc)
+        else:
+            _follow_catalog(gw, head.number)
         if time.time() - last_prune > 60:
             last_prune = time.time()
             try:
@@ -120,6 +123,16 @@ def _housekeeping(gw: Gateway, stop: threading.Event, jobs: JobRunner) -> None:
                 jobs.sweep()
             except Exception:  # noqa: BLE001
                 log.exception("deleting expired job results failed")
+
+
+def _follow_catalog(gw: Gateway, block: int) -> None:
+    """Bring the catalog index to ``block`` (requests still refresh it themselves when it lags theirs)."""
+    try:
+        gw.catalog_index.at(block)
+    except (GatewayError, ChainError) as exc:
+        log.warning("catalog index: %s", exc)
+    except Exception:  # noqa: BLE001 - housekeeping must not die
+        log.exception("catalog index refresh failed")
 
 
 def _run_notary_in_lifespan(app: FastAPI, notary: Notary, settings: GatewaySettings) -> None:

@@ -161,6 +161,7 @@ class CatalogIndex:
         self._pending_checked = float("-inf")
         self._pages: OrderedDict[tuple[int, CatalogQuery], CatalogPage] = OrderedDict()
         self._docs: dict[str, tuple[Row, dict[str, Any]]] = {}
+        self._entries: dict[str, tuple[Row, CatalogEntry]] = {}
 
     # ---- reading -----------------------------------------------------------------------------------
 
@@ -297,6 +298,10 @@ class CatalogIndex:
         old = self._snapshot
         if old is None:
             changed = None
+        elif changed is not None and not changed:
+            if old.block != state.block:
+                self._snapshot = replace(old, block=state.block)
+            return
         services = set(self.gw.services.ids())
         moved = False
         for aid in state.rows if changed is None else changed:
@@ -314,8 +319,19 @@ class CatalogIndex:
             return
         listed = {aid: row for aid, row in state.rows.items() if row.listed}
         self._version += 1
-        entries = sorted((_entry(row) for row in listed.values()), key=order_key)
+        entries = sorted((self._entry(row) for row in listed.values()), key=order_key)
+        self._entries = {aid: self._entries[aid] for aid in listed}
         self._snapshot = Snapshot(state.block, self._version, tuple(entries), listed, _later_versions(listed))
+
+    def _entry(self, row: Row) -> CatalogEntry:
+        """The search entry of a listed row (kept while the row is unchanged: a change re-reads one, not all)."""
+        aid = row.asset.asset_id
+        cached = self._entries.get(aid)
+        if cached is None or cached[0] != row:
+            assert row.kind is not None
+            cached = self._entries[aid] = (row, CatalogEntry.of(row.asset, row.policy, row.metadata, row.kind,
+                                                                row.registered_at))
+        return cached[1]
 
     def _local(self, row: Row, services: set[str]) -> Row:
         """``row`` with what this gateway holds of it now (stored file, service config, metadata)."""
@@ -369,11 +385,6 @@ def _file_stamp(path: os.PathLike[str] | str) -> tuple[int, int, int] | None:
     except OSError:
         return None
     return st.st_mtime_ns, st.st_size, st.st_ino
-
-
-def _entry(row: Row) -> CatalogEntry:
-    assert row.kind is not None
-    return CatalogEntry.of(row.asset, row.policy, row.metadata, row.kind, row.registered_at)
 
 
 def _later_versions(listed: Mapping[str, Row]) -> dict[str, tuple[str, ...]]:
