@@ -158,7 +158,11 @@
   }
   async function refusal(r) {
     let code = "http_" + r.status, message = r.statusText;
-    try { const j = await r.json(); if (j && j.error) { code = j.error.code; message = j.error.message; } } catch { /* not JSON */ }
+    try {
+      const j = await r.json();
+      if (j && j.error && typeof j.error === "object") { code = j.error.code || code; message = j.error.message || message; }
+      else if (j && typeof j.error === "string") message = j.error;
+    } catch { /* not JSON */ }
     return new Refusal(r.status, code, message);
   }
   // One call signed in the browser: the X-TDS-* headers over method, raw target and body (EIP-712 GatewayRequest).
