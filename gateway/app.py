@@ -129,6 +129,7 @@ def _follow_catalog(gw: Gateway, block: int) -> None:
     """Bring the catalog index to ``block`` (requests still refresh it themselves when it lags theirs)."""
     try:
         gw.catalog_index.at(block)
+        gw.catalog_index.rescan()  # files changed beside the gateway's own registrations (at most every 10 s)
     except (GatewayError, ChainError) as exc:
         log.warning("catalog index: %s", exc)
     except Exception:  # noqa: BLE001 - housekeeping must not die

@@ -78,6 +78,7 @@ def shelf(gw_env: GatewayEnv) -> dict[str, str]:  # noqa: F811
                                 previous_version=made["weather"]).asset_id
     made["retired"] = register_asset(gw, file("old.csv", os.urandom(32)), Policy(), title="Retired").asset_id
     gw.assets_tx().deactivate(made["retired"])
+    time.sleep(0.3)  # a change on-chain only (no file here moved) shows once the head includes it (<= 0.2 s)
     return made
 
 

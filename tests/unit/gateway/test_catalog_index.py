@@ -313,9 +313,27 @@ def test_changes_beside_the_gateway_are_noticed_within_the_rescan_bound(index: C
     assert titles(index, chain.height) == ["two", "one"]
     (gw.store.root / aid(2)[2:]).unlink()  # removed from the store by hand
     gw.metadata.put(aid(1), {"title": "renamed"})  # edited by hand
+    assert not index.rescan()  # the last full read is less than LOCAL_RESCAN_S old
+    assert titles(index, chain.height) == ["two", "one"]  # requests do not rescan
     clock.now += catalog_index.LOCAL_RESCAN_S
-    assert titles(index, chain.height) == ["renamed"]
-    assert index.stats.local_rescans == 2
+    assert index.rescan() and titles(index, chain.height) == ["renamed"]
+    assert index.stats.local_rescans == 1
+    clock.now += catalog_index.LOCAL_RESCAN_S
+    assert not index.rescan()  # nothing moved since
+
+
+def test_many_pending_rows_are_left_to_the_rescan(index: CatalogIndex, gw: Gateway, chain: Chain,
+                                                  clock: Clock) -> None:
+    """A provider whose assets are registered elsewhere: requests do not look at each of them every second."""
+    for n in range(catalog_index.PENDING_INLINE + 1):
+        chain.register(n + 1)
+    assert titles(index, chain.height) == []
+    gw.store.put(aid(1))
+    gw.metadata.put(aid(1), {"title": "arrived"})
+    clock.now += 1.1
+    assert titles(index, chain.height) == []
+    clock.now += catalog_index.LOCAL_RESCAN_S
+    assert index.rescan() and titles(index, chain.height) == ["arrived"]
 
 
 def test_unreadable_metadata_lists_the_asset_without_it(index: CatalogIndex, gw: Gateway, chain: Chain) -> None:
