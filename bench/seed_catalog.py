@@ -28,7 +28,8 @@ is built in this process to show its own costs (rebuild, an empty refresh, memor
 anvil writes its whole state to disk every 2 s (``chain.devnet``: ``--state-interval 2``) and answers
 nothing while it does, which at 10,000 assets takes tens to hundreds of ms: a request that needs the
 node then waits. The waits after a mined block are jittered so those pauses fall on samples at random
-(the p95s show them), and the node's own answer time is probed after each sample and printed beside. ``--baseline``
+(the p95s show them); a thread asks the node for its block number every 50 ms meanwhile, and the
+``*_node_answering`` rows repeat the figures without the samples during which it did not answer. ``--baseline``
 also times what the catalog did before the index (every asset and policy read per head: AssetRegistry
 logs plus getAsset, getPolicy and PolicySet logs per asset), once.
 
@@ -334,13 +335,24 @@ class Server:
 # ---- measuring -------------------------------------------------------------------------------------------
 
 
-def _timed(http: Any, params: dict[str, str]) -> tuple[float, dict[str, Any]]:
+def _timed(http: Any, params: dict[str, str], spans: list[tuple[float, float]] | None = None
+           ) -> tuple[float, dict[str, Any]]:
     t0 = time.perf_counter()
     resp = http.get("/catalog", params=params)
-    elapsed = (time.perf_counter() - t0) * 1000
+    t1 = time.perf_counter()
     if resp.status_code != 200:
         raise RuntimeError(f"GET /catalog {params}: {resp.status_code} {resp.text[:300]}")
-    return elapsed, resp.json()
+    if spans is not None:
+        spans.append((t0, t1))
+    return (t1 - t0) * 1000, resp.json()
+
+
+def _stats(values: list[float]) -> dict[str, Any]:
+    if not values:
+        return {"n": 0}
+    ordered = sorted(values)
+    p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
+    return {"p50_ms": round(statistics.median(ordered), 2), "p95_ms": round(p95, 2), "n": len(ordered)}
 
 
 def _settle(rpc_url: str, wait_s: float) -> None:
@@ -352,13 +364,42 @@ def _settle(rpc_url: str, wait_s: float) -> None:
     time.sleep(wait_s)
 
 
-def _probe(rpc_url: str) -> float:
-    """How long the node takes to answer eth_blockNumber right now (ms)."""
-    from chain.devnet import rpc
+class NodeWatch:
+    """Asks the node for eth_blockNumber every 50 ms in a thread and keeps (start, end) of each answer that
+    took over 50 ms: when the node itself was not answering."""
 
-    t0 = time.perf_counter()
-    rpc(rpc_url, "eth_blockNumber", [])
-    return (time.perf_counter() - t0) * 1000
+    def __init__(self, rpc_url: str) -> None:
+        import threading
+
+        self.rpc_url = rpc_url
+        self.slow: list[tuple[float, float]] = []
+        self.probes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="node-watch", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from chain.devnet import rpc
+
+        while not self._stop.wait(0.05):
+            t0 = time.perf_counter()
+            try:
+                rpc(self.rpc_url, "eth_blockNumber", [])
+            except Exception:  # noqa: BLE001 - a failed probe is a slow one
+                pass
+            t1 = time.perf_counter()
+            self.probes += 1
+            if t1 - t0 > 0.05:
+                self.slow.append((t0, t1))
+
+    def stalled(self, start: float, end: float) -> bool:
+        """Whether a slow answer of the node overlapped [start, end] (perf_counter seconds)."""
+        return any(a < end and b > start for a, b in self.slow)
+
+    def stop(self) -> None:
+        """Stop probing."""
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 def measure(url: str, rpc_url: str, samples: int, register: Callable[[int], None], head_wait_s: float
@@ -368,7 +409,9 @@ def measure(url: str, rpc_url: str, samples: int, register: Callable[[int], None
 
     out: dict[str, Any] = {}
     jitter = random.Random(11)  # waits that do not keep step with anything periodic in the node
-    probes: list[float] = []
+    watch = NodeWatch(rpc_url)
+    spans: dict[str, dict[str, list[tuple[float, float]]]] = {"new_block": {p: [] for p in PAGES},
+                                                              "new_registration": {p: [] for p in PAGES}}
     with httpx.Client(base_url=url, timeout=120) as http:
         first, doc = _timed(http, {})  # right after /health answered: waits for the index the server builds
         out["first_request_after_start_ms"] = round(first, 1)
@@ -384,21 +427,22 @@ def measure(url: str, rpc_url: str, samples: int, register: Callable[[int], None
                 situations["warm"][name].append(_timed(http, params)[0])
                 situations["uncached"][name].append(_timed(http, {**params, "per_page": str(21 + n % 79)})[0])
                 _settle(rpc_url, head_wait_s + jitter.uniform(0, 1))
-                situations["new_block"][name].append(_timed(http, params)[0])
-                probes.append(_probe(rpc_url))
+                situations["new_block"][name].append(_timed(http, params, spans["new_block"][name])[0])
         for n in range(min(samples, 10)):
             for name, params in PAGES.items():
                 register(n * len(PAGES) + len(situations["new_registration"][name]))
                 time.sleep(head_wait_s + jitter.uniform(0, 1))
-                situations["new_registration"][name].append(_timed(http, params)[0])
-        out["node_probe_ms"] = {"p50": round(statistics.median(probes), 2),
-                                "p95": round(sorted(probes)[int(len(probes) * 0.95) - 1], 2),
-                                "max": round(max(probes), 1), "over_50ms": sum(p > 50 for p in probes),
-                                "n": len(probes)}
-        for situation, pages in situations.items():
-            out[situation] = {name: {"p50_ms": round(statistics.median(v), 2),
-                                     "p95_ms": round(sorted(v)[max(0, int(len(v) * 0.95) - 1)], 2),
-                                     "n": len(v)} for name, v in pages.items()}
+                situations["new_registration"][name].append(
+                    _timed(http, params, spans["new_registration"][name])[0])
+    watch.stop()
+    out["node_stalls"] = {"probes": watch.probes, "over_50ms": len(watch.slow),
+                          "max_ms": round(max(((b - a) * 1000 for a, b in watch.slow), default=0.0), 1)}
+    for situation, pages in situations.items():
+        out[situation] = {name: _stats(v) for name, v in pages.items()}
+    for situation, by_page in spans.items():  # the same samples, without those the node stalled under
+        out[f"{situation}_node_answering"] = {
+            name: _stats([ms for ms, span in zip(situations[situation][name], by_page[name])
+                          if not watch.stalled(*span)]) for name in PAGES}
     return out
 
 
@@ -497,17 +541,20 @@ def report(figures: dict[str, Any]) -> None:
     http = figures["http"]
     print(f"\nGET /catalog over loopback HTTP, {http['total_items']:,} items (matches: {http['matches']}); "
           f"first request right after start (the index is being built): {http['first_request_after_start_ms']:.0f} ms")
-    print(f"{'situation':<18}" + "".join(f"{name:>20}" for name in PAGES))
-    for situation in ("warm", "new_block", "uncached", "new_registration"):
+    print(f"{'situation':<31}" + "".join(f"{name:>28}" for name in PAGES))
+    for situation in ("warm", "new_block", "new_block_node_answering", "uncached", "new_registration",
+                      "new_registration_node_answering"):
         row = http[situation]
-        print(f"{situation:<18}" + "".join(f"{row[n]['p50_ms']:>11.1f} (p95 {row[n]['p95_ms']:>5.1f})"
-                                          for n in PAGES))
-    print("(ms, median and p95; new_block: an empty block mined before each; uncached: a per_page the index "
-          "has not answered; new_registration: an asset registered before each)")
-    probe = http["node_probe_ms"]
-    print(f"the node itself (eth_blockNumber right after each new_block sample): p50 {probe['p50']} ms, p95 "
-          f"{probe['p95']} ms, max {probe['max']} ms, {probe['over_50ms']} of {probe['n']} over 50 ms (anvil "
-          "writes its whole state to disk every 2 s, --state-interval 2, and answers nothing meanwhile)")
+        print(f"{situation[:30]:<31}" + "".join(
+            f"{row[n]['p50_ms']:>9.1f} (p95 {row[n]['p95_ms']:>5.1f}, n {row[n]['n']:>2})" if row[n]["n"] else
+            f"{'-':>28}" for n in PAGES))
+    print("(ms; new_block: an empty block mined before each; uncached: a per_page the index has not answered; "
+          "new_registration: an asset registered before each; *_node_answering: the same samples less those "
+          "during which the node did not answer for over 50 ms)")
+    stalls = http["node_stalls"]
+    print(f"the node itself (eth_blockNumber every 50 ms meanwhile): {stalls['over_50ms']} of {stalls['probes']} "
+          f"answers took over 50 ms, the longest {stalls['max_ms']} ms (anvil writes its whole state to disk every "
+          "2 s, --state-interval 2, and answers nothing meanwhile)")
 
 
 def main() -> None:
