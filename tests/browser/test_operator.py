@@ -64,6 +64,17 @@ def _page(browser: Any, desk: Served, lang: str) -> Any:
     return page
 
 
+def _until(condition: Any, timeout_s: float = 10.0) -> None:
+    """Poll from the test (the console's CSP forbids the string evaluation page.wait_for_function uses: it fails
+    whenever the condition is not already true at its first look)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "the page did not get there in time"
+        time.sleep(0.05)
+
+
 def _unlock(page: Any, console: ConsoleEnv, name: str) -> None:
     page.set_input_files("#keystore-file", str(console.keystore_file(name)))
     page.fill("#keystore-passphrase", console.passphrase)
@@ -85,7 +96,7 @@ def test_the_operator_onboards_a_participant_with_the_dev_wallet(browser: Any, c
     credential = tmp_path / "credential.json"
     credential.write_text('{"@context": "https://www.w3.org/ns/credentials/v2", "id": "urn:test:%s"}' % os.urandom(4).hex())
     page.set_input_files("#credential-file", str(credential))
-    page.wait_for_function("document.querySelector('#onboard-credential').value.length === 66")
+    _until(lambda: len(page.input_value("#onboard-credential")) == 66)  # the page hashes the credential
     page.click("#onboard-submit")
     # the index follows; the page reloads once the JSON API shows the newcomer active
     page.wait_for_selector(f'#operator-participants tr[data-address="{newcomer}"][data-status="active"]')
