@@ -4,7 +4,8 @@
 
 What it does is what a person does: opens the catalog (中文) and the first asset's page (English), unlocks the
 consumer's keystore in the page's dev wallet and checks the proof of its latest anchored receipt on the
-consumer page, then unlocks the provider's keystore and opens the provider's desk. The demo runs it; it prints
+consumer page, then unlocks the provider's keystore and opens the provider's desk; with ``--audit-url``, the
+operator's and auditor's console too (the timeline in 中文, the findings in English). The demo runs it; it prints
 one line per picture. Without chromium it says so and exits 3 (nothing is taken).
 """
 
@@ -27,7 +28,8 @@ def _unlock(page: object, url: str, keystore: Path, name: str) -> None:
     page.wait_for_selector("#unlock-result.ok")  # type: ignore[attr-defined]
 
 
-def take(url: str, keystore: Path, out: Path, consumer: str = "consumer", provider: str = "provider") -> list[Path]:
+def take(url: str, keystore: Path, out: Path, consumer: str = "consumer", provider: str = "provider",
+         audit_url: str | None = None) -> list[Path]:
     """Take the pictures; returns their paths."""
     from playwright.sync_api import sync_playwright
 
@@ -76,6 +78,11 @@ def take(url: str, keystore: Path, out: Path, consumer: str = "consumer", provid
             zh.wait_for_selector("#issued tbody tr")  # type: ignore[attr-defined]
             zh.wait_for_selector("#usage-charts figure, #usage-charts p")  # type: ignore[attr-defined]
             shot(zh, "console-provider-zh.png")
+            if audit_url:  # the operator's and auditor's console (tds console serve)
+                zh.goto(f"{audit_url}/console/lang/zh?next=/console/")  # type: ignore[attr-defined]
+                shot(zh, "console-audit-timeline-zh.png", full=False)
+                en.goto(f"{audit_url}/console/lang/en?next=/console/findings")  # type: ignore[attr-defined]
+                shot(en, "console-audit-findings-en.png", full=False)
         finally:
             browser.close()
     return shots
@@ -88,11 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True, type=Path, help="where the PNG files go")
     ap.add_argument("--consumer", default="consumer")
     ap.add_argument("--provider", default="provider")
+    ap.add_argument("--audit-url", default=None, help="a running `tds console serve` (its pages are taken too)")
     args = ap.parse_args(argv)
     if not Path(CHROMIUM).exists():
         print(f"console screenshots: no browser at {CHROMIUM} (apt-get install chromium); none taken", file=sys.stderr)
         return 3
-    for path in take(args.url.rstrip("/"), args.keystore, args.out, args.consumer, args.provider):
+    audit = args.audit_url.rstrip("/") if args.audit_url else None
+    for path in take(args.url.rstrip("/"), args.keystore, args.out, args.consumer, args.provider, audit):
         print(f"screenshot: {path}")
     return 0
 

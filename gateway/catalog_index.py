@@ -169,6 +169,7 @@ class CatalogIndex:
         self._pending_checked = float("-inf")
         self._seen_stamp: tuple[Any, ...] | None = None  # the local stamps at the last refresh
         self._pages: OrderedDict[tuple[int, CatalogQuery], CatalogPage] = OrderedDict()
+        self._touched = False  # this process changed the catalog: the next request refreshes (read your writes)
         self._docs: dict[str, tuple[Row, dict[str, Any]]] = {}
         self._entries: dict[str, tuple[Row, CatalogEntry]] = {}
 
@@ -177,11 +178,18 @@ class CatalogIndex:
     def at(self, head: int) -> Snapshot:
         """The catalog at block ``head`` or newer (refreshing as needed; ChainUnavailable when the node fails)."""
         snapshot = self._snapshot
-        if snapshot is not None and snapshot.block >= head and not self._rewind_due(snapshot.block, head) \
-                and not self._local_due():
+        if snapshot is not None and snapshot.block >= head and not self._touched \
+                and not self._rewind_due(snapshot.block, head) and not self._local_due():
             return snapshot
         with self._lock:
-            return self._refresh(head)
+            touched, self._touched = self._touched, False  # a touch from here on asks for one more refresh
+            return self._refresh(head, touched)
+
+    def touch(self) -> None:
+        """This process just changed what the catalog lists (a registration, a new policy, done by this gateway's
+        own code): the next request refreshes up to the node's latest block even when its head, read up to
+        ``head_poll_interval_s`` earlier, is not newer than the index (a provider sees its write at once)."""
+        self._touched = True
 
     def _rewind_due(self, block: int, head: int) -> bool:
         """Whether to check that the index's block is still on the chain (asked at an older head, at most
@@ -253,7 +261,7 @@ class CatalogIndex:
 
     # ---- refreshing --------------------------------------------------------------------------------
 
-    def _refresh(self, head: int) -> Snapshot:
+    def _refresh(self, head: int, touched: bool = False) -> Snapshot:
         started = time.perf_counter()
         state = self._state
         stamp = self._local_stamps()
@@ -261,7 +269,7 @@ class CatalogIndex:
         changed: set[str] | None
         if state is None:
             state, changed = self._guard(lambda: self._rebuild(head)), None
-        elif head > state.block or local_moved:  # a registration here: read up to the node's latest block
+        elif head > state.block or local_moved or touched:  # a write here: read up to the node's latest block
             state, changed = self._guard(lambda: self._advance(state, head))
         elif self._rewind_due(state.block, head) and not self._guard(lambda: self._still_there(state)):
             state, changed = self._guard(lambda: self._rebuild(head)), None

@@ -84,6 +84,7 @@ def register_algorithm(gw: Gateway, path: Path, manifest: Path | None = None, *,
             file, gw.assets_tx(), gw.grants_tx(), gw.store, gw.metadata, gw.settings.base_url,
             title=title or parsed.name, description=description or parsed.description or None,
             metadata_extra={"kind": "algorithm", "mediaType": "application/x-tar", "manifest": parsed.to_json()})
+    gw.catalog_changed()
     return reg, parsed
 
 

@@ -149,6 +149,12 @@ class Gateway:
             client = self._compute = ComputeClient(self.chain)
         return client
 
+    def catalog_changed(self) -> None:
+        """This gateway registered an asset or changed a policy: its catalog index (if built) refreshes on the next
+        request (``CatalogIndex.touch``)."""
+        if self._catalog_index is not None:
+            self._catalog_index.touch()
+
     @property
     def catalog_index(self) -> CatalogIndex:
         """This gateway's catalog rows for search, kept current from chain events (built on first use)."""
@@ -221,11 +227,14 @@ def register_asset(
     progress: Callable[[int], None] | None = None,
 ) -> Registration:
     """Hash, store encrypted, register on-chain and set the policy (see :mod:`gateway.registration`)."""
-    return registration.register_asset(
-        Path(path), gw.assets_tx(), gw.grants_tx(), gw.store, gw.metadata, gw.settings.base_url,
-        title=title, description=description, parents=parents, owners=owners, shares_bps=shares_bps,
-        previous_version=previous_version, policy=policy, progress=progress,
-    )
+    try:
+        return registration.register_asset(
+            Path(path), gw.assets_tx(), gw.grants_tx(), gw.store, gw.metadata, gw.settings.base_url,
+            title=title, description=description, parents=parents, owners=owners, shares_bps=shares_bps,
+            previous_version=previous_version, policy=policy, progress=progress,
+        )
+    finally:
+        gw.catalog_changed()
 
 
 def register_service(
@@ -267,11 +276,16 @@ def register_service(
         if not known:
             gw.services.remove(asset_id)
         raise
+    finally:
+        gw.catalog_changed()
 
 
 def set_policy(gw: Gateway, asset_id: str, policy: Policy) -> str:
     """Replace an asset's usage policy; returns the tx hash."""
-    return str(gw.grants_tx().set_policy(asset_id, policy)["transactionHash"].to_0x_hex())
+    try:
+        return str(gw.grants_tx().set_policy(asset_id, policy)["transactionHash"].to_0x_hex())
+    finally:
+        gw.catalog_changed()
 
 
 # ---- consumer: grant requests (called by POST /grants) ----------------------------------------------

@@ -342,3 +342,16 @@ def test_unreadable_metadata_lists_the_asset_without_it(index: CatalogIndex, gw:
     gw.metadata.directory.mkdir(parents=True, exist_ok=True)
     gw.metadata.path(aid(1)).write_text("{not json")
     assert titles(index, chain.height) == [aid(1)]
+
+
+def test_a_touch_refreshes_at_the_next_request_though_its_head_is_not_newer(index: CatalogIndex, gw: Gateway,
+                                                                          chain: Chain) -> None:
+    """Read your writes: a policy this gateway just set (mined after the head a request is checked against, which
+    may be up to head_poll_interval_s old) is what that request lists."""
+    dataset(gw, chain, 1, "one", purposes=("research",))
+    stale = chain.height
+    assert titles(index, stale) == ["one"]
+    chain.policy(1, purposes=("planning",))
+    assert index.search(stale, CatalogQuery())[1].entries[0].purposes == ("research",)  # as of the head it was given
+    index.touch()
+    assert index.search(stale, CatalogQuery())[1].entries[0].purposes == ("planning",)
