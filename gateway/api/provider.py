@@ -63,7 +63,7 @@ def list_requests(
         try:
             wanted = GrantState(state)
         except ValueError as exc:
-            raise BadRequest(f"state must be one of {', '.join(s.value for s in GrantState)}, not {state[:40]!r}") \
+            raise BadRequest(f"state must be one of {', '.join(s.value for s in GrantState)}, not \"{state[:40]}\"") \
                 from exc
     rows = gw.db.grant_requests(state=wanted)
     rows.reverse()
