@@ -126,12 +126,11 @@ def register(c: CliContext, file: Path, title: str | None, description: str | No
 def title_lookup(c: CliContext) -> Callable[[str], str | None]:
     """Asset id -> title from this home's gateway metadata (the provider's own assets); None when unknown."""
     from gateway.registration import MetadataStore
-    from gateway.settings import GatewaySettings
 
-    try:
-        store = MetadataStore(GatewaySettings.load(c.home).gateway_dir / "metadata")
-    except (OSError, ValueError):
+    directory = c.metadata_dir()
+    if directory is None:
         return lambda _asset_id: None
+    store = MetadataStore(directory)
 
     def title(asset_id: str) -> str | None:
         try:

@@ -49,7 +49,8 @@ def serve(c: CliContext, host: str, port: int, receipts_file: Path | None, max_l
         raise CliFailure(str(exc), EXIT_USAGE) from exc
     try:
         receipts = load_receipts(receipts_file) if receipts_file else []
-        console_, follower = open_console(c.home, c.settings, receipts, max_lag, poll_s)
+        console_, follower = open_console(c.home, c.settings, receipts, max_lag, poll_s,
+                                          metadata_dir=c.metadata_dir())
     except AuditError as exc:
         raise CliFailure(str(exc), EXIT_ENVIRONMENT) from exc
     run = follower.run_once()

@@ -72,6 +72,16 @@ class CliContext:
 
         return GatewaySettings.load(self.home).base_url
 
+    def metadata_dir(self) -> Path | None:
+        """Where this home's gateway keeps its assets' metadata documents (titles); None when its settings
+        cannot be read."""
+        from gateway.settings import GatewaySettings
+
+        try:
+            return GatewaySettings.load(self.home).gateway_dir / "metadata"
+        except (OSError, ValueError):
+            return None
+
 
 def address_arg(value: str, param_hint: str | None = None) -> str:
     """A checksummed address from 0x + 40 hex; anything else is a usage error (exit 2)."""

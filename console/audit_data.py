@@ -201,17 +201,6 @@ class Titles:
         self._cache: dict[str, tuple[str, dict[str, Any] | None, float]] = {}
         self._lock = threading.Lock()
 
-    @classmethod
-    def of_home(cls, home: Path, session_factory: Callable[[], Session]) -> "Titles":
-        """The metadata of ``home``'s gateway (``<gateway_dir>/metadata``)."""
-        from gateway.settings import GatewaySettings
-
-        try:
-            directory: Path | None = GatewaySettings.load(home).gateway_dir / "metadata"
-        except (OSError, ValueError):
-            directory = None
-        return cls(directory, session_factory)
-
     def document(self, asset_id: str, metadata_hash: str | None = None) -> dict[str, Any] | None:
         """The metadata document of ``asset_id`` if this home holds one that hashes to the registered hash."""
         asset_id = asset_id.lower()

@@ -48,8 +48,9 @@ def check_loopback(host: str) -> str:
 def open_console(home: Path, settings: ChainSettings, receipts: Sequence[ReceiptEntry] = (),
                  max_lag: int = DEFAULT_MAX_LAG, poll_s: float = 1.0,
                  connect: Callable[[ChainSettings], Chain] = Chain.connect,
-                 db_url: str | None = None) -> tuple[AuditConsole, Follower]:
-    """The console of ``home``'s audit index (``db_url``: another index) and its follower (neither started). The
+                 db_url: str | None = None, metadata_dir: Path | None = None) -> tuple[AuditConsole, Follower]:
+    """The console of ``home``'s audit index (``db_url``: another index) and its follower (neither started); titles
+    come from the metadata documents in ``metadata_dir`` (the home's gateway's, which the caller knows). The
     deployment's contract addresses and the settlement token come from the node when it answers, else from the
     deployment file of the chain the index was built for."""
     db = IndexDb.open(db_url or database_url(home))
@@ -66,7 +67,7 @@ def open_console(home: Path, settings: ChainSettings, receipts: Sequence[Receipt
     else:
         contracts = site_of(settings.deployment_file(chain_id) if chain_id is not None else None)
     console = AuditConsole(db, ChainWatch(settings.rpc_url, timeout_s=min(2.0, settings.rpc_timeout_s)),
-                           Titles.of_home(home, db.session), chain_id=chain_id, rpc_url=settings.rpc_url,
+                           Titles(metadata_dir, db.session), chain_id=chain_id, rpc_url=settings.rpc_url,
                            contracts=contracts, receipts=tuple(receipts), token=_token(chain), max_lag=max_lag)
     first = chain
 

@@ -37,7 +37,8 @@ def desk(console: ConsoleEnv, tmp_path_factory: pytest.TempPathFactory) -> Itera
     from console.audit_serve import open_console
 
     db = tmp_path_factory.mktemp("operator-desk") / "audit.db"
-    audit, follower = open_console(console.env.home, console.env.chain_settings, poll_s=0.3, db_url=f"sqlite:///{db}")
+    audit, follower = open_console(console.env.home, console.env.chain_settings, poll_s=0.3, db_url=f"sqlite:///{db}",
+                                   metadata_dir=console.env.settings.gateway_dir / "metadata")
     follower.run_once()
     follower.start()
     port = free_port()

@@ -32,6 +32,7 @@ from console.audit_follow import Follower
 from console.audit_pages import AuditConsole, create_app
 from console.audit_serve import open_console
 from domain.types import GrantRequest
+from gateway.settings import GatewaySettings
 from tests.integration.conftest import Space
 
 XSS_TITLE = "<script>alert('title')</script> Weather \"quoted\" & co"
@@ -119,7 +120,8 @@ def serve_console(space: Space, follow: bool = True, rpc_url: str | None = None,
     ``follow`` is off), and the chain watched at ``rpc_url`` (default: the space's node; a dead port makes the
     chain unreadable)."""
     settings = space.settings if rpc_url is None else replace(space.settings, rpc_url=rpc_url)
-    console, follower = open_console(space.home, settings, max_lag=max_lag, poll_s=poll_s, db_url=db_url)
+    console, follower = open_console(space.home, settings, max_lag=max_lag, poll_s=poll_s, db_url=db_url,
+                                     metadata_dir=GatewaySettings.load(space.home).gateway_dir / "metadata")
     if follow:
         follower.run_once()
         follower.start()
