@@ -195,17 +195,9 @@ class Server(ServerProcess):
         self.log = log
 
     def stop(self) -> None:
-        if self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)  # its own group: the notary process goes with it
-            except ProcessLookupError:
-                pass
-            self.proc.wait()
+        from bench.devspace import stop_group
+
+        stop_group(self.proc)  # its own group: the notary process goes with it
 
 
 # ---- one run of each kind ----------------------------------------------------------------------------------------

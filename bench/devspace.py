@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,6 +39,22 @@ class DevSpace:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def stop_group(proc: "subprocess.Popen[bytes]", timeout_s: float = 30) -> None:
+    """Stop a server started with ``start_new_session=True``: SIGTERM, then SIGKILL to its whole process group
+    (its notary process goes with it) after ``timeout_s``."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
 
 
 def start_space(extra_accounts: tuple[str, ...] = ()) -> DevSpace:

@@ -46,7 +46,6 @@ import json
 import os
 import random
 import resource
-import signal
 import statistics
 import subprocess
 import sys
@@ -319,17 +318,9 @@ class Server:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL to its group after 30 s."""
-        if self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait()
+        from bench.devspace import stop_group
+
+        stop_group(self.proc)
 
 
 # ---- measuring -------------------------------------------------------------------------------------------

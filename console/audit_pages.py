@@ -184,14 +184,18 @@ def audit_pages(console: AuditConsole) -> APIRouter:
                      prev_link=link(number - 1) if number > 1 else None,
                      next_link=link(number + 1) if number < found.pages else None)
 
-    @router.get("/participants")
-    def participants_page(request: Request) -> Response:
-        """Who belongs to the space, as the registry's events say."""
+    def people_page(request: Request, template: str) -> Response:
+        """A page listing the space's participants with their roles and status in the reader's language."""
         lang = web.request_lang(request)
         with console.db.session() as s:
             people = participants(s)
-        return _page(request, console, "participants.html", people=people, roles=lambda b: roles_text(b, lang),
+        return _page(request, console, template, people=people, roles=lambda b: roles_text(b, lang),
                      status_of=lambda v: word(STATUS_WORDS, v, lang))
+
+    @router.get("/participants")
+    def participants_page(request: Request) -> Response:
+        """Who belongs to the space, as the registry's events say."""
+        return people_page(request, "participants.html")
 
     @router.get("/participants/{address}")
     def participant_page(address: str, request: Request) -> Response:
@@ -281,11 +285,7 @@ def audit_pages(console: AuditConsole) -> APIRouter:
     @router.get("/operator")
     def operator_page(request: Request) -> Response:
         """Onboard, suspend and reinstate participants (signed in the browser; the server only renders)."""
-        lang = web.request_lang(request)
-        with console.db.session() as s:
-            people = participants(s)
-        return _page(request, console, "operator.html", people=people, roles=lambda b: roles_text(b, lang),
-                     status_of=lambda v: word(STATUS_WORDS, v, lang))
+        return people_page(request, "operator.html")
 
     @router.get("/lang/{lang}")
     def language(lang: str, request: Request) -> Response:

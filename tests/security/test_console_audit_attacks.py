@@ -26,6 +26,7 @@ from starlette.routing import Mount
 from cli.main import main as tds_main
 from console.audit_pages import create_app
 from console.audit_serve import NotLoopback, check_loopback
+from gateway.api.errors import flat_routes
 from tests.integration.conftest import Space, space  # noqa: F401  (fixture: this module's own devnet)
 from tests.integration.console_fixtures import SCRIPTS, Served, Story, console_story, serve_console
 
@@ -107,19 +108,9 @@ def test_every_page_carries_the_security_headers(web: Served, story: Story) -> N
 # ---- CSRF: nothing to forge ----------------------------------------------------------------------------------
 
 
-def _routes(routes: list) -> Iterator:
-    """Every route, included routers walked into (FastAPI 0.163 keeps an included router as one entry)."""
-    for route in routes:
-        inner = getattr(route, "original_router", None)
-        if inner is not None:
-            yield from _routes(inner.routes)
-        else:
-            yield route
-
-
 def test_every_route_of_the_app_only_reads(web: Served) -> None:
     app = create_app(web.console)
-    routes = list(_routes(app.routes))
+    routes = list(flat_routes(app.routes))
     writers = []
     for route in routes:
         if isinstance(route, Mount):
