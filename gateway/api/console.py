@@ -91,7 +91,7 @@ def _snapshot(gw: Gateway) -> Any:
     """The gateway's catalog index at a head at most ``head_poll_interval_s`` old (``gateway.catalog_index``:
     kept current from chain events; fails closed when the chain cannot be read)."""
     head = gw.view.head(max_age_s=gw.settings.head_poll_interval_s)
-    return gw.catalog_index.at(head.number), head.number
+    return gw.catalog_index.at(head.number)
 
 
 @router.get("/")
@@ -135,7 +135,8 @@ def _lineage(gw: Gateway, snapshot: Any, asset: Any, depth: int = 3
     """Ancestors (up to ``depth`` generations) above the asset, its derived assets among this gateway's below.
     Parents of other providers are read from the chain (AssetRegistry); this provider's from the index."""
     def node(a_id: str, current: bool = False) -> charts.Node:
-        meta = gw.metadata.get(a_id) or {}
+        known = snapshot.rows.get(a_id)
+        meta = (known.metadata if known is not None else None) or {}
         href = f"{web.PREFIX}/assets/{a_id}" if meta or current else None
         return charts.Node(a_id, str(meta.get("title") or ""), href, current)
 
@@ -176,7 +177,7 @@ def asset_page(asset_id: str, request: Request) -> Response:
         return _page(request, "problem.html", 404, problem=t("Not an asset id: an asset id is 0x and 64 hex digits."))
     asset_id = asset_id.lower()
     try:
-        snapshot, _ = _snapshot(gw)  # this provider's assets, policies and lineage, kept current from chain events
+        snapshot = _snapshot(gw)  # this provider's assets, policies and lineage, kept current from chain events
         row = snapshot.rows.get(asset_id)
         if row is None:
             return _page(request, "problem.html", 404, problem=t("This gateway serves no asset {asset_id}.").format(
@@ -188,7 +189,7 @@ def asset_page(asset_id: str, request: Request) -> Response:
         algorithms = approved_algorithms(gw, asset_id) if policy is not None and policy.compute_only else []
     except (GatewayError, ChainError) as exc:
         return _problem(request, exc)
-    meta = gw.metadata.get(asset_id) or {}
+    meta = row.metadata or {}
     since = usage.span_start("day", 30)
     series = usage.usage_by_asset(gw.db.allowed_uses(since, asset_id), "day", since, {}, [asset_id])
     buckets = series[0].buckets if series else []

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from gateway.api.deps import ConsumerCall, GatewayDep, GrantId, LimitsDep, Submission
 from gateway.api.models import GrantPublic
 from gateway.api.openapi import ERRORS, SIGNED_OR_SESSION
+from gateway.catalog_index import Row as CatalogRow
 from gateway.db import GrantRequestRow
 from gateway.errors import NotFound
 from gateway.policy import grant_liveness
@@ -25,22 +26,23 @@ def list_grants(caller: ConsumerCall, gw: GatewayDep) -> dict[str, Any]:
     asset's title (signed call or session, by the consumer)."""
     rows = gw.db.grant_requests(consumer=caller.address)
     rows.reverse()
+    assets = gw.catalog_index.at(caller.block).rows  # titles, kinds and policies, kept current from chain events
     out = []
     for row in rows[:500]:
         doc = grant_public(gw, row, caller.block).model_dump()
-        meta = gw.metadata.get(row.asset_id) or {}
-        doc.update(asset_id=row.asset_id, asset_title=meta.get("title") if isinstance(meta.get("title"), str) else "",
-                   kind=_kind(gw, row.asset_id), created_at=int(row.created_at))
+        asset = assets.get(row.asset_id)
+        title = (asset.metadata or {}).get("title") if asset is not None else None
+        doc.update(asset_id=row.asset_id, asset_title=title if isinstance(title, str) else "", kind=_kind(asset),
+                   created_at=int(row.created_at))
         out.append(doc)
     return {"grants": out, "total": len(rows)}
 
 
-def _kind(gw: Gateway, asset_id: str) -> str:
+def _kind(asset: CatalogRow | None) -> str:
     """What the consumer does with an asset: "dataset" (download), "service" (calls), "compute" (jobs only)."""
-    if gw.services.has(asset_id) and not gw.store.has(asset_id):
+    if asset is not None and asset.kind == "service":
         return "service"
-    policy = gw.view.grants.get_policy(asset_id)
-    return "compute" if policy is not None and policy.compute_only else "dataset"
+    return "compute" if asset is not None and asset.policy is not None and asset.policy.compute_only else "dataset"
 
 
 @router.post(
