@@ -107,6 +107,12 @@ class Row:
     rate: str = ""  # a service's call rate (its catalog node's tds:rateLimit)
 
     @property
+    def title(self) -> str:
+        """The title in its metadata document ("" when it has none)."""
+        title = (self.metadata or {}).get("title")
+        return title if isinstance(title, str) else ""
+
+    @property
     def listed(self) -> bool:
         """Whether the catalog lists it: active on-chain and served here."""
         return self.asset.active and self.kind is not None

@@ -136,9 +136,8 @@ def _lineage(gw: Gateway, snapshot: Any, asset: Any, depth: int = 3
     Parents of other providers are read from the chain (AssetRegistry); this provider's from the index."""
     def node(a_id: str, current: bool = False) -> charts.Node:
         known = snapshot.rows.get(a_id)
-        meta = (known.metadata if known is not None else None) or {}
-        href = f"{web.PREFIX}/assets/{a_id}" if meta or current else None
-        return charts.Node(a_id, str(meta.get("title") or ""), href, current)
+        href = f"{web.PREFIX}/assets/{a_id}" if (known is not None and known.metadata) or current else None
+        return charts.Node(a_id, known.title if known is not None else "", href, current)
 
     layers: list[list[charts.Node]] = [[node(asset.asset_id, True)]]
     edges: list[tuple[str, str]] = []

@@ -31,8 +31,7 @@ def list_grants(caller: ConsumerCall, gw: GatewayDep) -> dict[str, Any]:
     for row in rows[:500]:
         doc = grant_public(gw, row, caller.block).model_dump()
         asset = assets.get(row.asset_id)
-        title = (asset.metadata or {}).get("title") if asset is not None else None
-        doc.update(asset_id=row.asset_id, asset_title=title if isinstance(title, str) else "", kind=_kind(asset),
+        doc.update(asset_id=row.asset_id, asset_title=asset.title if asset is not None else "", kind=_kind(asset),
                    created_at=int(row.created_at))
         out.append(doc)
     return {"grants": out, "total": len(rows)}
